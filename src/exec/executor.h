@@ -1,0 +1,97 @@
+// The executor interface: where build commands actually run (codebuild-semantics §2).
+//
+// One Executor instance serves one build. The engine calls prepare() once, then run() for each
+// command in order, then shutdown() exactly once on every exit path. Implementations: process
+// (host, own process group, subreaper), and later sandbox and docker. A fake lives in
+// tests/unit/fake_executor.h.
+//
+// Shell state: in buildspec 0.2 the working directory and variables set by one command are seen
+// by the next (emulated, as CodeBuild does, by capturing state after each command and restoring
+// it before the next). In 0.1 each command starts from the initial state. The engine owns the
+// state and passes it in; the executor reports the state the command left behind.
+//
+// Thread safety: run() is called from one thread; CancelToken::cancel() may be called from any
+// thread or a signal handler.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/error.h"
+
+namespace kiln::exec {
+
+using EnvMap = std::map<std::string, std::string>;
+
+struct ShellState {
+  std::filesystem::path cwd;  // as seen by the build (inside the container, for docker)
+  EnvMap env;
+};
+
+// Async-signal-safe cancellation: cancel() writes one byte to a pipe that run() polls.
+class CancelToken {
+ public:
+  CancelToken();
+  ~CancelToken();
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  void cancel() noexcept;  // async-signal-safe
+  bool cancelled() const noexcept;
+  int fd() const noexcept { return read_fd_; }  // readable once cancelled
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
+struct PrepareRequest {
+  std::string build_id;
+  std::filesystem::path workspace;  // host path of the build's source copy
+  std::filesystem::path scratch;    // host folder for the executor's own files (scripts, state)
+  std::string image;                // ignored by the process executor
+};
+
+struct CommandRequest {
+  std::string text;                    // one buildspec list item, verbatim
+  std::string shell = "sh";            // "sh" or "bash" (env.shell)
+  ShellState state;                    // state the command starts from
+  std::optional<std::string> run_as;   // Linux user; unset = the executor's default (root)
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+struct CommandResult {
+  enum class End { kExited, kSignaled, kTimedOut, kCancelled };
+  End end = End::kExited;
+  int exit_code = 0;      // exit status, or the signal number when kSignaled
+  ShellState state;       // state after the command (unchanged if it could not be captured)
+  std::string tail;       // the last few KiB of output, for on-failure RETRY regexes
+};
+
+// Receives command output as it is produced, in chunks that may split lines.
+using OutputFn = std::function<void(std::string_view)>;
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+
+  // Creates the environment. The returned state's cwd maps `workspace` into the environment.
+  [[nodiscard]] virtual Result<std::filesystem::path> prepare(const PrepareRequest& req) = 0;
+
+  // Runs one command to completion, deadline or cancellation. A non-zero exit is not an Error;
+  // Error means the command could not be run at all (fork failed, script not writable, ...).
+  [[nodiscard]] virtual Result<CommandResult> run(const CommandRequest& req, const OutputFn& out,
+                                                  const CancelToken& cancel) = 0;
+
+  // Kills every process the build started, including daemons that left the process group,
+  // and releases everything prepare() made. Safe to call more than once.
+  virtual void shutdown() = 0;
+};
+
+}  // namespace kiln::exec

@@ -1,0 +1,28 @@
+// Parses buildspec text into the typed model (yaml-cpp underneath).
+//
+// Never throws: every yaml-cpp exception is turned into a Diagnostic. Errors follow CodeBuild's
+// wording (codebuild-semantics §1.9); unknown keys are warnings so newer buildspecs still run.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "spec/buildspec.h"
+#include "spec/diagnostic.h"
+
+namespace kiln::spec {
+
+struct ParseOutcome {
+  std::optional<Buildspec> spec;         // set iff there are no errors
+  std::vector<Diagnostic> diagnostics;   // errors and warnings, in source order
+};
+
+// `path` is used only for messages and is stored in Buildspec::path.
+ParseOutcome parse_buildspec(const std::string& text, const std::string& path);
+
+// The message CodeBuild would put in the DOWNLOAD_SOURCE YAML_FILE_ERROR context for this
+// diagnostic, e.g. "found character that cannot start any token at line 3".
+std::string phase_context_message(const Diagnostic& d);
+
+}  // namespace kiln::spec
