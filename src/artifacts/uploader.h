@@ -1,0 +1,64 @@
+// Turns a buildspec `artifacts` section into artifacts on disk (UPLOAD_ARTIFACTS phase).
+// The engine calls one ArtifactUploader per build; the real one (LocalArtifactUploader) globs
+// the workspace and writes zips or folders under an output directory. Tests of the engine use
+// a fake (tests/unit/engine/fake_uploader.h).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "logs/log_sink.h"
+#include "spec/buildspec.h"
+#include "util/error.h"
+
+namespace kiln::artifacts {
+
+enum class Packaging { kZip, kNone };
+
+// Expands shell syntax ($VAR, ${VAR}, $(cmd)) in the build's final shell state. Provided by the
+// engine, which runs it through the build's executor so expansion sees exactly the build's env.
+using Expander = std::function<Result<std::string>(const std::string&)>;
+
+struct UploadRequest {
+  const spec::Artifacts* artifacts = nullptr;  // not owned; must have present == true
+  std::filesystem::path src_dir;               // host path of CODEBUILD_SRC_DIR
+  std::filesystem::path output_dir;            // where artifacts are written (created if missing)
+  Packaging packaging = Packaging::kZip;
+  std::string default_name = "artifacts";      // primary name when the buildspec has none
+  Expander expand;                             // for `name` and `base-directory`
+};
+
+struct ArtifactOutcome {
+  std::string identifier;        // empty for the primary artifact
+  std::filesystem::path location;  // the zip file, or the folder for Packaging::kNone
+  std::string sha256;            // hex; empty for Packaging::kNone
+  std::string md5;               // hex; empty for Packaging::kNone
+  std::size_t file_count = 0;
+};
+
+// A failure CodeBuild reports in the phase context (e.g. CLIENT_ERROR
+// "no matching artifact paths found"), as opposed to an Error, which means kiln itself failed.
+struct UploadFailure {
+  std::string status_code;
+  std::string message;
+};
+
+struct UploadResult {
+  std::optional<UploadFailure> failure;  // set: the UPLOAD_ARTIFACTS phase FAILED
+  std::optional<ArtifactOutcome> primary;
+  std::vector<ArtifactOutcome> secondary;  // in buildspec order
+};
+
+class ArtifactUploader {
+ public:
+  virtual ~ArtifactUploader() = default;
+  // Writes the agent log lines CodeBuild writes ("Expanding base directory path: .", "Found 3
+  // file(s)", "Skipping invalid file path x") to `log`.
+  [[nodiscard]] virtual Result<UploadResult> upload(const UploadRequest& req,
+                                                    logs::LogSink& log) = 0;
+};
+
+}  // namespace kiln::artifacts
