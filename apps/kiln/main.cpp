@@ -1,1 +1,34 @@
-int main() { return 0; }
+// kiln: one binary, several front doors (DESIGN §1). This file only dispatches; the work lives
+// in the core library. Exit status: 0 success, 1 build/lint failure, 2 bad command line.
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"kiln: run AWS CodeBuild buildspecs anywhere"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "kiln 0.1.0");
+  auto run = kiln::app::add_run_command(app);
+  auto lint = kiln::app::add_lint_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    if (app.got_subcommand("run")) return run();
+    if (app.got_subcommand("lint")) return lint();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kiln: error: %s\n", e.what());
+    return 2;
+  }
+  return 2;
+}

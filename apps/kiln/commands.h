@@ -1,0 +1,14 @@
+// The kiln subcommands. Each registers its flags on a CLI11 subcommand and returns the
+// process exit status from run(); main() is the single exception boundary.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace kiln::app {
+
+// Registers `kiln run` and returns the function that executes it after parsing.
+std::function<int()> add_run_command(CLI::App& app);
+std::function<int()> add_lint_command(CLI::App& app);
+
+}  // namespace kiln::app

@@ -1,0 +1,35 @@
+// The flags of `kiln run` (DESIGN §3.1), as parsed, before they become a BuildRequest.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::app {
+
+struct RunOptions {
+  std::string source = ".";
+  std::string buildspec;
+  std::string artifacts = "./kiln-artifacts";
+  std::vector<std::string> env;
+  std::vector<std::string> env_files;
+  std::string executor = "process";
+  std::string image;
+  double timeout_minutes = 60;
+  std::vector<std::string> secondary_sources;  // ID=DIR
+  std::string source_version;
+  std::string project;
+  std::string json;
+  std::string packaging = "ZIP";
+  std::string workspace_mode = "auto";
+  bool in_place = false;
+  bool no_color = false;
+  bool keep_workspace = false;
+};
+
+// Prints the phase table that ends a `kiln run`.
+struct SummaryStyle {
+  bool color = false;
+};
+
+}  // namespace kiln::app

@@ -1,0 +1,33 @@
+// Writes the agent's own log lines in CodeBuild's format (codebuild-semantics §3.6):
+//   [Container] 2024/01/02 03:04:05.123456 Entering phase BUILD
+// Timestamps are UTC, with microseconds, as CodeBuild has printed them since about 2023.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "logs/log_sink.h"
+#include "util/clock.h"
+
+namespace kiln::engine {
+
+class AgentLog {
+ public:
+  AgentLog(logs::LogSink& sink, const Clock& clock) : sink_(sink), clock_(clock) {}
+
+  void line(std::string_view text);
+  logs::LogSink& sink() { return sink_; }
+
+  // Output written by commands goes straight to the sink; we remember whether it ended in a
+  // newline so the next agent line starts on a line of its own.
+  void output(std::string_view chunk);
+
+ private:
+  logs::LogSink& sink_;
+  const Clock& clock_;
+  bool at_line_start_ = true;
+};
+
+std::string format_timestamp(std::chrono::system_clock::time_point t);
+
+}  // namespace kiln::engine

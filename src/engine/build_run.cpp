@@ -1,0 +1,186 @@
+// The phase transitions of codebuild-semantics §3.2, plus the choices documented in
+// docs/semantics.md for what the reference leaves open (ABORT, RETRY, timeouts, stops).
+#include "engine/build_run.h"
+
+#include <cmath>
+
+namespace kiln::engine {
+
+namespace {
+double seconds(std::chrono::system_clock::time_point t) { return to_epoch_seconds(t); }
+
+PhaseType phase_type(spec::PhaseName n) {
+  switch (n) {
+    case spec::PhaseName::kInstall: return PhaseType::kInstall;
+    case spec::PhaseName::kPreBuild: return PhaseType::kPreBuild;
+    case spec::PhaseName::kBuild: return PhaseType::kBuild;
+    case spec::PhaseName::kPostBuild: return PhaseType::kPostBuild;
+  }
+  return PhaseType::kBuild;
+}
+}  // namespace
+
+BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::CancelToken& cancel)
+    : deps_(deps), req_(req), cancel_(cancel), log_(deps.log, deps.clock) {
+  const auto& id = req.identity;
+  record_.id = id.build_id();
+  record_.arn = build_arn(id.region, id.account, record_.id);
+  record_.build_number = id.build_number;
+  record_.project_name = id.project;
+  record_.initiator = id.initiator;
+  record_.source_version = id.source_version;
+  record_.resolved_source_version = id.resolved_source_version;
+  record_.source_location = req.source_dir.string();
+  record_.buildspec = req.buildspec_text ? *req.buildspec_text : req.buildspec_path;
+  for (const auto& s : req.secondary_sources)
+    record_.secondary_sources.emplace_back(s.identifier, s.dir.string());
+  record_.environment_type = req.environment_type;
+  record_.image = id.image;
+  record_.compute_type = req.compute_type;
+  for (const auto& [name, value] : req.project_vars)
+    record_.environment_variables.push_back({name, value, "PLAINTEXT"});
+  record_.log_group = "/aws/codebuild/" + id.project;
+  record_.log_stream = id.uuid;
+  record_.timeout_minutes = static_cast<int>(std::ceil(req.timeout_minutes));
+  record_.queued_timeout_minutes = req.queued_timeout_minutes;
+  record_.region = id.region;
+  record_.account = id.account;
+
+  const auto budget = std::chrono::duration<double, std::ratio<60>>(req.timeout_minutes);
+  deadline_ = deps.clock.steady_now() +
+              std::chrono::duration_cast<std::chrono::steady_clock::duration>(budget);
+  scratch_ = req.build_root / "exec";
+  workspace_ = req.in_place ? req.source_dir : req.build_root / "src";
+}
+
+void BuildRun::publish() {
+  if (deps_.on_change) deps_.on_change(record_);
+}
+
+void BuildRun::begin_phase(PhaseType t) {
+  PhaseRecord p;
+  p.type = t;
+  p.start_time = seconds(deps_.clock.now());
+  p.status = Status::kInProgress;
+  p.emit_contexts = t != PhaseType::kSubmitted && t != PhaseType::kQueued;
+  record_.phases.push_back(p);
+  record_.current_phase = t;
+  if (t >= PhaseType::kInstall && t <= PhaseType::kPostBuild)
+    log_.line(std::string("Entering phase ") + to_string(t));
+  publish();
+}
+
+void BuildRun::end_phase(const PhaseOutcome& o, bool log_completion) {
+  PhaseRecord& p = record_.phases.back();
+  p.status = o.status;
+  p.end_time = seconds(deps_.clock.now());
+  p.duration_seconds = static_cast<long>(*p.end_time - p.start_time);
+  p.contexts.clear();
+  if (o.context) p.contexts.push_back(*o.context);
+  if (log_completion) {
+    log_.line(std::string("Phase complete: ") + to_string(p.type) + " State: " +
+              to_string(o.status));
+    const PhaseContext empty;
+    const PhaseContext& c = o.context ? *o.context : empty;
+    log_.line("Phase context status code: " + c.status_code + " Message: " + c.message);
+  }
+  if (o.status == Status::kFailed) succeeding_ = false;
+  publish();
+}
+
+bool BuildRun::out_of_time() const { return deps_.clock.steady_now() >= deadline_; }
+
+PhaseOutcome BuildRun::interrupted_outcome() const {
+  if (stopped_) return {Status::kStopped, PhaseContext{"BUILD_STOPPED", "Build was stopped"}};
+  return {Status::kTimedOut, PhaseContext{"BUILD_TIMED_OUT", "Build has timed out. "}};
+}
+
+BuildRecord BuildRun::execute() {
+  const auto start = deps_.clock.now();
+  record_.start_time = seconds(start);
+
+  for (PhaseType t : {PhaseType::kSubmitted, PhaseType::kQueued}) {
+    begin_phase(t);
+    end_phase({}, false);
+  }
+  log_.line("Running on Kiln (" + req_.executor_name + " executor)");
+
+  begin_phase(PhaseType::kProvisioning);
+  const PhaseOutcome provisioned = provision();
+  end_phase(provisioned, false);
+
+  // §3.2: a PROVISIONING failure skips FINALIZING and goes straight to COMPLETED.
+  bool to_finalizing = provisioned.status != Status::kSucceeded;
+  if (!to_finalizing) {
+    log_.line("Waiting for DOWNLOAD_SOURCE");
+    begin_phase(PhaseType::kDownloadSource);
+    const PhaseOutcome o = download_source();
+    end_phase(o);
+    to_finalizing = o.status != Status::kSucceeded;
+
+    for (spec::PhaseName name : spec::kAllPhases) {
+      if (to_finalizing) break;
+      begin_phase(phase_type(name));
+      const PhaseOutcome po = run_command_phase(name);
+      end_phase(po);
+      if (po.status == Status::kSucceeded) continue;
+      if (po.status != Status::kFailed) {  // timed out or stopped
+        to_finalizing = true;
+        break;
+      }
+      const auto kind = spec_->phases.at(name).on_failure.kind;
+      if (kind == spec::OnFailure::Kind::kContinue) continue;
+      // ABORT, and the default for INSTALL and PRE_BUILD, skip to FINALIZING. BUILD and
+      // POST_BUILD failures still run the later phases (§3.2), also after RETRY gives up.
+      if (kind == spec::OnFailure::Kind::kAbort || name == spec::PhaseName::kInstall ||
+          name == spec::PhaseName::kPreBuild)
+        to_finalizing = true;
+    }
+    if (spec_) capture_exported_variables();
+
+    if (!to_finalizing) {
+      begin_phase(PhaseType::kUploadArtifacts);
+      end_phase(upload_artifacts());
+    }
+    begin_phase(PhaseType::kFinalizing);
+    finalize();
+    end_phase({}, false);
+  } else {
+    finalize();
+  }
+
+  if (stopped_)
+    record_.build_status = Status::kStopped;
+  else if (timed_out_)
+    record_.build_status = Status::kTimedOut;
+  else if (provisioned.status == Status::kFault)
+    record_.build_status = Status::kFault;
+  else
+    record_.build_status = succeeding_ ? Status::kSucceeded : Status::kFailed;
+
+  begin_phase(PhaseType::kCompleted);
+  record_.end_time = seconds(deps_.clock.now());
+  record_.build_complete = true;
+  record_.current_phase = PhaseType::kCompleted;
+  deps_.log.flush();
+  publish();
+  return record_;
+}
+
+PhaseOutcome BuildRun::provision() {
+  auto ws = deps_.executor.prepare({record_.id, workspace_, scratch_, req_.identity.image});
+  if (!ws) {
+    log_.line("Failed to provision the build environment: " + ws.error().describe());
+    return {Status::kFailed, PhaseContext{"CLIENT_ERROR", ws.error().describe()}};
+  }
+  provisioned_ = true;
+  initial_state_.cwd = *ws;
+  return {};
+}
+
+void BuildRun::finalize() {
+  // Every process of the build dies here, on every path (success, failure, timeout, stop).
+  deps_.executor.shutdown();
+}
+
+}  // namespace kiln::engine

@@ -1,0 +1,78 @@
+// Internal to the engine: the state of one build while it runs. Engine::run() creates a
+// BuildRun and calls execute(); the phase steps live in build_run.cpp (transitions),
+// download_source.cpp (workspace, buildspec, variables), command_phase.cpp (commands, finally,
+// on-failure) and upload_phase.cpp (artifacts).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "engine/agent_log.h"
+#include "engine/engine.h"
+#include "spec/buildspec.h"
+
+namespace kiln::engine {
+
+// How a phase ended, before it is written to the record.
+struct PhaseOutcome {
+  Status status = Status::kSucceeded;
+  std::optional<PhaseContext> context;  // unset: the empty success context
+};
+
+class BuildRun {
+ public:
+  BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::CancelToken& cancel);
+  BuildRecord execute();
+
+ private:
+  // Phase bookkeeping.
+  void begin_phase(PhaseType t);
+  void end_phase(const PhaseOutcome& o, bool log_completion = true);
+  void publish();
+
+  // Steps.
+  PhaseOutcome provision();
+  PhaseOutcome download_source();
+  PhaseOutcome run_command_phase(spec::PhaseName name);
+  PhaseOutcome upload_artifacts();
+  void finalize();
+
+  // download_source helpers.
+  std::optional<PhaseOutcome> prepare_workspace();
+  std::optional<PhaseOutcome> load_buildspec();
+  std::optional<PhaseOutcome> resolve_variables();
+  void log_phases_found();
+
+  // command_phase helpers.
+  PhaseOutcome run_commands_once(const spec::Phase& phase, std::string& failed_output);
+  std::optional<PhaseOutcome> run_one(const spec::Command& cmd, const spec::Phase& phase,
+                                      std::string& failed_output, bool phase_failing);
+  exec::CommandRequest command_request(const std::string& text, const spec::Phase& phase) const;
+
+  Result<std::string> expand(const std::string& text);
+  void capture_exported_variables();
+  bool out_of_time() const;
+  PhaseOutcome interrupted_outcome() const;
+
+  EngineDeps& deps_;
+  const BuildRequest& req_;
+  const exec::CancelToken& cancel_;
+  AgentLog log_;
+  BuildRecord record_;
+
+  std::chrono::steady_clock::time_point deadline_;
+  std::filesystem::path workspace_;  // host path of CODEBUILD_SRC_DIR
+  std::filesystem::path scratch_;
+  std::optional<spec::Buildspec> spec_;
+  exec::ShellState initial_state_;  // 0.1 runs every command from this
+  exec::ShellState state_;          // 0.2 carries this from command to command
+  std::vector<std::string> secret_names_;  // never exported
+  bool succeeding_ = true;
+  int last_exit_ = 0;
+  bool timed_out_ = false;
+  bool stopped_ = false;
+  bool provisioned_ = false;
+};
+
+}  // namespace kiln::engine

@@ -1,0 +1,155 @@
+// DOWNLOAD_SOURCE: the workspace copy, the buildspec, and the build's variables. Every problem
+// here fails the phase (and the build goes to FINALIZING), as in CodeBuild (§1.9, §3.2).
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "engine/build_run.h"
+#include "spec/parser.h"
+
+namespace kiln::engine {
+
+namespace fs = std::filesystem;
+
+namespace {
+PhaseOutcome yaml_error(std::string message) {
+  return {Status::kFailed, PhaseContext{"YAML_FILE_ERROR", std::move(message)}};
+}
+PhaseOutcome client_error(std::string message) {
+  return {Status::kFailed, PhaseContext{"CLIENT_ERROR", std::move(message)}};
+}
+
+// True when `p` (lexically normalised, relative) stays inside its base.
+bool stays_inside(const fs::path& rel) {
+  const fs::path n = rel.lexically_normal();
+  return !n.empty() && !n.is_absolute() && *n.begin() != "..";
+}
+}  // namespace
+
+std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
+  if (req_.in_place) return std::nullopt;
+  auto copied = workspace::copy_tree(req_.source_dir, workspace_, req_.copy_mode);
+  if (!copied) {
+    return client_error("failed to prepare the workspace: " +
+                        copied.error().with("copying " + req_.source_dir.string()).describe());
+  }
+  for (const auto& s : req_.secondary_sources) {
+    auto c = workspace::copy_tree(s.dir, workspace_.parent_path() / ("src_" + s.identifier),
+                                  req_.copy_mode);
+    if (!c) return client_error("failed to prepare secondary source " + s.identifier + ": " +
+                                c.error().describe());
+  }
+  return std::nullopt;
+}
+
+std::optional<PhaseOutcome> BuildRun::load_buildspec() {
+  std::string text;
+  std::string shown_path;
+  if (req_.buildspec_text) {
+    text = *req_.buildspec_text;
+    shown_path = (req_.build_root / "readonly" / "buildspec.yml").string();
+    log_.line("YAML location is " + shown_path);
+  } else {
+    const bool is_default = req_.buildspec_path.empty();
+    fs::path p = is_default ? fs::path("buildspec.yml") : fs::path(req_.buildspec_path);
+    if (p.is_relative()) {
+      if (!stays_inside(p))
+        return yaml_error("buildspec path " + p.string() + " leaves the source directory");
+      p = workspace_ / p;
+    }
+    shown_path = p.string();
+    log_.line("YAML location is " + shown_path);
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+      if (is_default) return yaml_error("YAML file does not exist");
+      return yaml_error("stat " + shown_path + ": no such file or directory");
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+
+  auto parsed = spec::parse_buildspec(text, shown_path);
+  for (const auto& d : parsed.diagnostics) {
+    if (d.severity == spec::Diagnostic::Severity::kWarning)
+      log_.line("Warning: " + shown_path + ":" + std::to_string(d.mark.line) + ":" +
+                std::to_string(d.mark.column) + ": " + d.message);
+  }
+  if (!parsed.spec) {
+    for (const auto& d : parsed.diagnostics)
+      if (d.severity == spec::Diagnostic::Severity::kError)
+        return yaml_error(spec::phase_context_message(d));
+    return yaml_error("invalid buildspec");
+  }
+  spec_ = std::move(*parsed.spec);
+  return std::nullopt;
+}
+
+std::optional<PhaseOutcome> BuildRun::resolve_variables() {
+  log_.line("Processing environment variables");
+  VarList buildspec_vars = spec_->env.variables;
+  if (!spec_->env.parameter_store.empty()) {
+    log_.line("Decrypting parameter store environment variables");
+    for (const auto& [name, param] : spec_->env.parameter_store) {
+      auto v = deps_.secrets.parameter(param);
+      if (!v) return client_error(v.error().describe());
+      buildspec_vars.emplace_back(name, *v);
+      secret_names_.push_back(name);
+    }
+  }
+  for (const auto& [name, ref] : spec_->env.secrets_manager) {
+    auto v = deps_.secrets.secret(ref);
+    if (!v) return client_error(v.error().describe());
+    buildspec_vars.emplace_back(name, *v);
+    secret_names_.push_back(name);
+  }
+
+  BuildIdentity id = req_.identity;
+  id.src_dir = initial_state_.cwd.string();
+  id.start_time_ms = static_cast<long long>(record_.start_time * 1000);
+  VarList system = codebuild_variables(id);
+  for (const auto& s : req_.secondary_sources)
+    system.emplace_back("CODEBUILD_SRC_DIR_" + s.identifier,
+                        (initial_state_.cwd.parent_path() / ("src_" + s.identifier)).string());
+  initial_state_.env = compose_environment(req_.image_env, buildspec_vars, req_.project_vars,
+                                           req_.override_vars, system);
+  state_ = initial_state_;
+  return std::nullopt;
+}
+
+void BuildRun::log_phases_found() {
+  int present = 0;
+  for (const auto& [name, phase] : spec_->phases) present += phase.present ? 1 : 0;
+  log_.line("Phases found in YAML: " + std::to_string(present));
+  for (const auto& [name, phase] : spec_->phases) {
+    if (!phase.present) continue;
+    log_.line(std::string(" ") + spec::upper_name(name) + ": " +
+              std::to_string(phase.commands.size()) + " commands");
+  }
+}
+
+PhaseOutcome BuildRun::download_source() {
+  log_.line("Phase is DOWNLOAD_SOURCE");
+  if (auto failed = prepare_workspace()) return *failed;
+  log_.line("CODEBUILD_SRC_DIR=" + initial_state_.cwd.string());
+  if (auto failed = load_buildspec()) return *failed;
+  if (auto failed = resolve_variables()) return *failed;
+
+  const auto& install = spec_->phases.at(spec::PhaseName::kInstall);
+  if (install.runtime_versions.empty())
+    log_.line("No runtime version selected in buildspec.");
+  else
+    log_.line("Skipping install of runtimes. Runtime version selection is not supported by this "
+              "build image.");
+  log_.line("Moving to directory " + initial_state_.cwd.string());
+  if (!spec_->cache.present) {
+    log_.line("Cache is not defined in the buildspec");
+    log_.line("Skip cache due to: no paths specified to be cached");
+  } else {
+    log_.line("Skip cache due to: caching is not supported by this version of kiln");
+  }
+  log_phases_found();
+  return {};
+}
+
+}  // namespace kiln::engine

@@ -1,0 +1,138 @@
+#include "engine/record.h"
+
+namespace kiln::engine {
+
+const char* to_string(PhaseType p) {
+  switch (p) {
+    case PhaseType::kSubmitted: return "SUBMITTED";
+    case PhaseType::kQueued: return "QUEUED";
+    case PhaseType::kProvisioning: return "PROVISIONING";
+    case PhaseType::kDownloadSource: return "DOWNLOAD_SOURCE";
+    case PhaseType::kInstall: return "INSTALL";
+    case PhaseType::kPreBuild: return "PRE_BUILD";
+    case PhaseType::kBuild: return "BUILD";
+    case PhaseType::kPostBuild: return "POST_BUILD";
+    case PhaseType::kUploadArtifacts: return "UPLOAD_ARTIFACTS";
+    case PhaseType::kFinalizing: return "FINALIZING";
+    case PhaseType::kCompleted: return "COMPLETED";
+  }
+  return "";
+}
+
+const char* to_string(Status s) {
+  switch (s) {
+    case Status::kSucceeded: return "SUCCEEDED";
+    case Status::kFailed: return "FAILED";
+    case Status::kFault: return "FAULT";
+    case Status::kTimedOut: return "TIMED_OUT";
+    case Status::kInProgress: return "IN_PROGRESS";
+    case Status::kStopped: return "STOPPED";
+  }
+  return "";
+}
+
+PhaseRecord* BuildRecord::phase(PhaseType t) {
+  for (auto& p : phases)
+    if (p.type == t) return &p;
+  return nullptr;
+}
+
+const PhaseRecord* BuildRecord::phase(PhaseType t) const {
+  return const_cast<BuildRecord*>(this)->phase(t);
+}
+
+std::string build_arn(const std::string& region, const std::string& account,
+                      const std::string& build_id) {
+  return "arn:aws:codebuild:" + region + ":" + account + ":build/" + build_id;
+}
+
+std::string project_arn(const std::string& region, const std::string& account,
+                        const std::string& project) {
+  return "arn:aws:codebuild:" + region + ":" + account + ":project/" + project;
+}
+
+namespace {
+
+nlohmann::json phase_json(const PhaseRecord& p) {
+  nlohmann::json j;
+  j["phaseType"] = to_string(p.type);
+  j["startTime"] = p.start_time;
+  // The final COMPLETED entry carries only phaseType and startTime (§3.1).
+  if (p.type == PhaseType::kCompleted) return j;
+  if (p.status) j["phaseStatus"] = to_string(*p.status);
+  if (p.end_time) j["endTime"] = *p.end_time;
+  if (p.duration_seconds) j["durationInSeconds"] = *p.duration_seconds;
+  if (p.emit_contexts && p.end_time) {
+    auto& ctx = j["contexts"] = nlohmann::json::array();
+    if (p.contexts.empty()) ctx.push_back({{"statusCode", ""}, {"message", ""}});
+    for (const auto& c : p.contexts) ctx.push_back({{"statusCode", c.status_code}, {"message", c.message}});
+  }
+  return j;
+}
+
+nlohmann::json artifact_json(const ArtifactRecord& a) {
+  nlohmann::json j{{"location", a.location}};
+  if (!a.sha256.empty()) j["sha256sum"] = a.sha256;
+  if (!a.md5.empty()) j["md5sum"] = a.md5;
+  if (!a.identifier.empty()) j["artifactIdentifier"] = a.identifier;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const BuildRecord& r) {
+  nlohmann::json j;
+  j["id"] = r.id;
+  j["arn"] = r.arn;
+  j["buildNumber"] = r.build_number;
+  j["startTime"] = r.start_time;
+  if (r.end_time) j["endTime"] = *r.end_time;
+  j["currentPhase"] = to_string(r.current_phase);
+  j["buildStatus"] = to_string(r.build_status);
+  j["buildComplete"] = r.build_complete;
+  j["projectName"] = r.project_name;
+  if (!r.source_version.empty()) j["sourceVersion"] = r.source_version;
+  if (!r.resolved_source_version.empty()) j["resolvedSourceVersion"] = r.resolved_source_version;
+  j["initiator"] = r.initiator;
+
+  auto& phases = j["phases"] = nlohmann::json::array();
+  for (const auto& p : r.phases) phases.push_back(phase_json(p));
+
+  nlohmann::json source{{"type", r.source_type}};
+  if (!r.source_location.empty()) source["location"] = r.source_location;
+  if (!r.buildspec.empty()) source["buildspec"] = r.buildspec;
+  j["source"] = source;
+  auto& secondary = j["secondarySources"] = nlohmann::json::array();
+  for (const auto& [id, loc] : r.secondary_sources)
+    secondary.push_back({{"type", "NO_SOURCE"}, {"location", loc}, {"sourceIdentifier", id}});
+
+  nlohmann::json env{{"type", r.environment_type},
+                     {"image", r.image},
+                     {"computeType", r.compute_type},
+                     {"privilegedMode", r.privileged_mode},
+                     {"imagePullCredentialsType", "CODEBUILD"}};
+  auto& vars = env["environmentVariables"] = nlohmann::json::array();
+  for (const auto& v : r.environment_variables)
+    vars.push_back({{"name", v.name}, {"value", v.value}, {"type", v.type}});
+  j["environment"] = env;
+
+  j["logs"] = {{"groupName", r.log_group},
+               {"streamName", r.log_stream},
+               {"cloudWatchLogsArn", "arn:aws:logs:" + r.region + ":" + r.account + ":log-group:" +
+                                         r.log_group + ":log-stream:" + r.log_stream},
+               {"cloudWatchLogs", {{"status", "ENABLED"}}},
+               {"s3Logs", {{"status", "DISABLED"}, {"encryptionDisabled", false}}}};
+  j["timeoutInMinutes"] = r.timeout_minutes;
+  j["queuedTimeoutInMinutes"] = r.queued_timeout_minutes;
+  j["artifacts"] = r.artifacts ? artifact_json(*r.artifacts) : nlohmann::json{{"location", ""}};
+  auto& sec = j["secondaryArtifacts"] = nlohmann::json::array();
+  for (const auto& a : r.secondary_artifacts) sec.push_back(artifact_json(a));
+  auto& exported = j["exportedEnvironmentVariables"] = nlohmann::json::array();
+  for (const auto& [name, value] : r.exported_variables)
+    exported.push_back({{"name", name}, {"value", value}});
+  j["reportArns"] = r.report_arns;
+  j["encryptionKey"] = "arn:aws:kms:" + r.region + ":" + r.account + ":alias/aws/s3";
+  return j;
+}
+
+}  // namespace kiln::engine

@@ -1,0 +1,115 @@
+// The build record: the exact shape of CodeBuild's `Build` structure (DESIGN §3.3). The engine
+// fills it as phases progress; `kiln run --json` and the server serialise it with to_json().
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kiln::engine {
+
+// BuildPhaseType, in order (codebuild-semantics §3.1).
+enum class PhaseType {
+  kSubmitted,
+  kQueued,
+  kProvisioning,
+  kDownloadSource,
+  kInstall,
+  kPreBuild,
+  kBuild,
+  kPostBuild,
+  kUploadArtifacts,
+  kFinalizing,
+  kCompleted,
+};
+const char* to_string(PhaseType p);
+
+// StatusType.
+enum class Status { kSucceeded, kFailed, kFault, kTimedOut, kInProgress, kStopped };
+const char* to_string(Status s);
+
+struct PhaseContext {
+  std::string status_code;
+  std::string message;
+};
+
+struct PhaseRecord {
+  PhaseType type = PhaseType::kSubmitted;
+  std::optional<Status> status;  // unset while in progress for COMPLETED
+  double start_time = 0;
+  std::optional<double> end_time;
+  std::optional<long> duration_seconds;
+  std::vector<PhaseContext> contexts;
+  bool emit_contexts = true;  // SUBMITTED and QUEUED entries carry no `contexts` (§3.1)
+};
+
+struct ArtifactRecord {
+  std::string location;
+  std::string sha256;
+  std::string md5;
+  std::string identifier;  // secondary only
+};
+
+struct EnvVarRecord {
+  std::string name;
+  std::string value;
+  std::string type = "PLAINTEXT";
+};
+
+struct BuildRecord {
+  std::string id;  // <project>:<uuid>
+  std::string arn;
+  long build_number = 1;
+  double start_time = 0;
+  std::optional<double> end_time;
+  PhaseType current_phase = PhaseType::kSubmitted;
+  Status build_status = Status::kInProgress;
+  bool build_complete = false;
+  std::string project_name;
+  std::string source_version;
+  std::string resolved_source_version;
+  std::string initiator;
+  std::vector<PhaseRecord> phases;
+
+  // source
+  std::string source_type = "NO_SOURCE";
+  std::string source_location;
+  std::string buildspec;
+  std::vector<std::pair<std::string, std::string>> secondary_sources;  // identifier -> location
+
+  // environment
+  std::string environment_type = "LINUX_CONTAINER";
+  std::string image;
+  std::string compute_type = "BUILD_GENERAL1_SMALL";
+  bool privileged_mode = false;
+  std::vector<EnvVarRecord> environment_variables;  // project variables (not overrides)
+
+  // logs
+  std::string log_group;
+  std::string log_stream;
+
+  int timeout_minutes = 60;
+  int queued_timeout_minutes = 480;
+  std::optional<ArtifactRecord> artifacts;
+  std::vector<ArtifactRecord> secondary_artifacts;
+  std::vector<std::pair<std::string, std::string>> exported_variables;
+  std::vector<std::string> report_arns;
+  std::string region;
+  std::string account;
+
+  PhaseRecord* phase(PhaseType t);
+  const PhaseRecord* phase(PhaseType t) const;
+};
+
+nlohmann::json to_json(const BuildRecord& r);
+
+// ARNs in CodeBuild's form.
+std::string build_arn(const std::string& region, const std::string& account,
+                      const std::string& build_id);
+std::string project_arn(const std::string& region, const std::string& account,
+                        const std::string& project);
+
+}  // namespace kiln::engine

@@ -1,0 +1,79 @@
+// UPLOAD_ARTIFACTS (§5), exported variables (§1.6) and shell expansion for artifact names.
+#include "engine/build_run.h"
+
+namespace kiln::engine {
+
+namespace {
+// Lets the uploader write agent lines that get CodeBuild's "[Container] <ts>" prefix.
+class AgentLineSink final : public logs::LogSink {
+ public:
+  explicit AgentLineSink(AgentLog& log) : log_(log) {}
+  void agent_line(std::string_view line) override { log_.line(line); }
+  void output(std::string_view chunk) override { log_.output(chunk); }
+
+ private:
+  AgentLog& log_;
+};
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+}  // namespace
+
+Result<std::string> BuildRun::expand(const std::string& text) {
+  // A here-document expands $VAR, ${VAR} and $(cmd) exactly as the build's shell would,
+  // without word splitting or globbing, and needs no quoting of the text.
+  std::string delim = "KILN_EXPAND_EOF";
+  while (text.find(delim) != std::string::npos) delim += "_";
+  exec::CommandRequest r;
+  r.text = "cat <<" + delim + "\n" + text + "\n" + delim;
+  r.shell = spec_->env.shell.value_or("sh");
+  r.state = spec_->version == spec::Version::k0_1 ? initial_state_ : state_;
+  r.deadline = deadline_;
+  std::string out;
+  auto res = deps_.executor.run(r, [&out](std::string_view c) { out.append(c); }, cancel_);
+  if (!res) return fail(std::move(res.error()).with("expanding \"" + text + "\""));
+  if (res->end != exec::CommandResult::End::kExited || res->exit_code != 0)
+    return fail(ErrorCode::kProcess, "expanding \"" + text + "\" failed: " + out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+void BuildRun::capture_exported_variables() {
+  const auto& env = (spec_->version == spec::Version::k0_1 ? initial_state_ : state_).env;
+  for (const auto& name : spec_->env.exported_variables) {
+    if (starts_with(name, "AWS_")) {
+      log_.line("Skipping exported variable " + name + ": names starting with AWS_ cannot be exported");
+      continue;
+    }
+    bool secret = false;
+    for (const auto& s : secret_names_) secret = secret || s == name;
+    if (secret) {
+      log_.line("Skipping exported variable " + name + ": secrets cannot be exported");
+      continue;
+    }
+    auto it = env.find(name);
+    record_.exported_variables.emplace_back(name, it == env.end() ? "" : it->second);
+  }
+}
+
+PhaseOutcome BuildRun::upload_artifacts() {
+  if (!spec_->artifacts.present) return {};
+  artifacts::UploadRequest up;
+  up.artifacts = &spec_->artifacts;
+  up.src_dir = workspace_;
+  up.output_dir = req_.artifacts_dir;
+  up.packaging = req_.packaging;
+  up.expand = [this](const std::string& t) { return expand(t); };
+  AgentLineSink sink(log_);
+  auto result = deps_.uploader.upload(up, sink);
+  if (!result) return {Status::kFailed, PhaseContext{"CLIENT_ERROR", result.error().describe()}};
+  if (result->failure)
+    return {Status::kFailed, PhaseContext{result->failure->status_code, result->failure->message}};
+  auto to_record = [](const artifacts::ArtifactOutcome& a) {
+    return ArtifactRecord{a.location.string(), a.sha256, a.md5, a.identifier};
+  };
+  if (result->primary) record_.artifacts = to_record(*result->primary);
+  for (const auto& s : result->secondary) record_.secondary_artifacts.push_back(to_record(s));
+  return {};
+}
+
+}  // namespace kiln::engine

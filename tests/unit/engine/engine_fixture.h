@@ -1,0 +1,65 @@
+// Runs the engine against fakes: no processes, no disk (inline buildspec, in-place source).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine/engine.h"
+#include "engine/fake_executor.h"
+#include "engine/fake_uploader.h"
+
+namespace kiln::testing {
+
+class EngineTest : public ::testing::Test {
+ protected:
+  FakeExecutor executor;
+  FakeUploader uploader;
+  logs::MemorySink log;
+  FakeClock clock;
+  engine::NullSecretResolver secrets;
+  engine::BuildRequest request;
+  std::vector<std::string> published_phases;
+
+  EngineTest() {
+    request.identity.project = "demo";
+    request.identity.uuid = "11111111-2222-3333-4444-555555555555";
+    request.identity.initiator = "tester";
+    request.identity.image = "kiln/host";
+    request.source_dir = "/nonexistent/demo";
+    request.build_root = "/nonexistent/build";
+    request.in_place = true;
+    executor.clock = &clock;
+  }
+
+  engine::BuildRecord run(const std::string& buildspec) {
+    request.buildspec_text = buildspec;
+    engine::EngineDeps deps{executor, uploader, log, clock, secrets,
+                            [this](const engine::BuildRecord& r) {
+                              published_phases.push_back(engine::to_string(r.current_phase));
+                            }};
+    engine::Engine e(deps);
+    exec::CancelToken cancel;
+    return e.run(request, cancel);
+  }
+
+  // "PHASE:STATUS" for every phase with a status, in order, e.g. "BUILD:FAILED".
+  static std::vector<std::string> phase_list(const engine::BuildRecord& r) {
+    std::vector<std::string> out;
+    for (const auto& p : r.phases) {
+      std::string s = engine::to_string(p.type);
+      if (p.type != engine::PhaseType::kCompleted && p.status)
+        s += std::string(":") + engine::to_string(*p.status);
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  static const engine::PhaseRecord& phase(const engine::BuildRecord& r, engine::PhaseType t) {
+    const auto* p = r.phase(t);
+    EXPECT_NE(p, nullptr) << engine::to_string(t);
+    return *p;
+  }
+};
+
+}  // namespace kiln::testing
