@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test: format check, unit tests (release, and ASan+UBSan), clang-tidy, a short
+# fuzz run of the buildspec parser, and the end-to-end suite against the real binary.
+# Set KILN_SKIP="tidy fuzz asan" to skip slow stages locally; CI runs them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+skip=" ${KILN_SKIP:-} "
+stage() { printf '\n==> %s\n' "$*"; }
+
+stage "dependencies"
+./scripts/install-deps.sh
+
+stage "format check"
+./scripts/check-format.sh
+
+stage "release build"
+./scripts/build.sh
+
+stage "unit tests"
+./build/release/kiln_tests --gtest_brief=1
+
+if [[ $skip != *" asan "* ]]; then
+  stage "ASan + UBSan build and unit tests"
+  cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=address,undefined >/dev/null
+  ninja -C build/asan kiln_tests kiln
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/asan/kiln_tests --gtest_brief=1
+fi
+
+if [[ $skip != *" tidy "* ]]; then
+  stage "clang-tidy"
+  ./scripts/tidy.sh
+fi
+
+if [[ $skip != *" fuzz "* ]]; then
+  stage "fuzz the buildspec parser (30 s)"
+  cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DKILN_FUZZ=ON >/dev/null
+  ninja -C build/fuzz fuzz_buildspec
+  scratch=$(mktemp -d)
+  ./build/fuzz/fuzz_buildspec -max_total_time=30 -timeout=10 -print_final_stats=1 "$scratch" fuzz/corpus \
+    2>&1 | tail -n 12
+  rm -rf "$scratch"
+fi
+
+stage "end-to-end tests"
+if [[ $skip != *" asan "* ]]; then
+  # The e2e suite also runs against the sanitized binary, so crashes in real runs surface.
+  KILN_BIN=build/asan/kiln ASAN_OPTIONS=detect_leaks=1 /usr/bin/python3 -m pytest -q -x tests/e2e \
+    -p no:cacheprovider | tail -n 3
+fi
+KILN_BIN=build/release/kiln /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
