@@ -168,6 +168,14 @@ BuildRecord BuildRun::execute() {
 }
 
 PhaseOutcome BuildRun::provision() {
+  // The executor maps the workspace into the environment before the source arrives, so the
+  // folder exists (empty) from here on; DOWNLOAD_SOURCE fills it.
+  std::error_code ec;
+  if (!req_.in_place && !std::filesystem::create_directories(workspace_, ec) && ec) {
+    return {Status::kFailed, PhaseContext{"CLIENT_ERROR", "cannot create the workspace " +
+                                                              workspace_.string() + ": " +
+                                                              ec.message()}};
+  }
   auto ws = deps_.executor.prepare({record_.id, workspace_, scratch_, req_.identity.image});
   if (!ws) {
     log_.line("Failed to provision the build environment: " + ws.error().describe());

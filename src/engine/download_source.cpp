@@ -28,6 +28,9 @@ bool stays_inside(const fs::path& rel) {
 
 std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
   if (req_.in_place) return std::nullopt;
+  // copy_tree creates its destination; PROVISIONING left an empty folder there.
+  std::error_code ec;
+  fs::remove(workspace_, ec);
   auto copied = workspace::copy_tree(req_.source_dir, workspace_, req_.copy_mode);
   if (!copied) {
     return client_error("failed to prepare the workspace: " +

@@ -13,7 +13,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def kiln_binary():
-    path = os.environ.get("KILN_BIN") or str(ROOT / "build" / "release" / "kiln")
+    path = os.path.abspath(os.environ.get("KILN_BIN") or str(ROOT / "build" / "release" / "kiln"))
     if not os.access(path, os.X_OK):
         pytest.exit(f"kiln binary not found at {path}; run scripts/build.sh or set KILN_BIN", 2)
     return path

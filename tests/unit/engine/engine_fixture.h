@@ -1,6 +1,7 @@
 // Runs the engine against fakes: no processes, no disk (inline buildspec, in-place source).
 #pragma once
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
