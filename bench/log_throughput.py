@@ -11,7 +11,7 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-KILN = os.environ.get("KILN_BIN", str(ROOT / "build" / "release" / "kiln"))
+KILN = os.path.abspath(os.environ.get("KILN_BIN", str(ROOT / "build" / "release" / "kiln")))
 SIZE = int(os.environ.get("BYTES", str(1 << 30)))
 LINE = "x" * 99
 PRINT = f"yes {LINE} | head -c {SIZE}"

@@ -11,7 +11,7 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-KILN = os.environ.get("KILN_BIN", str(ROOT / "build" / "release" / "kiln"))
+KILN = os.path.abspath(os.environ.get("KILN_BIN", str(ROOT / "build" / "release" / "kiln")))
 RUNS = int(os.environ.get("RUNS", "40"))
 COMMANDS = ["echo one", "echo two > two.txt", "cat two.txt"]
 
