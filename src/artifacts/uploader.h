@@ -20,22 +20,35 @@ enum class Packaging { kZip, kNone };
 
 // Expands shell syntax ($VAR, ${VAR}, $(cmd)) in the build's final shell state. Provided by the
 // engine, which runs it through the build's executor so expansion sees exactly the build's env.
+// It must not do pathname expansion: `base-directory: 'my-build*'` is a glob kiln matches itself.
+// The uploader calls it only for values that contain `$` or a backquote.
 using Expander = std::function<Result<std::string>(const std::string&)>;
+
+// A source tree as the build sees it (CODEBUILD_SRC_DIR, CODEBUILD_SRC_DIR_<id>) and where it
+// is on this host. An absolute `base-directory` (`$CODEBUILD_SRC_DIR_source1/dist`) must lie
+// under one of these; it is mapped to the host path and may not leave it.
+struct SourceRoot {
+  std::string build_path;
+  std::filesystem::path host_path;
+};
 
 struct UploadRequest {
   const spec::Artifacts* artifacts = nullptr;  // not owned; must have present == true
   std::filesystem::path src_dir;               // host path of CODEBUILD_SRC_DIR
   std::filesystem::path output_dir;            // where artifacts are written (created if missing)
   Packaging packaging = Packaging::kZip;
-  std::string default_name = "artifacts";      // primary name when the buildspec has none
-  Expander expand;                             // for `name` and `base-directory`
+  std::string default_name = "artifacts";  // primary name when the buildspec has none
+  Expander expand;                         // for `name` and `base-directory`; may be empty
+  // Trees an absolute base-directory may name. Empty means {src_dir as both paths}. The engine
+  // lists the primary source first, then secondary sources.
+  std::vector<SourceRoot> source_roots;
 };
 
 struct ArtifactOutcome {
-  std::string identifier;        // empty for the primary artifact
+  std::string identifier;          // empty for the primary artifact
   std::filesystem::path location;  // the zip file, or the folder for Packaging::kNone
-  std::string sha256;            // hex; empty for Packaging::kNone
-  std::string md5;               // hex; empty for Packaging::kNone
+  std::string sha256;              // hex; empty for Packaging::kNone
+  std::string md5;                 // hex; empty for Packaging::kNone
   std::size_t file_count = 0;
 };
 

@@ -1,0 +1,77 @@
+// Small file-descriptor helpers shared by the tree walker and the writers. Every fd is opened
+// O_CLOEXEC; every path a user influenced is opened relative to a root fd without following
+// symlinks, so a tree that changes between collection and writing cannot redirect a read or a
+// write outside its root.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "util/error.h"
+
+namespace kiln::artifacts {
+
+// Owns one file descriptor. close() reports the error; the destructor ignores it (use close()
+// where the result matters, e.g. after writing).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset();
+  [[nodiscard]] Result<void> close(const std::string& what);
+
+ private:
+  int fd_ = -1;
+};
+
+// open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC).
+[[nodiscard]] Result<UniqueFd> open_directory(const std::filesystem::path& path);
+
+// Opens `rel` (relative, no symlinks expected in any component) beneath `root_fd`. Uses
+// openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS); where the kernel lacks it, opens component by
+// component with O_NOFOLLOW. O_CLOEXEC and O_NOFOLLOW are always added to `flags`.
+// Errors: kPathEscape when a symlink or `..` is met (the tree changed since it was walked),
+// kNotFound, kIo.
+[[nodiscard]] Result<UniqueFd> open_beneath(int root_fd, std::string_view rel, int flags);
+
+// fstatat(dir_fd, name, AT_SYMLINK_NOFOLLOW).
+[[nodiscard]] Result<struct stat> lstat_at(int dir_fd, const char* name, const std::string& shown);
+
+// readlinkat(dir_fd, name).
+[[nodiscard]] Result<std::string> read_link_at(int dir_fd, const char* name,
+                                               const std::string& shown);
+
+// Creates every missing directory of `rel` beneath `root` (mode 0777 & ~umask), never following
+// a symlink. Existing directories are fine; an existing non-directory is kIo.
+[[nodiscard]] Result<void> make_dirs_beneath(const std::filesystem::path& root,
+                                             std::string_view rel);
+
+// fsync on a directory, so a rename inside it is durable.
+[[nodiscard]] Result<void> fsync_directory(const std::filesystem::path& dir);
+
+// 12 random hex digits, for temp names.
+[[nodiscard]] Result<std::string> random_suffix();
+
+// Lowercase hex of `len` bytes.
+std::string to_hex(const unsigned char* bytes, std::size_t len);
+
+}  // namespace kiln::artifacts
