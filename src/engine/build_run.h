@@ -50,6 +50,9 @@ class BuildRun {
                                       std::string& failed_output, bool phase_failing);
   exec::CommandRequest command_request(const std::string& text, const spec::Phase& phase) const;
 
+  // Where a secondary source lives: as the build sees it (CODEBUILD_SRC_DIR_<id>) and on the host.
+  artifacts::SourceRoot secondary_location(const SecondarySource& s) const;
+
   Result<std::string> expand(const std::string& text);
   void capture_exported_variables();
   bool out_of_time() const;

@@ -26,6 +26,14 @@ bool stays_inside(const fs::path& rel) {
 }
 }  // namespace
 
+artifacts::SourceRoot BuildRun::secondary_location(const SecondarySource& s) const {
+  // In place, secondary sources are used where they are, like the primary one. Otherwise each
+  // gets a copy beside the primary workspace, as CodeBuild puts them beside CODEBUILD_SRC_DIR.
+  if (req_.in_place) return {s.dir.string(), s.dir};
+  const std::string dir = "src_" + s.identifier;
+  return {(initial_state_.cwd.parent_path() / dir).string(), workspace_.parent_path() / dir};
+}
+
 std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
   if (req_.in_place) return std::nullopt;
   // copy_tree creates its destination; PROVISIONING left an empty folder there.
@@ -37,8 +45,7 @@ std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
                         copied.error().with("copying " + req_.source_dir.string()).describe());
   }
   for (const auto& s : req_.secondary_sources) {
-    auto c = workspace::copy_tree(s.dir, workspace_.parent_path() / ("src_" + s.identifier),
-                                  req_.copy_mode);
+    auto c = workspace::copy_tree(s.dir, secondary_location(s).host_path, req_.copy_mode);
     if (!c) return client_error("failed to prepare secondary source " + s.identifier + ": " +
                                 c.error().describe());
   }
@@ -112,8 +119,7 @@ std::optional<PhaseOutcome> BuildRun::resolve_variables() {
   id.start_time_ms = static_cast<long long>(record_.start_time * 1000);
   VarList system = codebuild_variables(id);
   for (const auto& s : req_.secondary_sources)
-    system.emplace_back("CODEBUILD_SRC_DIR_" + s.identifier,
-                        (initial_state_.cwd.parent_path() / ("src_" + s.identifier)).string());
+    system.emplace_back("CODEBUILD_SRC_DIR_" + s.identifier, secondary_location(s).build_path);
   initial_state_.env = compose_environment(req_.image_env, buildspec_vars, req_.project_vars,
                                            req_.override_vars, system);
   state_ = initial_state_;

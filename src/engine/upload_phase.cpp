@@ -62,6 +62,8 @@ PhaseOutcome BuildRun::upload_artifacts() {
   up.src_dir = workspace_;
   up.output_dir = req_.artifacts_dir;
   up.packaging = req_.packaging;
+  up.source_roots.push_back({initial_state_.cwd.string(), workspace_});
+  for (const auto& s : req_.secondary_sources) up.source_roots.push_back(secondary_location(s));
   up.expand = [this](const std::string& t) { return expand(t); };
   AgentLineSink sink(log_);
   auto result = deps_.uploader.upload(up, sink);

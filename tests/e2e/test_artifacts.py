@@ -126,3 +126,13 @@ def test_symlink_out_of_the_source_is_never_followed(kiln):
     for n in names:
         if n == "passwd":
             assert "root:" not in r.zip_read("passwd")
+
+
+def test_base_directory_from_a_secondary_source_variable(kiln):
+    other = kiln.project(None, {"dist/lib.txt": "lib"}, name="other")
+    p = kiln.project("version: 0.2\nphases:\n  build:\n    commands: [echo]\nartifacts:\n"
+                     "  base-directory: $CODEBUILD_SRC_DIR_lib/dist\n  files: ['**/*']\n")
+    for extra in ([], ["--in-place"]):
+        r = kiln.run(p, "--secondary-source", f"lib={other}", *extra)
+        assert r.status == "SUCCEEDED", r.out
+        assert r.zip_names() == ["lib.txt"]
