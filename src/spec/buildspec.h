@@ -25,7 +25,8 @@ constexpr PhaseName kAllPhases[] = {PhaseName::kInstall, PhaseName::kPreBuild, P
 const char* yaml_name(PhaseName p);    // "pre_build"
 const char* upper_name(PhaseName p);   // "PRE_BUILD"
 
-// on-failure: see codebuild-semantics §3.4 and docs/semantics.md for the choices we made.
+// on-failure (codebuild-semantics §3.4). Parsing choices: docs/buildspec.md; what the engine
+// does with it: docs/semantics.md.
 struct OnFailure {
   enum class Kind { kDefault, kAbort, kContinue, kRetry };
   Kind kind = Kind::kDefault;
@@ -77,7 +78,9 @@ struct ArtifactSpec {
 
 struct Artifacts {
   bool present = false;
-  ArtifactSpec primary;  // primary.files may be empty only when !present
+  // primary.files is empty when the section has only secondary-artifacts; the engine reports
+  // that as CLIENT_ERROR at UPLOAD_ARTIFACTS, as CodeBuild does.
+  ArtifactSpec primary;
   std::vector<std::pair<std::string, ArtifactSpec>> secondary;  // identifier -> spec
   Mark mark;
 };

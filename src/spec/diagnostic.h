@@ -16,6 +16,11 @@ struct Diagnostic {
   Severity severity = Severity::kError;
   Mark mark;            // line 0 = no position (e.g. the file is missing)
   std::string message;  // CodeBuild's wording where CodeBuild has one (§1.9)
+  // YAML syntax errors only: the line go-yaml puts in its message, which CodeBuild shows as
+  // "<message> at line N" (phase_context_message). It is not always mark.line: go-yaml reports
+  // 0 for the first line and a 0-based line for parser (as opposed to scanner) errors.
+  // -1 = not a syntax error; the message is used verbatim.
+  int yaml_line = -1;
 };
 
 // Renders one diagnostic. `source` is the whole buildspec text, used for the quoted line.

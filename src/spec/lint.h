@@ -1,0 +1,25 @@
+// `kiln lint` (DESIGN §3.2): checks buildspec files and prints every problem.
+//
+// Output, for each file in order, each diagnostic in source order, as format_diagnostic()
+// renders it ("FILE:LINE:COL: error|warning: message", the source line, a caret). Nothing else is
+// printed, so editors can parse it. A file that cannot be read is one error without a position:
+//   FILE: error: YAML file does not exist          (CodeBuild's own wording, §1.1)
+//   FILE: error: cannot read file: <reason>
+// Reads the files with the C++ standard library; safe to call from any thread as long as `out`
+// is not shared.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace kiln::spec {
+
+// Returns 0 when no file has an error (warnings allowed), 1 otherwise.
+int lint_files(const std::vector<std::string>& paths, std::ostream& out);
+
+// Lints one buildspec already in memory; `path` is used in messages only. Returns true when it
+// has no errors.
+bool lint_text(const std::string& path, const std::string& text, std::ostream& out);
+
+}  // namespace kiln::spec

@@ -1,0 +1,312 @@
+// `batch`: codebuild-semantics §8.1 (build-list, build-graph, build-matrix, build-fanout).
+#include <map>
+#include <set>
+
+#include "spec/sections.h"
+
+namespace kiln::spec::detail {
+namespace {
+
+constexpr char kKinds[] = "build-list, build-graph, build-matrix and build-fanout";
+
+// The `env` of a task or of build-matrix/static.
+void parse_batch_env(Context& ctx, const Node& value, const std::string& path, BatchEnv& env) {
+  const Node* compute_type = nullptr;
+  const Node* fleet = nullptr;
+  visit_map(
+      ctx, value, path,
+      {
+          {"compute-type",
+           [&](const Node& k, const Node& v) {
+             compute_type = &k;
+             env.compute_type = read_string(ctx, v, join(path, "compute-type"));
+           }},
+          {"fleet",
+           [&](const Node& k, const Node& v) {
+             fleet = &k;
+             env.fleet = read_string(ctx, v, join(path, "fleet"));
+           }},
+          {"image", [&](const Node&,
+                        const Node& v) { env.image = read_string(ctx, v, join(path, "image")); }},
+          {"privileged-mode",
+           [&](const Node&, const Node& v) {
+             env.privileged_mode = read_bool(ctx, v, join(path, "privileged-mode"));
+           }},
+          {"type",
+           [&](const Node&, const Node& v) { env.type = read_string(ctx, v, join(path, "type")); }},
+          {"variables",
+           [&](const Node&, const Node& v) {
+             env.variables = read_string_map(ctx, v, join(path, "variables"));
+           }},
+      });
+  // §8.1: "compute-type and fleet cannot be provided in the same identifier".
+  if (compute_type && fleet)
+    ctx.error((compute_type->mark.line > fleet->mark.line ? compute_type : fleet)->mark,
+              "\"" + path + "\": compute-type and fleet cannot be used together");
+}
+
+BatchTask parse_task(Context& ctx, const Node& value, const std::string& path, bool graph) {
+  BatchTask task;
+  bool has_identifier = false;
+  std::vector<Field> fields = {
+      {"identifier",
+       [&](const Node&, const Node& v) {
+         if (auto id = read_string(ctx, v, join(path, "identifier")); id && !id->empty()) {
+           task.identifier = *id;
+           has_identifier = true;
+         }
+       }},
+      {"buildspec",
+       [&](const Node&, const Node& v) {
+         task.buildspec = read_string(ctx, v, join(path, "buildspec"));
+       }},
+      {"debug-session",
+       [&](const Node&, const Node& v) {
+         if (auto b = read_bool(ctx, v, join(path, "debug-session"))) task.debug_session = *b;
+       }},
+      {"env",
+       [&](const Node&, const Node& v) { parse_batch_env(ctx, v, join(path, "env"), task.env); }},
+      {"ignore-failure",
+       [&](const Node&, const Node& v) {
+         if (auto b = read_bool(ctx, v, join(path, "ignore-failure"))) task.ignore_failure = *b;
+       }},
+      {"depend-on",
+       [&](const Node& k, const Node& v) {
+         if (graph) {
+           task.depend_on = read_string_list(ctx, v, join(path, "depend-on"), ScalarList::kAccept);
+         } else {
+           ctx.warning(k.mark, "\"" + join(path, "depend-on") +
+                                   "\": depend-on is only used in build-graph (ignored)");
+         }
+       }},
+  };
+  if (visit_map(ctx, value, path, fields) && !has_identifier)
+    ctx.error(value.mark, "\"" + path + "\" has no identifier");
+  return task;
+}
+
+// Dependencies must name tasks of the graph and must not loop.
+void check_graph(Context& ctx, const Node& list, const std::vector<BatchTask>& tasks) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < tasks.size(); ++i) index.emplace(tasks[i].identifier, i);
+  std::vector<std::vector<size_t>> deps(tasks.size());
+  bool unknown = false;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    for (const auto& d : tasks[i].depend_on) {
+      auto it = index.find(d);
+      if (it != index.end()) {
+        deps[i].push_back(it->second);
+        continue;
+      }
+      unknown = true;
+      ctx.error(list.items[i]->mark, "\"" + item("batch/build-graph", i) +
+                                         "/depend-on\": no task has the identifier \"" + d + "\"");
+    }
+  }
+  if (unknown) return;
+  // Kahn's algorithm: whatever cannot be scheduled is on, or waits for, a cycle.
+  std::vector<size_t> waiting(tasks.size());
+  std::vector<std::vector<size_t>> dependents(tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    waiting[i] = deps[i].size();
+    for (size_t d : deps[i]) dependents[d].push_back(i);
+  }
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < tasks.size(); ++i)
+    if (waiting[i] == 0) ready.push_back(i);
+  while (!ready.empty()) {
+    const size_t t = ready.back();
+    ready.pop_back();
+    for (size_t d : dependents[t])
+      if (--waiting[d] == 0) ready.push_back(d);
+  }
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (waiting[i] == 0) continue;
+    // Walk unscheduled dependencies until one repeats: that stretch is the cycle.
+    std::vector<size_t> path{i};
+    std::set<size_t> seen{i};
+    size_t at = i;
+    while (true) {
+      size_t next = at;
+      for (size_t d : deps[at])
+        if (waiting[d] != 0) next = d;
+      if (seen.count(next)) {
+        std::string cycle;
+        size_t start = 0;
+        while (path[start] != next) ++start;
+        for (size_t p = start; p < path.size(); ++p) cycle += tasks[path[p]].identifier + " -> ";
+        cycle += tasks[next].identifier;
+        ctx.error(
+            list.items[next]->mark,
+            "\"batch/build-graph\": dependency cycle (each task depends on the next): " + cycle);
+        return;
+      }
+      path.push_back(next);
+      seen.insert(next);
+      at = next;
+    }
+  }
+}
+
+void parse_tasks(Context& ctx, const Node& value, const std::string& path, bool graph,
+                 Batch& batch) {
+  if (!value.is_seq()) {
+    ctx.error(value.mark, "\"" + path + "\" must be a list of tasks, found " + describe(value));
+    return;
+  }
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < value.items.size(); ++i) {
+    BatchTask task = parse_task(ctx, *value.items[i], item(path, i), graph);
+    if (!task.identifier.empty() && !seen.emplace(task.identifier, i).second)
+      ctx.error(value.items[i]->mark, "\"" + item(path, i) + "\": the identifier \"" +
+                                          task.identifier + "\" is already used by \"" +
+                                          item(path, seen[task.identifier]) + "\"");
+    batch.tasks.push_back(std::move(task));
+  }
+  if (graph) check_graph(ctx, value, batch.tasks);
+}
+
+// build-matrix/dynamic/env/variables: each variable takes a list of values.
+void parse_matrix_variables(Context& ctx, const Node& value, const std::string& path,
+                            BatchMatrix& m) {
+  m.variables.clear();
+  if (value.is_null()) return;
+  if (!value.is_map()) {
+    ctx.error(value.mark, "\"" + path + "\" must be a mapping of names to lists of values, found " +
+                              describe(value));
+    return;
+  }
+  for (const auto& [k, values] : value.entries) {
+    if (!k->is_scalar()) continue;
+    m.variables.emplace_back(
+        k->text, read_string_list(ctx, *values, join(path, k->text), ScalarList::kAccept));
+  }
+}
+
+void parse_matrix_dynamic(Context& ctx, const Node& value, const std::string& path,
+                          BatchMatrix& m) {
+  const std::string env = path + "/env";
+  auto list = [&](const Node& v, const std::string& p) {
+    return read_string_list(ctx, v, p, ScalarList::kAccept);
+  };
+  visit_map(ctx, value, path,
+            {
+                {"buildspec",
+                 [&](const Node&, const Node& v) { m.buildspecs = list(v, path + "/buildspec"); }},
+                {"env",
+                 [&](const Node&, const Node& e) {
+                   visit_map(
+                       ctx, e, env,
+                       {
+                           {"compute-type",
+                            [&](const Node&, const Node& v) {
+                              m.compute_types = list(v, env + "/compute-type");
+                            }},
+                           {"image", [&](const Node&,
+                                         const Node& v) { m.images = list(v, env + "/image"); }},
+                           {"variables",
+                            [&](const Node&, const Node& v) {
+                              parse_matrix_variables(ctx, v, env + "/variables", m);
+                            }},
+                       });
+                 }},
+            });
+}
+
+void parse_matrix(Context& ctx, const Node& value, BatchMatrix& m) {
+  const std::string path = "batch/build-matrix";
+  visit_map(
+      ctx, value, path,
+      {
+          {"static",
+           [&](const Node&, const Node& v) {
+             visit_map(ctx, v, path + "/static",
+                       {
+                           {"ignore-failure",
+                            [&](const Node&, const Node& b) {
+                              if (auto f = read_bool(ctx, b, path + "/static/ignore-failure"))
+                                m.ignore_failure = *f;
+                            }},
+                           {"env",
+                            [&](const Node&, const Node& e) {
+                              parse_batch_env(ctx, e, path + "/static/env", m.static_env);
+                            }},
+                       });
+           }},
+          {"dynamic",
+           [&](const Node&, const Node& v) { parse_matrix_dynamic(ctx, v, path + "/dynamic", m); }},
+      });
+}
+
+void parse_fanout(Context& ctx, const Node& key, const Node& value, Batch& batch) {
+  const std::string path = "batch/build-fanout";
+  bool has_parallelism = false;
+  const bool ok = visit_map(ctx, value, path,
+                            {
+                                {"parallelism",
+                                 [&](const Node&, const Node& v) {
+                                   // A wrong value is reported by read_int.
+                                   has_parallelism = !v.is_null();
+                                   if (auto n = read_int(ctx, v, path + "/parallelism", 1, 100000))
+                                     batch.fanout_parallelism = *n;
+                                 }},
+                                {"ignore-failure",
+                                 [&](const Node&, const Node& v) {
+                                   if (auto b = read_bool(ctx, v, path + "/ignore-failure"))
+                                     batch.fanout_ignore_failure = *b;
+                                 }},
+                            });
+  if (ok && !has_parallelism) ctx.error(key.mark, "\"" + path + "\" has no parallelism");
+}
+
+}  // namespace
+
+void parse_batch(Context& ctx, const Node& value, Batch& batch) {
+  if (value.is_null()) return;
+  const Node* kind_key = nullptr;
+  auto kind = [&](Batch::Kind k, const Node& key) {
+    if (kind_key) {
+      ctx.error(key.mark, "\"batch\" can hold only one of " + std::string(kKinds) + "; \"" +
+                              kind_key->text + "\" is already given");
+      return false;
+    }
+    kind_key = &key;
+    batch.kind = k;
+    return true;
+  };
+  const bool ok = visit_map(ctx, value, "batch",
+                            {
+                                {"fast-fail",
+                                 [&](const Node&, const Node& v) {
+                                   if (auto b = read_bool(ctx, v, "batch/fast-fail"))
+                                     batch.fast_fail = *b;
+                                 }},
+                                {"build-list",
+                                 [&](const Node& k, const Node& v) {
+                                   if (kind(Batch::Kind::kBuildList, k))
+                                     parse_tasks(ctx, v, "batch/build-list", false, batch);
+                                 }},
+                                {"build-graph",
+                                 [&](const Node& k, const Node& v) {
+                                   if (kind(Batch::Kind::kBuildGraph, k))
+                                     parse_tasks(ctx, v, "batch/build-graph", true, batch);
+                                 }},
+                                {"build-matrix",
+                                 [&](const Node& k, const Node& v) {
+                                   if (kind(Batch::Kind::kBuildMatrix, k))
+                                     parse_matrix(ctx, v, batch.matrix);
+                                 }},
+                                {"build-fanout",
+                                 [&](const Node& k, const Node& v) {
+                                   if (kind(Batch::Kind::kBuildFanout, k))
+                                     parse_fanout(ctx, k, v, batch);
+                                 }},
+                            });
+  if (!ok) return;
+  batch.present = true;
+  if (!kind_key)
+    ctx.warning(value.mark, "\"batch\" has none of " + std::string(kKinds) +
+                                ": there is nothing to run as a batch");
+}
+
+}  // namespace kiln::spec::detail
