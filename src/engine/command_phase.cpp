@@ -12,6 +12,27 @@ std::string lowercase(std::string s) {
   return s;
 }
 
+// Searches each line of the failing command's output tail. Line by line bounds the work of
+// std::regex's backtracking (and its recursion depth) by the line length, and matches how the
+// docs' examples (`.*connection timed out.*`) are written. A regex that exhausts std::regex's
+// complexity limit counts as no match.
+bool output_matches(const std::string& output, const std::string& pattern) {
+  try {
+    const std::regex re(pattern);
+    std::size_t pos = 0;
+    while (pos <= output.size()) {
+      auto end = output.find('\n', pos);
+      if (end == std::string::npos) end = output.size();
+      if (std::regex_search(output.begin() + static_cast<long>(pos),
+                            output.begin() + static_cast<long>(end), re))
+        return true;
+      pos = end + 1;
+    }
+  } catch (const std::regex_error&) {
+  }
+  return false;
+}
+
 // Go's os/exec wording, which CodeBuild's agent prints: "exit status 2", "signal: killed".
 std::string reason(const exec::CommandResult& r) {
   if (r.end == exec::CommandResult::End::kSignaled)
@@ -105,8 +126,7 @@ PhaseOutcome BuildRun::run_command_phase(spec::PhaseName name) {
                 std::to_string(attempt) + " retries");
       return o;
     }
-    // The parser has already checked that the regex compiles.
-    if (!std::regex_search(failed_output, std::regex(policy.retry_regex))) {
+    if (!output_matches(failed_output, policy.retry_regex)) {
       log_.line("Not retrying phase " + std::string(spec::upper_name(name)) +
                 ": output does not match " + policy.retry_regex);
       return o;
