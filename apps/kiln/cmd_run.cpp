@@ -109,7 +109,8 @@ int run_build(const RunOptions& o) {
     return usage_error("executor '" + o.executor + "' is not available yet (only 'process')");
   if (o.packaging != "ZIP" && o.packaging != "NONE")
     return usage_error("--packaging must be ZIP or NONE, not " + o.packaging);
-  if (!(o.timeout_minutes > 0)) return usage_error("--timeout must be a positive number of minutes");
+  if (!(o.timeout_minutes > 0))
+    return usage_error("--timeout must be a positive number of minutes");
   auto mode = copy_mode(o.workspace_mode);
   if (!mode) return usage_error("--workspace must be auto, reflink, copy or hardlink");
   auto overrides = override_variables(o);
@@ -172,8 +173,10 @@ int run_build(const RunOptions& o) {
     auto w = write_file_atomic(o.json, engine::to_json(record).dump(2) + "\n");
     if (!w) std::fprintf(stderr, "kiln run: %s\n", w.error().describe().c_str());
   }
-  if (!o.keep_workspace) fs::remove_all(req.build_root, ec);
-  else std::fprintf(stderr, "kiln run: workspace kept at %s\n", req.build_root.c_str());
+  if (!o.keep_workspace)
+    fs::remove_all(req.build_root, ec);
+  else
+    std::fprintf(stderr, "kiln run: workspace kept at %s\n", req.build_root.c_str());
   return record.build_status == engine::Status::kSucceeded ? 0 : 1;
 }
 
@@ -191,7 +194,8 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("-i,--image", o->image, "Build image");
   cmd->add_option("--timeout", o->timeout_minutes, "Build timeout in minutes (fractions allowed)");
   cmd->add_option("--secondary-source", o->secondary_sources, "ID=DIR");
-  cmd->add_option("--source-version", o->source_version, "Source version (CODEBUILD_SOURCE_VERSION)");
+  cmd->add_option("--source-version", o->source_version,
+                  "Source version (CODEBUILD_SOURCE_VERSION)");
   cmd->add_option("--project", o->project, "Project name (default: the source folder's name)");
   cmd->add_option("--json", o->json, "Write the build record to FILE");
   cmd->add_option("--packaging", o->packaging, "ZIP (default) or NONE (folders)");

@@ -7,7 +7,9 @@
 namespace kiln::engine {
 
 namespace {
-double seconds(std::chrono::system_clock::time_point t) { return to_epoch_seconds(t); }
+double seconds(std::chrono::system_clock::time_point t) {
+  return to_epoch_seconds(t);
+}
 
 PhaseType phase_type(spec::PhaseName n) {
   switch (n) {
@@ -78,8 +80,8 @@ void BuildRun::end_phase(const PhaseOutcome& o, bool log_completion) {
   p.contexts.clear();
   if (o.context) p.contexts.push_back(*o.context);
   if (log_completion) {
-    log_.line(std::string("Phase complete: ") + to_string(p.type) + " State: " +
-              to_string(o.status));
+    log_.line(std::string("Phase complete: ") + to_string(p.type) +
+              " State: " + to_string(o.status));
     const PhaseContext empty;
     const PhaseContext& c = o.context ? *o.context : empty;
     log_.line("Phase context status code: " + c.status_code + " Message: " + c.message);
@@ -88,7 +90,9 @@ void BuildRun::end_phase(const PhaseOutcome& o, bool log_completion) {
   publish();
 }
 
-bool BuildRun::out_of_time() const { return deps_.clock.steady_now() >= deadline_; }
+bool BuildRun::out_of_time() const {
+  return deps_.clock.steady_now() >= deadline_;
+}
 
 PhaseOutcome BuildRun::interrupted_outcome() const {
   if (stopped_) return {Status::kStopped, PhaseContext{"BUILD_STOPPED", "Build was stopped"}};
@@ -172,9 +176,9 @@ PhaseOutcome BuildRun::provision() {
   // folder exists (empty) from here on; DOWNLOAD_SOURCE fills it.
   std::error_code ec;
   if (!req_.in_place && !std::filesystem::create_directories(workspace_, ec) && ec) {
-    return {Status::kFailed, PhaseContext{"CLIENT_ERROR", "cannot create the workspace " +
-                                                              workspace_.string() + ": " +
-                                                              ec.message()}};
+    return {Status::kFailed,
+            PhaseContext{"CLIENT_ERROR", "cannot create the workspace " + workspace_.string() +
+                                             ": " + ec.message()}};
   }
   auto ws = deps_.executor.prepare({record_.id, workspace_, scratch_, req_.identity.image});
   if (!ws) {

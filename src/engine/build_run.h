@@ -68,8 +68,8 @@ class BuildRun {
   std::filesystem::path workspace_;  // host path of CODEBUILD_SRC_DIR
   std::filesystem::path scratch_;
   std::optional<spec::Buildspec> spec_;
-  exec::ShellState initial_state_;  // 0.1 runs every command from this
-  exec::ShellState state_;          // 0.2 carries this from command to command
+  exec::ShellState initial_state_;         // 0.1 runs every command from this
+  exec::ShellState state_;                 // 0.2 carries this from command to command
   std::vector<std::string> secret_names_;  // never exported
   bool succeeding_ = true;
   int last_exit_ = 0;

@@ -68,10 +68,9 @@ std::optional<PhaseOutcome> BuildRun::run_one(const spec::Command& cmd, const sp
   if (!result) {
     const std::string why = result.error().describe();
     log_.line("Command did not exit successfully " + cmd.text + " " + why);
-    return PhaseOutcome{Status::kFailed,
-                        PhaseContext{"COMMAND_EXECUTION_ERROR",
-                                     "Error while executing command: " + cmd.text +
-                                         ". Reason: " + why}};
+    return PhaseOutcome{Status::kFailed, PhaseContext{"COMMAND_EXECUTION_ERROR",
+                                                      "Error while executing command: " + cmd.text +
+                                                          ". Reason: " + why}};
   }
   if (spec_->version == spec::Version::k0_2 && !result->state.cwd.empty()) state_ = result->state;
 
@@ -85,9 +84,9 @@ std::optional<PhaseOutcome> BuildRun::run_one(const spec::Command& cmd, const sp
   const std::string why = reason(*result);
   log_.line("Command did not exit successfully " + cmd.text + " " + why);
   failed_output = result->tail;
-  return PhaseOutcome{Status::kFailed,
-                      PhaseContext{"COMMAND_EXECUTION_ERROR", "Error while executing command: " +
-                                                                  cmd.text + ". Reason: " + why}};
+  return PhaseOutcome{Status::kFailed, PhaseContext{"COMMAND_EXECUTION_ERROR",
+                                                    "Error while executing command: " + cmd.text +
+                                                        ". Reason: " + why}};
 }
 
 PhaseOutcome BuildRun::run_commands_once(const spec::Phase& phase, std::string& failed_output) {

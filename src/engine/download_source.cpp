@@ -46,8 +46,9 @@ std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
   }
   for (const auto& s : req_.secondary_sources) {
     auto c = workspace::copy_tree(s.dir, secondary_location(s).host_path, req_.copy_mode);
-    if (!c) return client_error("failed to prepare secondary source " + s.identifier + ": " +
-                                c.error().describe());
+    if (!c)
+      return client_error("failed to prepare secondary source " + s.identifier + ": " +
+                          c.error().describe());
   }
   return std::nullopt;
 }
@@ -148,8 +149,9 @@ PhaseOutcome BuildRun::download_source() {
   if (install.runtime_versions.empty())
     log_.line("No runtime version selected in buildspec.");
   else
-    log_.line("Skipping install of runtimes. Runtime version selection is not supported by this "
-              "build image.");
+    log_.line(
+        "Skipping install of runtimes. Runtime version selection is not supported by this "
+        "build image.");
   log_.line("Moving to directory " + initial_state_.cwd.string());
   if (!spec_->cache.present) {
     log_.line("Cache is not defined in the buildspec");

@@ -39,12 +39,12 @@ struct BuildRequest {
   bool in_place = false;  // run in source_dir itself instead of a copy
   workspace::CopyMode copy_mode = workspace::CopyMode::kAuto;
 
-  std::string buildspec_path;                // "" = buildspec.yml; relative to the source
+  std::string buildspec_path;                 // "" = buildspec.yml; relative to the source
   std::optional<std::string> buildspec_text;  // inline buildspec (NO_SOURCE, overrides)
 
-  VarList project_vars;   // project environment.environmentVariables (PLAINTEXT)
-  VarList override_vars;  // environmentVariablesOverride; kiln run's -e / --env-file
-  exec::EnvMap image_env; // the environment the image (or host) provides
+  VarList project_vars;    // project environment.environmentVariables (PLAINTEXT)
+  VarList override_vars;   // environmentVariablesOverride; kiln run's -e / --env-file
+  exec::EnvMap image_env;  // the environment the image (or host) provides
 
   std::string environment_type = "LINUX_CONTAINER";
   std::string compute_type = "BUILD_GENERAL1_SMALL";

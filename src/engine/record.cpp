@@ -65,7 +65,8 @@ nlohmann::json phase_json(const PhaseRecord& p) {
   if (p.emit_contexts && p.end_time) {
     auto& ctx = j["contexts"] = nlohmann::json::array();
     if (p.contexts.empty()) ctx.push_back({{"statusCode", ""}, {"message", ""}});
-    for (const auto& c : p.contexts) ctx.push_back({{"statusCode", c.status_code}, {"message", c.message}});
+    for (const auto& c : p.contexts)
+      ctx.push_back({{"statusCode", c.status_code}, {"message", c.message}});
   }
   return j;
 }

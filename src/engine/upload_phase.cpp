@@ -15,7 +15,9 @@ class AgentLineSink final : public logs::LogSink {
   AgentLog& log_;
 };
 
-bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 }  // namespace
 
 Result<std::string> BuildRun::expand(const std::string& text) {
@@ -29,7 +31,8 @@ Result<std::string> BuildRun::expand(const std::string& text) {
   r.state = spec_->version == spec::Version::k0_1 ? initial_state_ : state_;
   r.deadline = deadline_;
   std::string out;
-  auto res = deps_.executor.run(r, [&out](std::string_view c) { out.append(c); }, cancel_);
+  auto res = deps_.executor.run(
+      r, [&out](std::string_view c) { out.append(c); }, cancel_);
   if (!res) return fail(std::move(res.error()).with("expanding \"" + text + "\""));
   if (res->end != exec::CommandResult::End::kExited || res->exit_code != 0)
     return fail(ErrorCode::kProcess, "expanding \"" + text + "\" failed: " + out);
@@ -41,7 +44,8 @@ void BuildRun::capture_exported_variables() {
   const auto& env = (spec_->version == spec::Version::k0_1 ? initial_state_ : state_).env;
   for (const auto& name : spec_->env.exported_variables) {
     if (starts_with(name, "AWS_")) {
-      log_.line("Skipping exported variable " + name + ": names starting with AWS_ cannot be exported");
+      log_.line("Skipping exported variable " + name +
+                ": names starting with AWS_ cannot be exported");
       continue;
     }
     bool secret = false;

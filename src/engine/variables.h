@@ -28,7 +28,7 @@ struct BuildIdentity {
   std::string source_version;           // CODEBUILD_SOURCE_VERSION
   std::string resolved_source_version;  // empty: not set (§4.1: not set when unresolvable)
   std::string source_repo_url;
-  std::string src_dir;                  // CODEBUILD_SRC_DIR as the build sees it
+  std::string src_dir;  // CODEBUILD_SRC_DIR as the build sees it
   long long start_time_ms = 0;
   std::string batch_identifier;
 

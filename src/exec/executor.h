@@ -59,19 +59,19 @@ struct PrepareRequest {
 };
 
 struct CommandRequest {
-  std::string text;                    // one buildspec list item, verbatim
-  std::string shell = "sh";            // "sh" or "bash" (env.shell)
-  ShellState state;                    // state the command starts from
-  std::optional<std::string> run_as;   // Linux user; unset = the executor's default (root)
+  std::string text;                   // one buildspec list item, verbatim
+  std::string shell = "sh";           // "sh" or "bash" (env.shell)
+  ShellState state;                   // state the command starts from
+  std::optional<std::string> run_as;  // Linux user; unset = the executor's default (root)
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct CommandResult {
   enum class End { kExited, kSignaled, kTimedOut, kCancelled };
   End end = End::kExited;
-  int exit_code = 0;      // exit status, or the signal number when kSignaled
-  ShellState state;       // state after the command (unchanged if it could not be captured)
-  std::string tail;       // the last few KiB of output, for on-failure RETRY regexes
+  int exit_code = 0;  // exit status, or the signal number when kSignaled
+  ShellState state;   // state after the command (unchanged if it could not be captured)
+  std::string tail;   // the last few KiB of output, for on-failure RETRY regexes
 };
 
 // Receives command output as it is produced, in chunks that may split lines.

@@ -22,17 +22,17 @@ enum class Version { k0_1, k0_2 };
 enum class PhaseName { kInstall, kPreBuild, kBuild, kPostBuild };
 constexpr PhaseName kAllPhases[] = {PhaseName::kInstall, PhaseName::kPreBuild, PhaseName::kBuild,
                                     PhaseName::kPostBuild};
-const char* yaml_name(PhaseName p);    // "pre_build"
-const char* upper_name(PhaseName p);   // "PRE_BUILD"
+const char* yaml_name(PhaseName p);   // "pre_build"
+const char* upper_name(PhaseName p);  // "PRE_BUILD"
 
 // on-failure (codebuild-semantics §3.4). Parsing choices: docs/buildspec.md; what the engine
 // does with it: docs/semantics.md.
 struct OnFailure {
   enum class Kind { kDefault, kAbort, kContinue, kRetry };
   Kind kind = Kind::kDefault;
-  int retry_count = 3;            // RETRY forms only; 0..100
-  std::string retry_regex = ".*"; // ECMAScript syntax, searched in the failing command's output
-  std::string raw;                // the value as written
+  int retry_count = 3;             // RETRY forms only; 0..100
+  std::string retry_regex = ".*";  // ECMAScript syntax, searched in the failing command's output
+  std::string raw;                 // the value as written
 };
 
 struct Command {
@@ -52,7 +52,7 @@ struct Phase {
 };
 
 struct Env {
-  std::optional<std::string> shell;  // "bash", "/bin/sh", "sh", ...
+  std::optional<std::string> shell;                                  // "bash", "/bin/sh", "sh", ...
   std::vector<std::pair<std::string, std::string>> variables;        // literal values
   std::vector<std::pair<std::string, std::string>> parameter_store;  // name -> SSM parameter
   std::vector<std::pair<std::string, std::string>> secrets_manager;  // name -> id:key:stage:ver

@@ -14,8 +14,8 @@
 namespace kiln::spec {
 
 struct ParseOutcome {
-  std::optional<Buildspec> spec;         // set iff there are no errors
-  std::vector<Diagnostic> diagnostics;   // errors and warnings, in source order
+  std::optional<Buildspec> spec;        // set iff there are no errors
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, in source order
 };
 
 // `path` is used only for messages and is stored in Buildspec::path.

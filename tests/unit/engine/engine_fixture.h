@@ -35,10 +35,10 @@ class EngineTest : public ::testing::Test {
 
   engine::BuildRecord run(const std::string& buildspec) {
     request.buildspec_text = buildspec;
-    engine::EngineDeps deps{executor, uploader, log, clock, secrets,
-                            [this](const engine::BuildRecord& r) {
-                              published_phases.push_back(engine::to_string(r.current_phase));
-                            }};
+    engine::EngineDeps deps{
+        executor, uploader, log, clock, secrets, [this](const engine::BuildRecord& r) {
+          published_phases.push_back(engine::to_string(r.current_phase));
+        }};
     engine::Engine e(deps);
     exec::CancelToken cancel;
     return e.run(request, cancel);

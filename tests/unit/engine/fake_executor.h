@@ -17,8 +17,8 @@ struct Script {
   std::string output;
   std::map<std::string, std::string> set_env;  // applied to the state it returns
   std::string cd;                              // new cwd, if not empty
-  int fail_times = -1;  // >= 0: fail only the first N runs, then succeed
-  std::chrono::milliseconds takes{0};  // advanced on the FakeClock, if one is set
+  int fail_times = -1;                         // >= 0: fail only the first N runs, then succeed
+  std::chrono::milliseconds takes{0};          // advanced on the FakeClock, if one is set
 };
 
 class FakeExecutor final : public exec::Executor {

@@ -49,8 +49,9 @@ TEST_F(EngineTest, AbortOnBuildSkipsPostBuildAndUpload) {
 
 TEST_F(EngineTest, ContinueOnInstallGoesOnToTheNextPhaseButTheBuildFails) {
   executor.scripts["i1"] = {.exit_code = 1};
-  auto r = run("version: 0.2\nphases:\n  install:\n    on-failure: CONTINUE\n    commands: [i1]\n"
-               "  build:\n    commands: [b1]\n");
+  auto r =
+      run("version: 0.2\nphases:\n  install:\n    on-failure: CONTINUE\n    commands: [i1]\n"
+          "  build:\n    commands: [b1]\n");
   EXPECT_THAT(executor.texts(), ElementsAre("i1", "b1"));
   EXPECT_EQ(*phase(r, PhaseType::kInstall).status, Status::kFailed);
   EXPECT_EQ(*phase(r, PhaseType::kBuild).status, Status::kSucceeded);
@@ -107,8 +108,9 @@ TEST_F(EngineTest, RetryCountAndRegexTogether) {
 
 TEST_F(EngineTest, RetryOnInstallGoesToFinalizingWhenExhausted) {
   executor.scripts["i1"] = {.exit_code = 1};
-  auto r = run("version: 0.2\nphases:\n  install:\n    on-failure: RETRY-1\n    commands: [i1]\n"
-               "  build:\n    commands: [b1]\n");
+  auto r =
+      run("version: 0.2\nphases:\n  install:\n    on-failure: RETRY-1\n    commands: [i1]\n"
+          "  build:\n    commands: [b1]\n");
   EXPECT_THAT(executor.texts(), ElementsAre("i1", "i1"));
   EXPECT_EQ(r.phase(PhaseType::kBuild), nullptr);
 }

@@ -62,7 +62,8 @@ TEST_F(EngineTest, CodebuildVariablesHaveCodebuildForms) {
   EXPECT_EQ(env.at("CODEBUILD_LOG_PATH"), "11111111-2222-3333-4444-555555555555");
   EXPECT_EQ(env.at("CODEBUILD_PROJECT_ARN"),
             "arn:aws:codebuild:us-east-1:000000000000:project/demo");
-  EXPECT_EQ(env.at("CODEBUILD_RESOLVED_SOURCE_VERSION"), "0123456789abcdef0123456789abcdef01234567");
+  EXPECT_EQ(env.at("CODEBUILD_RESOLVED_SOURCE_VERSION"),
+            "0123456789abcdef0123456789abcdef01234567");
   EXPECT_EQ(env.at("CODEBUILD_START_TIME"), "1700000000000");
   EXPECT_EQ(env.at("CODEBUILD_INITIATOR"), "tester");
   EXPECT_EQ(env.at("AWS_REGION"), "us-east-1");
@@ -78,8 +79,9 @@ TEST_F(EngineTest, ResolvedSourceVersionIsUnsetWhenUnknown) {
 TEST_F(EngineTest, ExportedVariablesAreCapturedAfterPostBuild) {
   executor.scripts["o1"] = {.set_env = {{"OUT", "final"}, {"AWS_X", "no"}}};
   executor.scripts["b1"] = {.set_env = {{"OUT", "early"}}};
-  auto r = run("version: 0.2\nenv:\n  exported-variables: [OUT, MISSING]\n"
-               "phases:\n  build:\n    commands: [b1]\n  post_build:\n    commands: [o1]\n");
+  auto r =
+      run("version: 0.2\nenv:\n  exported-variables: [OUT, MISSING]\n"
+          "phases:\n  build:\n    commands: [b1]\n  post_build:\n    commands: [o1]\n");
   ASSERT_EQ(r.exported_variables.size(), 2u);
   EXPECT_EQ(r.exported_variables[0], std::make_pair(std::string("OUT"), std::string("final")));
   EXPECT_EQ(r.exported_variables[1], std::make_pair(std::string("MISSING"), std::string("")));
@@ -87,8 +89,9 @@ TEST_F(EngineTest, ExportedVariablesAreCapturedAfterPostBuild) {
 
 TEST_F(EngineTest, TimeoutMarksTheRunningPhaseAndSkipsToFinalizing) {
   executor.scripts["b1"] = {.end = exec::CommandResult::End::kTimedOut};
-  auto r = run("version: 0.2\nphases:\n  build:\n    commands: [b1, b2]\n  post_build:\n"
-               "    commands: [o1]\n");
+  auto r =
+      run("version: 0.2\nphases:\n  build:\n    commands: [b1, b2]\n  post_build:\n"
+          "    commands: [o1]\n");
   EXPECT_EQ(r.build_status, Status::kTimedOut);
   EXPECT_EQ(*phase(r, PhaseType::kBuild).status, Status::kTimedOut);
   EXPECT_EQ(phase(r, PhaseType::kBuild).contexts.at(0).status_code, "BUILD_TIMED_OUT");
@@ -115,10 +118,12 @@ TEST_F(EngineTest, CancelledCommandStopsTheBuild) {
 }
 
 TEST_F(EngineTest, ArtifactNameIsExpandedInTheBuildShell) {
-  auto r = run("version: 0.2\nphases:\n  build:\n    commands: [b1]\nartifacts:\n  files: [x]\n"
-               "  name: out-$CODEBUILD_BUILD_NUMBER\n");
+  auto r =
+      run("version: 0.2\nphases:\n  build:\n    commands: [b1]\nartifacts:\n  files: [x]\n"
+          "  name: out-$CODEBUILD_BUILD_NUMBER\n");
   EXPECT_EQ(uploader.expanded_name, "out-$CODEBUILD_BUILD_NUMBER");  // fake echoes verbatim
-  EXPECT_EQ(executor.runs.back().text, "cat <<KILN_EXPAND_EOF\nout-$CODEBUILD_BUILD_NUMBER\nKILN_EXPAND_EOF");
+  EXPECT_EQ(executor.runs.back().text,
+            "cat <<KILN_EXPAND_EOF\nout-$CODEBUILD_BUILD_NUMBER\nKILN_EXPAND_EOF");
 }
 
 TEST_F(EngineTest, LogHasCodebuildLines) {

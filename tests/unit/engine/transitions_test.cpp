@@ -41,10 +41,9 @@ TEST_F(EngineTest, InstallFailureGoesToFinalizing) {
   executor.scripts["i1"] = {.exit_code = 2};
   auto r = run(kAllPhases);
   EXPECT_EQ(r.build_status, Status::kFailed);
-  EXPECT_THAT(phase_list(r),
-              ElementsAre("SUBMITTED:SUCCEEDED", "QUEUED:SUCCEEDED", "PROVISIONING:SUCCEEDED",
-                          "DOWNLOAD_SOURCE:SUCCEEDED", "INSTALL:FAILED", "FINALIZING:SUCCEEDED",
-                          "COMPLETED"));
+  EXPECT_THAT(phase_list(r), ElementsAre("SUBMITTED:SUCCEEDED", "QUEUED:SUCCEEDED",
+                                         "PROVISIONING:SUCCEEDED", "DOWNLOAD_SOURCE:SUCCEEDED",
+                                         "INSTALL:FAILED", "FINALIZING:SUCCEEDED", "COMPLETED"));
   EXPECT_EQ(uploader.calls, 0);
   const auto& ctx = phase(r, PhaseType::kInstall).contexts.at(0);
   EXPECT_EQ(ctx.status_code, "COMMAND_EXECUTION_ERROR");
@@ -92,7 +91,8 @@ TEST_F(EngineTest, ProvisioningFailureSkipsFinalizing) {
 }
 
 TEST_F(EngineTest, UploadFailureFailsTheBuild) {
-  uploader.result.failure = artifacts::UploadFailure{"CLIENT_ERROR", "no matching artifact paths found"};
+  uploader.result.failure =
+      artifacts::UploadFailure{"CLIENT_ERROR", "no matching artifact paths found"};
   auto r = run(kAllPhases);
   EXPECT_EQ(r.build_status, Status::kFailed);
   const auto& up = phase(r, PhaseType::kUploadArtifacts);
