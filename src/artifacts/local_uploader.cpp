@@ -119,7 +119,7 @@ Result<UploadResult> LocalArtifactUploader::upload(const UploadRequest& req, log
 
   UploadResult result;
   const auto out_root = RootedPath::resolve(req.output_dir, "");
-  if (!out_root) return fail(std::move(out_root.error()));
+  if (!out_root) return fail(out_root.error());
   for (Plan& plan : plans) {
     const std::string parent = plan.output_rel.substr(0, plan.output_rel.rfind('/') + 1);
     if (auto r = make_dirs_beneath(out_root->root(), parent); !r) {

@@ -12,7 +12,6 @@ namespace kiln::spec {
 namespace {
 
 using detail::Context;
-using detail::Field;
 using yaml::Node;
 
 const Node* find_key(const Node& map, std::string_view name) {
