@@ -22,6 +22,7 @@ struct CopyStats {
   std::uint64_t bytes = 0;
   std::uint64_t reflinked = 0;  // files cloned rather than copied
   std::uint64_t hardlinked = 0;
+  std::uint64_t skipped = 0;  // sockets, fifos and devices, which are not copied
 };
 
 // Copies the tree at `source` into `dest` (which must not exist; its parent must). Keeps

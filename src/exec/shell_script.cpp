@@ -1,0 +1,118 @@
+#include "exec/shell_script.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace kiln::exec {
+namespace {
+
+// Reads a whole small file; nullopt if it does not exist or cannot be read.
+std::optional<std::string> slurp(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+bool executable(const char* path) {
+  return ::access(path, X_OK) == 0;
+}
+
+}  // namespace
+
+ScriptFiles ScriptFiles::in(const std::filesystem::path& dir) {
+  return ScriptFiles{dir / "script.sh", dir / "state.env", dir / "state.cwd", dir / "ready",
+                     dir / "ack"};
+}
+
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+std::string make_script(std::string_view command, const std::filesystem::path& cwd,
+                        const ScriptFiles& files, const std::string& env_program) {
+  // `__kiln_rc=$?` must come first to keep the command's status. `set +eux` keeps the command's
+  // own options from aborting or tracing the capture. `>|` writes even under `set -C`.
+  // `read` fails harmlessly if the executor is gone; the shell still exits with the status.
+  const std::string capture = "__kiln_rc=$?; set +eux; " + shell_quote(env_program) + " -0 >| " +
+                              shell_quote(files.env_out.string()) + " && command pwd >| " +
+                              shell_quote(files.cwd_out.string()) + "; { printf x >| " +
+                              shell_quote(files.ready.string()) + " && IFS= read -r __kiln_ack < " +
+                              shell_quote(files.ack.string()) + "; } 2>/dev/null; exit $__kiln_rc";
+  std::string script;
+  script += "set -a\n";
+  script += "cd -- " + shell_quote(cwd.string()) + " || exit 1\n";
+  script += "trap " + shell_quote(capture) + " EXIT\n";
+  script += command;
+  if (script.back() != '\n') script += '\n';
+  return script;
+}
+
+bool is_shell_internal(std::string_view name) {
+  return name == "PWD" || name == "OLDPWD" || name == "SHLVL" || name == "_" ||
+         name.starts_with("__kiln_") || name.starts_with("BASH_FUNC_");
+}
+
+EnvMap parse_env0(std::string_view data) {
+  EnvMap env;
+  while (!data.empty()) {
+    const auto end = data.find('\0');
+    const std::string_view entry = data.substr(0, end);
+    const auto eq = entry.find('=');
+    if (eq != std::string_view::npos && eq > 0) {
+      const std::string_view name = entry.substr(0, eq);
+      if (!is_shell_internal(name)) env[std::string(name)] = std::string(entry.substr(eq + 1));
+    }
+    if (end == std::string_view::npos) break;
+    data.remove_prefix(end + 1);
+  }
+  return env;
+}
+
+std::optional<ShellState> read_captured_state(const ScriptFiles& files) {
+  // The trap writes env first and pwd only if that succeeded, so a complete cwd file (ending in
+  // the newline pwd prints) means both are whole.
+  auto cwd = slurp(files.cwd_out);
+  if (!cwd || cwd->size() < 2 || cwd->back() != '\n' || cwd->front() != '/') return std::nullopt;
+  auto env = slurp(files.env_out);
+  if (!env) return std::nullopt;
+  cwd->pop_back();
+  return ShellState{std::filesystem::path(*cwd), parse_env0(*env)};
+}
+
+Result<std::string> resolve_shell(std::string_view shell) {
+  if (shell.empty() || shell == "sh" || shell == "/bin/sh") return std::string("/bin/sh");
+  if (shell == "bash" || shell == "/bin/bash" || shell == "/usr/bin/bash") {
+    for (const char* p : {"/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"}) {
+      if (executable(p)) return std::string(p);
+    }
+    return fail(ErrorCode::kNotFound, "env.shell bash: bash is not installed on this host");
+  }
+  return fail(ErrorCode::kInvalidArgument,
+              "unsupported env.shell '" + std::string(shell) + "' (expected sh or bash)");
+}
+
+}  // namespace kiln::exec

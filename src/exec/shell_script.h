@@ -1,0 +1,68 @@
+// The script a command runs in, and reading back the state it leaves (codebuild-semantics §2.2).
+//
+// CodeBuild runs each buildspec command from a generated script and carries the working
+// directory and variables to the next command. We do the same: every command gets a fresh shell
+// whose script is
+//
+//   1  set -a                          every assignment is exported, so `FOO=bar` carries over
+//   2  cd -- '<state.cwd>' || exit 1
+//   3  trap '<capture>' EXIT           on any exit: write `env -0` and `pwd`, meet the executor
+//   4  <the command text, verbatim>    (line 4, as in CodeBuild's "script.sh: line 4: ..." errors)
+//
+// The EXIT trap keeps the command's status. Its last step is a handshake over two FIFOs: the
+// shell writes to `ready` and blocks reading `ack` until the executor has recorded the shell's
+// children. The shell is a child subreaper, so at that moment every orphaned daemon of the
+// command is still its child; once it exits they would move to the executor and could no longer
+// be told apart from other processes.
+//
+// Not carried over (as in CodeBuild): functions, aliases, shell options (set -e, pipefail),
+// arrays, traps, and unexported-by-design shell variables (PWD, OLDPWD, SHLVL, _). A command that
+// replaces the shell (`exec prog`) or resets the EXIT trap leaves no state; the previous state is
+// kept.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "exec/executor.h"
+#include "util/error.h"
+
+namespace kiln::exec {
+
+// The files of one run directory.
+struct ScriptFiles {
+  std::filesystem::path script;
+  std::filesystem::path env_out;  // NUL-separated NAME=value, written by the trap
+  std::filesystem::path cwd_out;  // `pwd` output, written by the trap after env_out
+  std::filesystem::path ready;    // FIFO: shell -> executor
+  std::filesystem::path ack;      // FIFO: executor -> shell
+
+  static ScriptFiles in(const std::filesystem::path& dir);
+};
+
+// 'text' quoted for the shell; safe for any bytes except NUL.
+std::string shell_quote(std::string_view text);
+
+// The script for one command. `env_program` is an absolute path to env(1), so a command that
+// empties PATH still has its state captured.
+std::string make_script(std::string_view command, const std::filesystem::path& cwd,
+                        const ScriptFiles& files, const std::string& env_program);
+
+// Variables the shell sets by itself or that belong to the capture machinery; they are dropped
+// from the captured environment.
+bool is_shell_internal(std::string_view name);
+
+// Parses `env -0` output, dropping shell-internal variables.
+EnvMap parse_env0(std::string_view data);
+
+// Reads the state written by the trap; nullopt if the command left none (it exec'd, reset the
+// trap, or was killed).
+std::optional<ShellState> read_captured_state(const ScriptFiles& files);
+
+// "sh", "/bin/sh" -> /bin/sh; "bash", "/bin/bash" -> the host's bash. kInvalidArgument for any
+// other shell, kNotFound if bash is not installed.
+[[nodiscard]] Result<std::string> resolve_shell(std::string_view shell);
+
+}  // namespace kiln::exec

@@ -1,0 +1,229 @@
+#include "exec/spawn.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace kiln::exec {
+namespace {
+
+// Where the child failed, reported through the error pipe.
+enum class Stage : int { kSignals, kSetpgid, kSubreaper, kStdio, kFds, kGroups, kGid, kUid, kExec };
+
+const char* stage_name(Stage s) {
+  switch (s) {
+    case Stage::kSignals: return "reset signals";
+    case Stage::kSetpgid: return "setpgid";
+    case Stage::kSubreaper: return "prctl(PR_SET_CHILD_SUBREAPER)";
+    case Stage::kStdio: return "dup2";
+    case Stage::kFds: return "close_range";
+    case Stage::kGroups: return "setgroups";
+    case Stage::kGid: return "setgid";
+    case Stage::kUid: return "setuid";
+    case Stage::kExec: return "execve";
+  }
+  return "?";
+}
+
+struct ChildFailure {
+  Stage stage;
+  int err;
+};
+
+// Everything the child reads, prepared by the parent so the child never allocates.
+struct ChildPlan {
+  const char* program;
+  char* const* argv;
+  char* const* envp;
+  int stdin_fd;
+  int output_fd;
+  int error_fd;  // write end of the close-on-exec error pipe
+  bool subreaper;
+  bool change_user;
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  std::size_t ngroups;
+  int max_fd;  // for the close() loop when close_range is missing
+};
+
+[[noreturn]] void child_fail(const ChildPlan& p, Stage stage) noexcept {
+  const ChildFailure f{stage, errno};
+  // Async-signal-safe; if the parent is gone there is no one to tell.
+  [[maybe_unused]] auto n = ::write(p.error_fd, &f, sizeof f);
+  ::_exit(127);
+}
+
+// Runs in the forked child: async-signal-safe calls only.
+[[noreturn]] void child_main(const ChildPlan& p) noexcept {
+  // Handlers are reset by execve but ignored signals are not, and the CLI ignores or handles
+  // some; the build must see defaults. The mask was blocked by the parent around fork().
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction sa {};
+    sa.sa_handler = SIG_DFL;
+    ::sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);  // EINVAL for SIGKILL, SIGSTOP and glibc's own: expected
+  }
+  sigset_t empty;
+  ::sigemptyset(&empty);
+  if (::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) child_fail(p, Stage::kSignals);
+
+  if (::setpgid(0, 0) != 0) child_fail(p, Stage::kSetpgid);
+  if (p.subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    child_fail(p, Stage::kSubreaper);
+  }
+  if (::dup2(p.stdin_fd, 0) < 0 || ::dup2(p.output_fd, 1) < 0 || ::dup2(p.output_fd, 2) < 0) {
+    child_fail(p, Stage::kStdio);
+  }
+  // Mark every other fd close-on-exec rather than closing it, so the error pipe stays usable
+  // until execve succeeds.
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    if (errno != ENOSYS && errno != EINVAL) child_fail(p, Stage::kFds);
+    for (int fd = 3; fd < p.max_fd; ++fd) {
+      if (fd != p.error_fd) ::close(fd);
+    }
+  }
+  if (p.change_user) {
+    // Groups first: after setuid we no longer may change them.
+    if (::setgroups(p.ngroups, p.groups) != 0) child_fail(p, Stage::kGroups);
+    if (::setgid(p.gid) != 0) child_fail(p, Stage::kGid);
+    if (::setuid(p.uid) != 0) child_fail(p, Stage::kUid);
+  }
+  ::execve(p.program, p.argv, p.envp);
+  child_fail(p, Stage::kExec);
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  out.reserve(v.size() + 1);
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+Result<UserIds> lookup_user(const std::string& name) {
+  long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  int rc;
+  while ((rc = ::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found)) == ERANGE) {
+    buf.resize(buf.size() * 2);
+  }
+  if (rc != 0) {
+    errno = rc;
+    return fail(errno_error(ErrorCode::kProcess, "look up user " + name));
+  }
+  if (found == nullptr) return fail(ErrorCode::kNotFound, "run-as user does not exist: " + name);
+
+  UserIds ids{name, pw.pw_uid, pw.pw_gid, {}};
+  int n = 16;
+  ids.groups.resize(static_cast<std::size_t>(n));
+  while (::getgrouplist(name.c_str(), pw.pw_gid, ids.groups.data(), &n) < 0) {
+    ids.groups.resize(static_cast<std::size_t>(n) + 1);  // n now holds the size needed
+    n = static_cast<int>(ids.groups.size());
+  }
+  ids.groups.resize(static_cast<std::size_t>(n));
+  return ids;
+}
+
+int move_above_stdio(int fd) {
+  if (fd > 2) return fd;
+  const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return moved;
+}
+
+Result<pid_t> spawn_process(const SpawnRequest& req) {
+  if (req.program.empty() || req.argv.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "spawn: empty program or argv");
+  }
+  const std::vector<char*> argv = c_strings(req.argv);
+  const std::vector<char*> envp = c_strings(req.env);
+
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return fail(errno_error(ErrorCode::kProcess, "pipe2"));
+  const int err_r = move_above_stdio(pipe_fds[0]);
+  const int err_w = move_above_stdio(pipe_fds[1]);
+  if (err_r < 0 || err_w < 0) {
+    auto err = errno_error(ErrorCode::kProcess, "fcntl(F_DUPFD_CLOEXEC)");
+    if (err_r >= 0) ::close(err_r);
+    if (err_w >= 0) ::close(err_w);
+    return fail(std::move(err));
+  }
+
+  rlimit nofile{};
+  const bool have_limit =
+      ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY;
+  const ChildPlan plan{
+      req.program.c_str(),
+      argv.data(),
+      envp.data(),
+      req.stdin_fd,
+      req.output_fd,
+      err_w,
+      req.subreaper,
+      req.user.has_value(),
+      req.user ? req.user->uid : 0,
+      req.user ? req.user->gid : 0,
+      req.user ? req.user->groups.data() : nullptr,
+      req.user ? req.user->groups.size() : 0,
+      have_limit ? static_cast<int>(std::min<rlim_t>(nofile.rlim_cur, 1 << 20)) : 65536};
+
+  // Block every signal across fork so no handler of ours runs in the child before it resets
+  // them (a SIGINT handler would cancel the build from inside the child).
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t pid = ::fork();
+  if (pid == 0) child_main(plan);
+  const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::close(err_w);
+  if (pid < 0) {
+    ::close(err_r);
+    errno = fork_errno;
+    return fail(errno_error(ErrorCode::kProcess, "fork"));
+  }
+
+  ChildFailure failure{};
+  ssize_t n;
+  do {
+    n = ::read(err_r, &failure, sizeof failure);
+  } while (n < 0 && errno == EINTR);
+  ::close(err_r);
+  if (n == 0) return pid;  // EOF: execve closed the pipe, the program runs
+
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n != static_cast<ssize_t>(sizeof failure)) {
+    return fail(ErrorCode::kProcess, "spawn " + req.program + ": child failed before exec");
+  }
+  errno = failure.err;
+  return fail(
+      errno_error(ErrorCode::kProcess, std::string(stage_name(failure.stage)) + " " + req.program));
+}
+
+int open_pidfd(pid_t pid) {
+  // The pid is our unreaped child, so it cannot have been recycled: no race.
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+}  // namespace kiln::exec

@@ -1,0 +1,127 @@
+#include "exec/process_tree.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "exec/spawn.h"
+
+namespace kiln::exec {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool alive(pid_t pid) {
+  const auto info = ProcTable::read(pid);
+  return info && info->state != 'Z';
+}
+
+// Starts `sh -c script` in its own group, output to /dev/null.
+pid_t start_shell(const std::string& script) {
+  const int null_fd = move_above_stdio(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  SpawnRequest req;
+  req.program = "/bin/sh";
+  req.argv = {"sh", "-c", script};
+  req.env = {"PATH=/usr/bin:/bin"};
+  req.stdin_fd = null_fd;
+  req.output_fd = null_fd;
+  req.subreaper = true;
+  auto pid = spawn_process(req);
+  ::close(null_fd);
+  EXPECT_TRUE(pid) << pid.error().describe();
+  return pid ? *pid : -1;
+}
+
+TEST(ProcTable, SeesThisProcessAndItsParent) {
+  auto table = ProcTable::scan();
+  ASSERT_TRUE(table) << table.error().describe();
+  const ProcInfo* self = table->find(::getpid());
+  ASSERT_NE(self, nullptr);
+  EXPECT_EQ(self->ppid, ::getppid());
+  EXPECT_GT(self->start_time, 0u);
+  EXPECT_EQ(ProcTable::read(::getpid())->start_time, self->start_time);
+}
+
+TEST(ProcessSet, FindsDescendantsAndForgetsRecycledPids) {
+  const pid_t shell = start_shell("sleep 30 & sleep 30 & wait");
+  ASSERT_GT(shell, 0);
+  ProcessSet set;
+  ASSERT_TRUE(set.add(shell));
+  for (int i = 0; i < 100 && set.live().size() < 3; ++i) {
+    std::this_thread::sleep_for(10ms);
+    set.update(ProcTable::scan().value());
+  }
+  EXPECT_EQ(set.live().size(), 3u);
+
+  ProcessSet stale;
+  stale.add(ProcInfo{shell, 1, shell, 'S', 12345});  // same pid, different start time
+  stale.update(ProcTable::scan().value());
+  EXPECT_TRUE(stale.empty());
+
+  KillReport report = kill_all(set, KillOptions{500ms});
+  EXPECT_TRUE(report.all_gone);
+  EXPECT_EQ(report.terminated, 3u);
+  EXPECT_FALSE(alive(shell));
+  int status;
+  EXPECT_EQ(::waitpid(shell, &status, WNOHANG), -1);  // kill_all reaped our child
+}
+
+TEST(KillAll, KillsSetsidDaemonsAndSigtermIgnorers) {
+  ASSERT_TRUE(acquire_subreaper());
+  // The shell forks a daemon that leaves the session, then one that ignores SIGTERM.
+  const pid_t shell =
+      start_shell("setsid sh -c 'trap \"\" TERM; sleep 30' & (trap '' TERM; sleep 30) & wait");
+  ProcessSet set;
+  ASSERT_TRUE(set.add(shell));
+  for (int i = 0; i < 100 && set.live().size() < 4; ++i) {
+    std::this_thread::sleep_for(10ms);
+    set.update(ProcTable::scan().value());
+  }
+  const std::vector<pid_t> members = set.live();
+  EXPECT_GE(members.size(), 4u);
+  const auto t0 = std::chrono::steady_clock::now();
+  KillReport report = kill_all(set, KillOptions{200ms});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_TRUE(report.all_gone);
+  EXPECT_GE(report.killed, 2u);
+  for (pid_t pid : members) EXPECT_FALSE(alive(pid)) << pid;
+  release_subreaper();
+}
+
+TEST(KillTree, KillsARootAndItsChildren) {
+  const pid_t shell = start_shell("sleep 30 & wait");
+  std::this_thread::sleep_for(50ms);
+  const KillReport report = kill_tree(shell, KillOptions{500ms});
+  EXPECT_TRUE(report.all_gone);
+  EXPECT_GE(report.terminated, 1u);
+  EXPECT_FALSE(alive(shell));
+}
+
+TEST(Spawn, ReportsExecFailureAsAnError) {
+  const int null_fd = move_above_stdio(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  SpawnRequest req;
+  req.program = "/nonexistent/kiln-program";
+  req.argv = {"x"};
+  req.stdin_fd = null_fd;
+  req.output_fd = null_fd;
+  auto pid = spawn_process(req);
+  ::close(null_fd);
+  ASSERT_FALSE(pid);
+  EXPECT_EQ(pid.error().message(), "execve /nonexistent/kiln-program: No such file or directory");
+}
+
+TEST(Spawn, UnknownUserIsNotFound) {
+  auto ids = lookup_user("no-such-user-kiln");
+  ASSERT_FALSE(ids);
+  EXPECT_EQ(ids.error().code(), ErrorCode::kNotFound);
+  auto root = lookup_user("root");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->uid, 0u);
+}
+
+}  // namespace
+}  // namespace kiln::exec

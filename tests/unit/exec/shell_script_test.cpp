@@ -1,0 +1,64 @@
+#include "exec/shell_script.h"
+
+#include <gtest/gtest.h>
+
+namespace kiln::exec {
+namespace {
+
+TEST(ShellScript, QuotesAnyText) {
+  EXPECT_EQ(shell_quote("plain"), "'plain'");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote(""), "''");
+  EXPECT_EQ(shell_quote("$HOME `x` \"q\""), "'$HOME `x` \"q\"'");
+}
+
+TEST(ShellScript, CommandStartsOnLineFour) {
+  const auto files = ScriptFiles::in("/s");
+  const std::string script = make_script("echo hi", "/w d", files, "/usr/bin/env");
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = script.find('\n', start)) != std::string::npos; start = nl + 1) {
+    lines.push_back(script.substr(start, nl - start));
+  }
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "set -a");
+  EXPECT_EQ(lines[1], "cd -- '/w d' || exit 1");
+  EXPECT_TRUE(lines[2].starts_with("trap '__kiln_rc=$?; ")) << lines[2];
+  EXPECT_TRUE(lines[2].ends_with(" EXIT")) << lines[2];
+  EXPECT_EQ(lines[3], "echo hi");
+}
+
+TEST(ShellScript, KeepsCommandTextVerbatim) {
+  const auto files = ScriptFiles::in("/s");
+  const std::string cmd = "cat <<'EOF'\n$x\nEOF\n";
+  const std::string script = make_script(cmd, "/w", files, "/usr/bin/env");
+  EXPECT_TRUE(script.ends_with(cmd));
+}
+
+TEST(ShellScript, ParsesEnvAndDropsShellInternals) {
+  using namespace std::string_literals;
+  const std::string data =
+      "A=1\0B=x=y\0MULTI=line1\nline2\0PWD=/x\0OLDPWD=/y\0SHLVL=1\0_=/usr/bin/env\0"
+      "__kiln_rc=0\0BASH_FUNC_f%%=() { :; }\0EMPTY=\0"s;
+  const EnvMap env = parse_env0(data);
+  EXPECT_EQ(env, (EnvMap{{"A", "1"}, {"B", "x=y"}, {"MULTI", "line1\nline2"}, {"EMPTY", ""}}));
+}
+
+TEST(ShellScript, ResolvesSupportedShells) {
+  EXPECT_EQ(resolve_shell("sh").value(), "/bin/sh");
+  EXPECT_EQ(resolve_shell("/bin/sh").value(), "/bin/sh");
+  EXPECT_EQ(resolve_shell("").value(), "/bin/sh");
+  auto bash = resolve_shell("bash");
+  ASSERT_TRUE(bash);
+  EXPECT_TRUE(bash->ends_with("/bash"));
+  auto bad = resolve_shell("powershell.exe");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+}
+
+TEST(ShellScript, MissingStateFilesMeanNoState) {
+  EXPECT_FALSE(read_captured_state(ScriptFiles::in("/nonexistent-kiln")).has_value());
+}
+
+}  // namespace
+}  // namespace kiln::exec
