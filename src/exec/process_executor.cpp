@@ -78,14 +78,6 @@ Result<std::filesystem::path> ProcessExecutor::prepare(const PrepareRequest& req
     return fail(ErrorCode::kInvalidArgument,
                 "workspace is not a directory: " + req.workspace.string());
   }
-  for (const char* p : {"/usr/bin/env", "/bin/env"}) {
-    if (::access(p, X_OK) == 0) {
-      env_program_ = p;
-      break;
-    }
-  }
-  if (env_program_.empty()) return fail(ErrorCode::kNotFound, "env(1) not found on this host");
-
   std::error_code ec;
   std::filesystem::create_directories(req.scratch.parent_path(), ec);
   if (::mkdir(req.scratch.c_str(), 0700) != 0) {
@@ -156,7 +148,7 @@ Result<void> ProcessExecutor::write_script(const RunDir& dir, const CommandReque
     return fail(
         io_error("remove the previous state files in " + files.env_out.parent_path().string()));
   }
-  const std::string text = make_script(req.text, req.state.cwd, files, env_program_);
+  const std::string text = make_script(req.text, req.state.cwd, files);
   const int fd =
       ::open(files.script.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return fail(io_error("write " + files.script.string()));

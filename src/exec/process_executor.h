@@ -88,7 +88,6 @@ class ProcessExecutor final : public Executor {
   bool subreaper_ = false;
   std::filesystem::path workspace_;
   std::filesystem::path scratch_;
-  std::string env_program_;
   int out_r_ = -1;  // build output pipe; the write end is kept so background writers never
   int out_w_ = -1;  // hit EOF/EPIPE between commands
   int devnull_ = -1;

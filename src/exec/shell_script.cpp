@@ -1,5 +1,7 @@
 #include "exec/shell_script.h"
 
+#include "exec/export_parse.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -53,11 +55,11 @@ std::string shell_quote(std::string_view text) {
 }
 
 std::string make_script(std::string_view command, const std::filesystem::path& cwd,
-                        const ScriptFiles& files, const std::string& env_program) {
+                        const ScriptFiles& files) {
   // `__kiln_rc=$?` must come first to keep the command's status. `set +eux` keeps the command's
   // own options from aborting or tracing the capture. `>|` writes even under `set -C`.
   // `read` fails harmlessly if the executor is gone; the shell still exits with the status.
-  const std::string capture = "__kiln_rc=$?; set +eux; " + shell_quote(env_program) + " -0 >| " +
+  const std::string capture = "__kiln_rc=$?; set +eux; export -p >| " +
                               shell_quote(files.env_out.string()) + " && command pwd >| " +
                               shell_quote(files.cwd_out.string()) + "; { printf x >| " +
                               shell_quote(files.ready.string()) + " && IFS= read -r __kiln_ack < " +
@@ -76,22 +78,6 @@ bool is_shell_internal(std::string_view name) {
          name.starts_with("__kiln_") || name.starts_with("BASH_FUNC_");
 }
 
-EnvMap parse_env0(std::string_view data) {
-  EnvMap env;
-  while (!data.empty()) {
-    const auto end = data.find('\0');
-    const std::string_view entry = data.substr(0, end);
-    const auto eq = entry.find('=');
-    if (eq != std::string_view::npos && eq > 0) {
-      const std::string_view name = entry.substr(0, eq);
-      if (!is_shell_internal(name)) env[std::string(name)] = std::string(entry.substr(eq + 1));
-    }
-    if (end == std::string_view::npos) break;
-    data.remove_prefix(end + 1);
-  }
-  return env;
-}
-
 std::optional<ShellState> read_captured_state(const ScriptFiles& files) {
   // The trap writes env first and pwd only if that succeeded, so a complete cwd file (ending in
   // the newline pwd prints) means both are whole.
@@ -100,7 +86,7 @@ std::optional<ShellState> read_captured_state(const ScriptFiles& files) {
   auto env = slurp(files.env_out);
   if (!env) return std::nullopt;
   cwd->pop_back();
-  return ShellState{std::filesystem::path(*cwd), parse_env0(*env)};
+  return ShellState{std::filesystem::path(*cwd), parse_export_p(*env)};
 }
 
 Result<std::string> resolve_shell(std::string_view shell) {

@@ -6,7 +6,7 @@
 //
 //   1  set -a                          every assignment is exported, so `FOO=bar` carries over
 //   2  cd -- '<state.cwd>' || exit 1
-//   3  trap '<capture>' EXIT           on any exit: write `env -0` and `pwd`, meet the executor
+//   3  trap '<capture>' EXIT           on any exit: write `export -p` and `pwd`, meet the executor
 //   4  <the command text, verbatim>    (line 4, as in CodeBuild's "script.sh: line 4: ..." errors)
 //
 // The EXIT trap keeps the command's status. Its last step is a handshake over two FIFOs: the
@@ -45,17 +45,14 @@ struct ScriptFiles {
 // 'text' quoted for the shell; safe for any bytes except NUL.
 std::string shell_quote(std::string_view text);
 
-// The script for one command. `env_program` is an absolute path to env(1), so a command that
-// empties PATH still has its state captured.
+// The script for one command. The capture uses only builtins (`export -p`, `pwd`), so it
+// costs no fork and still works when the command emptied PATH.
 std::string make_script(std::string_view command, const std::filesystem::path& cwd,
-                        const ScriptFiles& files, const std::string& env_program);
+                        const ScriptFiles& files);
 
 // Variables the shell sets by itself or that belong to the capture machinery; they are dropped
 // from the captured environment.
 bool is_shell_internal(std::string_view name);
-
-// Parses `env -0` output, dropping shell-internal variables.
-EnvMap parse_env0(std::string_view data);
 
 // Reads the state written by the trap; nullopt if the command left none (it exec'd, reset the
 // trap, or was killed).

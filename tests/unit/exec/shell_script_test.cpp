@@ -14,7 +14,7 @@ TEST(ShellScript, QuotesAnyText) {
 
 TEST(ShellScript, CommandStartsOnLineFour) {
   const auto files = ScriptFiles::in("/s");
-  const std::string script = make_script("echo hi", "/w d", files, "/usr/bin/env");
+  const std::string script = make_script("echo hi", "/w d", files);
   std::vector<std::string> lines;
   std::size_t start = 0;
   for (std::size_t nl; (nl = script.find('\n', start)) != std::string::npos; start = nl + 1) {
@@ -31,17 +31,8 @@ TEST(ShellScript, CommandStartsOnLineFour) {
 TEST(ShellScript, KeepsCommandTextVerbatim) {
   const auto files = ScriptFiles::in("/s");
   const std::string cmd = "cat <<'EOF'\n$x\nEOF\n";
-  const std::string script = make_script(cmd, "/w", files, "/usr/bin/env");
+  const std::string script = make_script(cmd, "/w", files);
   EXPECT_TRUE(script.ends_with(cmd));
-}
-
-TEST(ShellScript, ParsesEnvAndDropsShellInternals) {
-  using namespace std::string_literals;
-  const std::string data =
-      "A=1\0B=x=y\0MULTI=line1\nline2\0PWD=/x\0OLDPWD=/y\0SHLVL=1\0_=/usr/bin/env\0"
-      "__kiln_rc=0\0BASH_FUNC_f%%=() { :; }\0EMPTY=\0"s;
-  const EnvMap env = parse_env0(data);
-  EXPECT_EQ(env, (EnvMap{{"A", "1"}, {"B", "x=y"}, {"MULTI", "line1\nline2"}, {"EMPTY", ""}}));
 }
 
 TEST(ShellScript, ResolvesSupportedShells) {
