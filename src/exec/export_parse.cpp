@@ -36,20 +36,21 @@ std::size_t ansi_c_escape(std::string_view text, std::size_t i, std::string& out
     case 'x': {
       int v = 0;
       std::size_t j = i + 1;
-      for (; j < text.size() && j < i + 3 && hex_value(text[j]) >= 0; ++j) v = v * 16 + hex_value(text[j]);
+      for (; j < text.size() && j < i + 3 && hex_value(text[j]) >= 0; ++j)
+        v = v * 16 + hex_value(text[j]);
       out += static_cast<char>(v);
       return j;
     }
     case 'c':
       if (i + 1 < text.size()) out += static_cast<char>(text[i + 1] & 0x1f);
       return i + 2;
-    default:
-      break;
+    default: break;
   }
   if (c >= '0' && c <= '7') {
     int v = 0;
     std::size_t j = i;
-    for (; j < text.size() && j < i + 3 && text[j] >= '0' && text[j] <= '7'; ++j) v = v * 8 + (text[j] - '0');
+    for (; j < text.size() && j < i + 3 && text[j] >= '0' && text[j] <= '7'; ++j)
+      v = v * 8 + (text[j] - '0');
     out += static_cast<char>(v);
     return j;
   }

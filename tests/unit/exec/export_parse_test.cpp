@@ -13,11 +13,9 @@ TEST(ExportParse, DashFormatWithQuotesAndNewlines) {
   const std::string text =
       "export A='1'\nexport B='x=y'\nexport C='it'\"'\"'s'\nexport MULTI='line1\nline2'\n"
       "export EMPTY=''\nexport PWD='/x'\nexport UNSET_BUT_EXPORTED\n";
-  EXPECT_EQ(parse_export_p(text), (EnvMap{{"A", "1"},
-                                          {"B", "x=y"},
-                                          {"C", "it's"},
-                                          {"MULTI", "line1\nline2"},
-                                          {"EMPTY", ""}}));
+  EXPECT_EQ(
+      parse_export_p(text),
+      (EnvMap{{"A", "1"}, {"B", "x=y"}, {"C", "it's"}, {"MULTI", "line1\nline2"}, {"EMPTY", ""}}));
 }
 
 TEST(ExportParse, BashFormatWithEscapesAndAnsiC) {
@@ -50,11 +48,8 @@ std::string run(const std::string& cmd) {
 TEST(ExportParse, RoundTripsRealShells) {
   const std::string setup =
       "env -i V1=\"it's\" V2='a\"b$c`d\\e' V3=\"$(printf 'l1\\nl2\\tT\\001')\" V4= V5='  sp  ' ";
-  const EnvMap want{{"V1", "it's"},
-                    {"V2", "a\"b$c`d\\e"},
-                    {"V3", "l1\nl2\tT\001"},
-                    {"V4", ""},
-                    {"V5", "  sp  "}};
+  const EnvMap want{
+      {"V1", "it's"}, {"V2", "a\"b$c`d\\e"}, {"V3", "l1\nl2\tT\001"}, {"V4", ""}, {"V5", "  sp  "}};
   for (const char* shell : {"/bin/sh", "/bin/bash"}) {
     const EnvMap got = parse_export_p(run(setup + shell + " -c 'export -p'"));
     EXPECT_EQ(got, want) << shell;
