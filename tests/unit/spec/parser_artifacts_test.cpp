@@ -1,6 +1,7 @@
 // `artifacts` (§5.1), `reports` (§7.1) and `cache` (§6.2).
 #include <gtest/gtest.h>
 
+#include "spec/messages.h"
 #include "spec/parser.h"
 
 namespace kiln::spec {
@@ -15,14 +16,7 @@ ParseOutcome parse(const std::string& body, const std::string& version = "0.2") 
       "buildspec.yml");
 }
 
-Strings messages(const ParseOutcome& out) {
-  Strings m;
-  for (const auto& d : out.diagnostics)
-    m.push_back(std::string(d.severity == Diagnostic::Severity::kError ? "error " : "warning ") +
-                std::to_string(d.mark.line) + ":" + std::to_string(d.mark.column) + " " +
-                d.message);
-  return m;
-}
+using testing::messages;
 
 TEST(ParseArtifacts, EveryPrimaryKey) {
   auto out = parse(
