@@ -37,10 +37,10 @@
 namespace kiln::exec {
 
 struct ProcessExecutorOptions {
-  std::chrono::milliseconds kill_grace{2000};    // SIGTERM -> SIGKILL
-  std::chrono::milliseconds scan_interval{250};  // /proc rescans while a command runs
-  std::size_t tail_bytes = 8192;                 // CommandResult::tail
-  std::size_t read_chunk = 128 * 1024;           // one read() of output
+  std::chrono::milliseconds kill_grace{2000};        // SIGTERM -> SIGKILL
+  std::chrono::milliseconds scan_interval{250};      // /proc rescans while a command runs
+  std::size_t tail_bytes = 8192;                     // CommandResult::tail
+  std::size_t read_chunk = std::size_t{128} * 1024;  // one read() of output
 };
 
 class ProcessExecutor final : public Executor {

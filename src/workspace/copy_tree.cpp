@@ -95,7 +95,7 @@ bool clone_unsupported(int err) {
 // Copies the data of `in` into `out` from their current offsets with read/write: the fallback
 // when the kernel cannot copy between these two files.
 Result<void> copy_with_read_write(int in, int out, const std::string& src, const std::string& dst) {
-  thread_local std::vector<char> buf(256 * 1024);
+  thread_local std::vector<char> buf(std::size_t{256} * 1024);
   while (true) {
     const ssize_t n = ::read(in, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
