@@ -1,11 +1,10 @@
 // DOWNLOAD_SOURCE: the workspace copy, the buildspec, and the build's variables. Every problem
 // here fails the phase (and the build goes to FINALIZING), as in CodeBuild (§1.9, §3.2).
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "engine/build_run.h"
 #include "spec/parser.h"
+#include "util/files.h"
 
 namespace kiln::engine {
 
@@ -70,14 +69,12 @@ std::optional<PhaseOutcome> BuildRun::load_buildspec() {
     }
     shown_path = p.string();
     log_.line("YAML location is " + shown_path);
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
+    auto content = read_file(p);
+    if (!content) {
       if (is_default) return yaml_error("YAML file does not exist");
       return yaml_error("stat " + shown_path + ": no such file or directory");
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    text = std::move(*content);
   }
 
   auto parsed = spec::parse_buildspec(text, shown_path);

@@ -1,6 +1,7 @@
 #include "exec/shell_script.h"
 
 #include "exec/export_parse.h"
+#include "util/files.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,26 +10,6 @@
 
 namespace kiln::exec {
 namespace {
-
-// Reads a whole small file; nullopt if it does not exist or cannot be read.
-std::optional<std::string> slurp(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return std::nullopt;
-  std::string out;
-  char buf[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
 
 bool executable(const char* path) {
   return ::access(path, X_OK) == 0;
@@ -81,9 +62,9 @@ bool is_shell_internal(std::string_view name) {
 std::optional<ShellState> read_captured_state(const ScriptFiles& files) {
   // The trap writes env first and pwd only if that succeeded, so a complete cwd file (ending in
   // the newline pwd prints) means both are whole.
-  auto cwd = slurp(files.cwd_out);
+  auto cwd = read_file(files.cwd_out, FollowSymlinks::kNo);
   if (!cwd || cwd->size() < 2 || cwd->back() != '\n' || cwd->front() != '/') return std::nullopt;
-  auto env = slurp(files.env_out);
+  auto env = read_file(files.env_out, FollowSymlinks::kNo);
   if (!env) return std::nullopt;
   cwd->pop_back();
   return ShellState{std::filesystem::path(*cwd), parse_export_p(*env)};

@@ -10,8 +10,9 @@
 
 namespace kiln {
 
-Result<std::string> read_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<std::string> read_file(const std::filesystem::path& path, FollowSymlinks follow) {
+  const int flags = O_RDONLY | O_CLOEXEC | (follow == FollowSymlinks::kNo ? O_NOFOLLOW : 0);
+  const int fd = ::open(path.c_str(), flags);
   if (fd < 0) return fail(errno_error(ErrorCode::kNotFound, "open " + path.string()));
   std::string out;
   char buf[1 << 16];

@@ -8,7 +8,11 @@
 
 namespace kiln {
 
-[[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path);
+// kNoFollow refuses a symlink as the last component (O_NOFOLLOW): for files in folders a build
+// can write to, so a build cannot point kiln at a file of its choosing.
+enum class FollowSymlinks { kYes, kNo };
+[[nodiscard]] Result<std::string> read_file(const std::filesystem::path& path,
+                                            FollowSymlinks follow = FollowSymlinks::kYes);
 
 // Writes `content` to a temp file beside `path`, fsyncs it, and renames it over `path`, so a
 // reader sees the old file or the new one, never a torn one.
