@@ -157,8 +157,6 @@ BuildRecord BuildRun::execute() {
     record_.build_status = Status::kStopped;
   else if (timed_out_)
     record_.build_status = Status::kTimedOut;
-  else if (provisioned.status == Status::kFault)
-    record_.build_status = Status::kFault;
   else
     record_.build_status = succeeding_ ? Status::kSucceeded : Status::kFailed;
 
@@ -185,7 +183,6 @@ PhaseOutcome BuildRun::provision() {
     log_.line("Failed to provision the build environment: " + ws.error().describe());
     return {Status::kFailed, PhaseContext{"CLIENT_ERROR", ws.error().describe()}};
   }
-  provisioned_ = true;
   initial_state_.cwd = *ws;
   return {};
 }

@@ -75,7 +75,6 @@ class BuildRun {
   int last_exit_ = 0;
   bool timed_out_ = false;
   bool stopped_ = false;
-  bool provisioned_ = false;
 };
 
 }  // namespace kiln::engine
