@@ -3,8 +3,9 @@
 // signal dispositions and an empty signal mask, an exact environment, and optionally another
 // user's identity.
 //
-// Everything the child needs is built before fork(); between fork() and execve() the child only
-// makes async-signal-safe calls, because the parent may be multithreaded. A failure in the child
+// Everything the child needs is built before the clone; until execve() the child shares the
+// caller's memory (vfork semantics, so no page tables are copied) and only makes
+// async-signal-safe calls. A failure in the child
 // is sent back through a close-on-exec pipe, so spawn_process() returns an Error instead of a
 // process that exits 127.
 #pragma once
