@@ -39,6 +39,7 @@ std::optional<ProcInfo> parse_stat(pid_t pid, std::string_view line) {
     if (field == 3) info.state = tok.front();
     if (field == 4) std::from_chars(tok.data(), tok.data() + tok.size(), info.ppid);
     if (field == 5) std::from_chars(tok.data(), tok.data() + tok.size(), info.pgid);
+    if (field == 20) std::from_chars(tok.data(), tok.data() + tok.size(), info.threads);
     if (field == 22) {
       const auto r = std::from_chars(tok.data(), tok.data() + tok.size(), info.start_time);
       if (r.ec != std::errc()) return std::nullopt;
@@ -64,6 +65,63 @@ std::optional<ProcInfo> read_stat_at(int proc_fd, pid_t pid) {
   ::close(fd);
   if (n <= 0) return std::nullopt;
   return parse_stat(pid, std::string_view(buf, static_cast<std::size_t>(n)));
+}
+
+// Appends the pids listed in one `children` file; false if it cannot be read.
+bool read_children_file(int dir_fd, const char* path, std::vector<pid_t>& out) {
+  const int fd = ::openat(dir_fd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    const auto end = rest.find(' ');
+    pid_t pid = 0;
+    const std::string_view tok = rest.substr(0, end);
+    if (std::from_chars(tok.data(), tok.data() + tok.size(), pid).ec == std::errc() && pid > 0) {
+      out.push_back(pid);
+    }
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return true;
+}
+
+// Children of every thread of `info.pid` (each thread has its own list).
+void read_children(int proc_fd, const ProcInfo& info, std::vector<pid_t>& out) {
+  char path[300];  // a dirent name (255) and "/children"
+  if (info.threads <= 1) {
+    std::snprintf(path, sizeof path, "%d/task/%d/children", info.pid, info.pid);
+    read_children_file(proc_fd, path, out);  // gone meanwhile: no children to find
+    return;
+  }
+  std::snprintf(path, sizeof path, "%d/task", info.pid);
+  const int task_fd = ::openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (task_fd < 0) return;
+  DIR* dir = ::fdopendir(::dup(task_fd));
+  if (dir == nullptr) {
+    ::close(task_fd);
+    return;
+  }
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof path, "%s/children", e->d_name);
+    read_children_file(task_fd, path, out);
+  }
+  ::closedir(dir);
+  ::close(task_fd);
+}
+
+bool have_children_files() {
+  static const bool have = ::access("/proc/thread-self/children", R_OK) == 0;
+  return have;
 }
 
 void reap_one(pid_t pid) {
@@ -102,6 +160,36 @@ Result<ProcTable> ProcTable::scan() {
   }
   ::closedir(dir);
   ::close(proc_fd);
+  return table;
+}
+
+Result<ProcTable> ProcTable::scan_below(const std::vector<pid_t>& roots) {
+  if (!have_children_files()) return scan();
+  const int proc_fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_fd < 0) return fail(errno_error(ErrorCode::kProcess, "open /proc"));
+  ProcTable table;
+  std::vector<pid_t> queue(roots.begin(), roots.end());
+  std::vector<pid_t> children;
+  while (!queue.empty()) {
+    const pid_t pid = queue.back();
+    queue.pop_back();
+    if (table.procs_.count(pid) != 0) continue;
+    const auto info = read_stat_at(proc_fd, pid);
+    if (!info) continue;
+    table.procs_.emplace(pid, *info);
+    children.clear();
+    read_children(proc_fd, *info, children);
+    for (const pid_t child : children) {
+      table.children_[pid].push_back(child);
+      queue.push_back(child);
+    }
+  }
+  ::close(proc_fd);
+  // A child that exited between the two reads has no entry; drop it from the links so every
+  // listed child can be looked up.
+  for (auto& [parent, kids] : table.children_) {
+    std::erase_if(kids, [&](pid_t k) { return table.procs_.count(k) == 0; });
+  }
   return table;
 }
 
@@ -175,6 +263,13 @@ void ProcessSet::update(const ProcTable& table) {
   }
 }
 
+std::vector<pid_t> ProcessSet::pids() const {
+  std::vector<pid_t> out;
+  out.reserve(members_.size());
+  for (const auto& [pid, m] : members_) out.push_back(pid);
+  return out;
+}
+
 std::vector<pid_t> ProcessSet::live() const {
   std::vector<pid_t> out;
   for (const auto& [pid, m] : members_) {
@@ -202,7 +297,9 @@ KillReport kill_all(ProcessSet& set, const KillOptions& options) {
   bool frozen_pass = false;
 
   while (true) {
-    auto table = ProcTable::scan();
+    std::vector<pid_t> roots = set.pids();
+    roots.push_back(self);  // orphans of dead members were re-parented to us (the subreaper)
+    auto table = ProcTable::scan_below(roots);
     if (!table) {
       // Without /proc we can only signal the pids we know.
       for (const pid_t pid : set.live()) ::kill(pid, SIGKILL);

@@ -32,14 +32,19 @@ struct ProcInfo {
   pid_t pid = 0;
   pid_t ppid = 0;
   pid_t pgid = 0;
-  char state = '?';              // 'Z' for a zombie
+  char state = '?';  // 'Z' for a zombie
+  int threads = 1;
   std::uint64_t start_time = 0;  // clock ticks after boot; with pid, names one process for good
 };
 
-// One pass over /proc: every process with its parent.
+// Processes with their parents: all of /proc, or only the subtrees below some roots.
 class ProcTable {
  public:
   [[nodiscard]] static Result<ProcTable> scan();
+  // The roots and everything below them, read through /proc/<pid>/task/<tid>/children: a few
+  // files instead of one per process on the machine. Falls back to scan() on kernels without
+  // those files (CONFIG_PROC_CHILDREN).
+  [[nodiscard]] static Result<ProcTable> scan_below(const std::vector<pid_t>& roots);
   // Reads /proc/<pid>/stat alone; nullopt when the process is gone.
   static std::optional<ProcInfo> read(pid_t pid);
 
@@ -68,6 +73,7 @@ class ProcessSet {
 
   // Members alive at the last update (zombies excluded).
   std::vector<pid_t> live() const;
+  std::vector<pid_t> pids() const;
   bool contains(pid_t pid) const { return members_.count(pid) != 0; }
   bool empty() const { return members_.empty(); }
 

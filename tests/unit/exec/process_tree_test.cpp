@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "exec/spawn.h"
@@ -44,6 +45,41 @@ TEST(ProcTable, SeesThisProcessAndItsParent) {
   EXPECT_EQ(self->ppid, ::getppid());
   EXPECT_GT(self->start_time, 0u);
   EXPECT_EQ(ProcTable::read(::getpid())->start_time, self->start_time);
+}
+
+TEST(ProcTable, ScanBelowSeesTheSubtreeAndNothingElse) {
+  const pid_t shell = start_shell("(sleep 30 & wait) & sleep 30 & wait");
+  ASSERT_GT(shell, 0);
+  Result<ProcTable> table = fail(ErrorCode::kInternal, "not scanned");
+  for (int i = 0; i < 100; ++i) {
+    table = ProcTable::scan_below({::getpid()});
+    ASSERT_TRUE(table) << table.error().describe();
+    if (table->size() >= 5) break;  // us, the shell, the subshell and two sleeps
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(table->size(), 5u);
+  ASSERT_EQ(table->children(::getpid()).size(), 1u);
+  EXPECT_EQ(table->children(::getpid())[0], shell);
+  EXPECT_EQ(table->children(shell).size(), 2u);
+  EXPECT_EQ(table->find(::getppid()), nullptr);  // not below the root
+
+  // A child started by another thread is listed under that thread's task while it lives.
+  std::atomic<pid_t> from_thread{0};
+  std::atomic<bool> scanned{false};
+  std::thread starter([&] {
+    from_thread = start_shell("sleep 30");
+    while (!scanned) std::this_thread::sleep_for(1ms);
+  });
+  while (from_thread == 0) std::this_thread::sleep_for(1ms);
+  const auto with_thread = ProcTable::scan_below({::getpid()});
+  scanned = true;
+  starter.join();
+  ASSERT_TRUE(with_thread);
+  EXPECT_EQ(with_thread->children(::getpid()).size(), 2u);
+  EXPECT_NE(with_thread->find(from_thread), nullptr);
+
+  EXPECT_TRUE(kill_tree(shell, KillOptions{500ms}).all_gone);
+  EXPECT_TRUE(kill_tree(from_thread, KillOptions{500ms}).all_gone);
 }
 
 TEST(ProcessSet, FindsDescendantsAndForgetsRecycledPids) {
