@@ -19,6 +19,10 @@ using Clock = std::chrono::steady_clock;
 // unprivileged users by default (/proc/sys/fs/pipe-max-size).
 constexpr int kPipeSize = 1 << 20;
 
+// Under the kernel's limit for one argument (MAX_ARG_STRLEN, 128 KiB); longer scripts go to a
+// file.
+constexpr std::size_t kMaxScriptArgument = 100 * 1024;
+
 Error io_error(const std::string& what) {
   return errno_error(ErrorCode::kIo, what);
 }
@@ -27,6 +31,14 @@ void drain_fd(int fd) {
   char buf[256];
   while (::read(fd, buf, sizeof buf) > 0) {
   }
+}
+
+// Appends what the FIFO holds to `state`; true once the trap's last NUL has arrived.
+bool read_state(int fd, std::string& state) {
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) state.append(buf, static_cast<std::size_t>(n));
+  return std::count(state.begin(), state.end(), '\0') >= kCaptureTerminators;
 }
 
 bool unlink_if_present(const std::filesystem::path& p) {
@@ -62,7 +74,10 @@ struct ProcessExecutor::Outcome {
 };
 
 ProcessExecutor::ProcessExecutor(ProcessExecutorOptions options)
-    : options_(options), buf_(std::max<std::size_t>(options.read_chunk, 4096)) {}
+    : options_(options),
+      buf_size_(std::max<std::size_t>(options.read_chunk, 4096)),
+      // Not zeroed: a read only touches the pages it fills, and most commands print little.
+      buf_(std::make_unique_for_overwrite<char[]>(buf_size_)) {}
 
 ProcessExecutor::~ProcessExecutor() {
   shutdown();
@@ -141,35 +156,35 @@ Result<ProcessExecutor::RunDir*> ProcessExecutor::run_dir_for(const std::optiona
   return &run_dirs_.emplace(uid, rd).first->second;
 }
 
-Result<void> ProcessExecutor::write_script(const RunDir& dir, const CommandRequest& req,
-                                           const std::optional<UserIds>& user) {
-  const auto& files = dir.files;
-  if (!unlink_if_present(files.env_out) || !unlink_if_present(files.cwd_out)) {
-    return fail(
-        io_error("remove the previous state files in " + files.env_out.parent_path().string()));
-  }
-  const std::string text = make_script(req.text, req.state.cwd, files);
-  const int fd =
-      ::open(files.script.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return fail(io_error("write " + files.script.string()));
+Result<std::vector<std::string>> ProcessExecutor::shell_argv(const RunDir& dir,
+                                                             const std::string& shell,
+                                                             const std::string& script,
+                                                             const std::optional<UserIds>& user) {
+  const std::string& name = dir.files.script.string();
+  if (script.size() < kMaxScriptArgument)
+    return std::vector<std::string>{shell, "-c", script, name};
+  // A new file each time: truncating one in place makes ext4 flush it on close.
+  if (!unlink_if_present(dir.files.script)) return fail(io_error("unlink " + name));
+  const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail(io_error("write " + name));
   std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+  while (done < script.size()) {
+    const ssize_t n = ::write(fd, script.data() + done, script.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      auto err = io_error("write " + files.script.string());
+      auto err = io_error("write " + name);
       ::close(fd);
       return fail(std::move(err));
     }
     done += static_cast<std::size_t>(n);
   }
   if (user && user->uid != ::geteuid() && ::fchown(fd, user->uid, user->gid) != 0) {
-    auto err = io_error("chown " + files.script.string());
+    auto err = io_error("chown " + name);
     ::close(fd);
     return fail(std::move(err));
   }
-  if (::close(fd) != 0) return fail(io_error("close " + files.script.string()));
-  return {};
+  if (::close(fd) != 0) return fail(io_error("close " + name));
+  return std::vector<std::string>{shell, name};
 }
 
 Result<CommandResult> ProcessExecutor::run(const CommandRequest& req, const OutputFn& out,
@@ -197,11 +212,12 @@ Result<CommandResult> ProcessExecutor::run(const CommandRequest& req, const Outp
   if (!dir) return fail(std::move(dir.error()).with("preparing to run a command"));
   drain_fd((*dir)->ready_fd);  // leftovers of a command that was killed mid-handshake
   drain_fd((*dir)->ack_fd);
-  if (auto w = write_script(**dir, req, user); !w) return fail(std::move(w.error()));
+  auto argv = shell_argv(**dir, *shell, make_script(req.text, req.state.cwd, (*dir)->files), user);
+  if (!argv) return fail(std::move(argv.error()).with("running command: " + req.text));
 
   SpawnRequest spawn;
   spawn.program = *shell;
-  spawn.argv = {*shell, (*dir)->files.script.string()};
+  spawn.argv = std::move(*argv);
   spawn.env.reserve(req.state.env.size());
   for (const auto& [k, v] : req.state.env) spawn.env.push_back(k + "=" + v);
   spawn.stdin_fd = devnull_;
@@ -213,10 +229,11 @@ Result<CommandResult> ProcessExecutor::run(const CommandRequest& req, const Outp
   const int pidfd = open_pidfd(*pid);
 
   std::string tail;
+  std::string state;
   Result<Outcome> outcome = fail(ErrorCode::kInternal, "not run");
   ProcessSet command;
   try {
-    outcome = supervise(*pid, pidfd, **dir, req, out, cancel, tail);
+    outcome = supervise(*pid, pidfd, **dir, req, out, cancel, tail, state);
   } catch (...) {
     // The output callback threw: leave nothing running behind the exception.
     command.add(*pid);
@@ -241,7 +258,7 @@ Result<CommandResult> ProcessExecutor::run(const CommandRequest& req, const Outp
     } else {
       result.exit_code = WEXITSTATUS(status);
     }
-    if (auto state = read_captured_state((*dir)->files)) result.state = std::move(*state);
+    if (auto captured = parse_captured_state(state)) result.state = std::move(*captured);
   }
   return result;
 }
@@ -250,7 +267,7 @@ Result<ProcessExecutor::Outcome> ProcessExecutor::supervise(pid_t shell, int pid
                                                             const CommandRequest& req,
                                                             const OutputFn& out,
                                                             const CancelToken& cancel,
-                                                            std::string& tail) {
+                                                            std::string& tail, std::string& state) {
   ProcessSet command;
   command.add(shell);
   auto last_scan = Clock::now();
@@ -285,11 +302,10 @@ Result<ProcessExecutor::Outcome> ProcessExecutor::supervise(pid_t shell, int pid
       stop(CommandResult::End::kCancelled);
       return fail(std::move(err));
     }
-    if (n > 0 && (fds[0].revents & POLLIN) != 0) read_output(out, tail, 16 * buf_.size());
-    if (n > 0 && (fds[2].revents & POLLIN) != 0) {
-      // The shell is in its EXIT trap, state written, waiting: record its children now, while
+    if (n > 0 && (fds[0].revents & POLLIN) != 0) read_output(out, tail, 16 * buf_size_);
+    if (n > 0 && (fds[2].revents & POLLIN) != 0 && read_state(dir.ready_fd, state)) {
+      // The shell is in its EXIT trap, state sent, waiting: record its children now, while
       // they are still its children, then let it exit.
-      drain_fd(dir.ready_fd);
       rescan(command, shell);
       const char nl = '\n';
       [[maybe_unused]] auto w = ::write(dir.ack_fd, &nl, 1);
@@ -334,7 +350,8 @@ Result<ProcessExecutor::Outcome> ProcessExecutor::supervise(pid_t shell, int pid
 }
 
 void ProcessExecutor::rescan(ProcessSet& command, pid_t shell, pid_t group) {
-  auto table = ProcTable::scan();
+  // Everything a build starts stays below this process, the subreaper: its subtree is enough.
+  auto table = ProcTable::scan_below({::getpid()});
   if (!table) return;  // no /proc: nothing to learn; kill_all signals the members it knows
   if (group != 0) {
     for (const pid_t pid : table->in_group(group)) command.add(*table->find(pid));
@@ -352,10 +369,10 @@ void ProcessExecutor::rescan(ProcessSet& command, pid_t shell, pid_t group) {
 void ProcessExecutor::read_output(const OutputFn& out, std::string& tail, std::size_t limit) {
   std::size_t total = 0;
   while (total < limit) {
-    const ssize_t n = ::read(out_r_, buf_.data(), buf_.size());
+    const ssize_t n = ::read(out_r_, buf_.get(), buf_size_);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // EAGAIN: nothing more for now (EOF cannot happen: we hold the writer)
-    const std::string_view chunk(buf_.data(), static_cast<std::size_t>(n));
+    const std::string_view chunk(buf_.get(), static_cast<std::size_t>(n));
     total += chunk.size();
     tail.append(chunk);
     if (tail.size() > 2 * options_.tail_bytes) tail.erase(0, tail.size() - options_.tail_bytes);
@@ -378,7 +395,7 @@ void ProcessExecutor::close_fds() {
 void ProcessExecutor::shutdown() {
   if (!prepared_) return;
   prepared_ = false;
-  if (auto table = ProcTable::scan()) background_.update(*table);
+  if (auto table = ProcTable::scan_below({::getpid()})) background_.update(*table);
   kill_all(background_, KillOptions{options_.kill_grace});
   close_fds();
   std::error_code ec;

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,13 +70,17 @@ class ProcessExecutor final : public Executor {
     int ack_fd = -1;
   };
   [[nodiscard]] Result<RunDir*> run_dir_for(const std::optional<UserIds>& user);
-  [[nodiscard]] Result<void> write_script(const RunDir& dir, const CommandRequest& req,
-                                          const std::optional<UserIds>& user);
+  // The shell's argv for `script`: `-c` and the text, or the path of a file holding it.
+  [[nodiscard]] Result<std::vector<std::string>> shell_argv(const RunDir& dir,
+                                                            const std::string& shell,
+                                                            const std::string& script,
+                                                            const std::optional<UserIds>& user);
 
   struct Outcome;
   [[nodiscard]] Result<Outcome> supervise(pid_t shell, int pidfd, RunDir& dir,
                                           const CommandRequest& req, const OutputFn& out,
-                                          const CancelToken& cancel, std::string& tail);
+                                          const CancelToken& cancel, std::string& tail,
+                                          std::string& state);
   // Reads what the output pipe holds now (up to `limit` bytes), passing it on.
   void read_output(const OutputFn& out, std::string& tail, std::size_t limit);
   // Records the shell's descendants (and the members of process group `group`, if not 0), the
@@ -93,7 +98,8 @@ class ProcessExecutor final : public Executor {
   int devnull_ = -1;
   std::map<uid_t, RunDir> run_dirs_;
   ProcessSet background_;  // processes left running by finished commands
-  std::vector<char> buf_;
+  std::size_t buf_size_;
+  std::unique_ptr<char[]> buf_;
 };
 
 }  // namespace kiln::exec

@@ -1,7 +1,6 @@
 #include "exec/shell_script.h"
 
 #include "exec/export_parse.h"
-#include "util/files.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,8 +17,7 @@ bool executable(const char* path) {
 }  // namespace
 
 ScriptFiles ScriptFiles::in(const std::filesystem::path& dir) {
-  return ScriptFiles{dir / "script.sh", dir / "state.env", dir / "state.cwd", dir / "ready",
-                     dir / "ack"};
+  return ScriptFiles{dir / "script.sh", dir / "ready", dir / "ack"};
 }
 
 std::string shell_quote(std::string_view text) {
@@ -38,13 +36,14 @@ std::string shell_quote(std::string_view text) {
 std::string make_script(std::string_view command, const std::filesystem::path& cwd,
                         const ScriptFiles& files) {
   // `__kiln_rc=$?` must come first to keep the command's status. `set +eux` keeps the command's
-  // own options from aborting or tracing the capture. `>|` writes even under `set -C`.
+  // own options from aborting or tracing the capture. `>|` writes even under `set -C`. Both
+  // NULs are written whatever fails, so the executor never waits for a third.
   // `read` fails harmlessly if the executor is gone; the shell still exits with the status.
-  const std::string capture = "__kiln_rc=$?; set +eux; export -p >| " +
-                              shell_quote(files.env_out.string()) + " && command pwd >| " +
-                              shell_quote(files.cwd_out.string()) + "; { printf x >| " +
-                              shell_quote(files.ready.string()) + " && IFS= read -r __kiln_ack < " +
-                              shell_quote(files.ack.string()) + "; } 2>/dev/null; exit $__kiln_rc";
+  const std::string capture =
+      "__kiln_rc=$?; set +eux; { { export -p; printf '\\0'; command pwd; "
+      "printf '\\0'; } >| " +
+      shell_quote(files.ready.string()) + " && IFS= read -r __kiln_ack < " +
+      shell_quote(files.ack.string()) + "; } 2>/dev/null; exit $__kiln_rc";
   std::string script;
   script += "set -a\n";
   script += "cd -- " + shell_quote(cwd.string()) + " || exit 1\n";
@@ -59,15 +58,16 @@ bool is_shell_internal(std::string_view name) {
          name.starts_with("__kiln_") || name.starts_with("BASH_FUNC_");
 }
 
-std::optional<ShellState> read_captured_state(const ScriptFiles& files) {
-  // The trap writes env first and pwd only if that succeeded, so a complete cwd file (ending in
-  // the newline pwd prints) means both are whole.
-  auto cwd = read_file(files.cwd_out, FollowSymlinks::kNo);
-  if (!cwd || cwd->size() < 2 || cwd->back() != '\n' || cwd->front() != '/') return std::nullopt;
-  auto env = read_file(files.env_out, FollowSymlinks::kNo);
-  if (!env) return std::nullopt;
-  cwd->pop_back();
-  return ShellState{std::filesystem::path(*cwd), parse_export_p(*env)};
+std::optional<ShellState> parse_captured_state(std::string_view sent) {
+  const auto env_end = sent.find('\0');
+  if (env_end == std::string_view::npos) return std::nullopt;
+  const auto cwd_end = sent.find('\0', env_end + 1);
+  if (cwd_end == std::string_view::npos) return std::nullopt;
+  std::string_view cwd = sent.substr(env_end + 1, cwd_end - env_end - 1);
+  // pwd prints an absolute path and a newline; anything else means it failed or was cut short.
+  if (cwd.size() < 2 || cwd.back() != '\n' || cwd.front() != '/') return std::nullopt;
+  cwd.remove_suffix(1);
+  return ShellState{std::filesystem::path(cwd), parse_export_p(sent.substr(0, env_end))};
 }
 
 Result<std::string> resolve_shell(std::string_view shell) {

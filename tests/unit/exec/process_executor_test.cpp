@@ -202,6 +202,25 @@ TEST_F(ProcessExecutorTest, ErrorsNameTheScriptAndLineFourLikeCodeBuild) {
       << r.output;
 }
 
+TEST_F(ProcessExecutorTest, ScriptTooLongForOneArgumentRunsFromAFile) {
+  // 200 KiB is over the kernel's 128 KiB limit for one argv string.
+  const std::string text =
+      ": '" + std::string(200 * 1024, 'x') + "'\nexport LONG=1\nno_such_kiln_cmd";
+  auto r = run(text);
+  EXPECT_EQ(r.result.exit_code, 127);
+  EXPECT_NE(r.output.find("script.sh: 6: no_such_kiln_cmd: not found"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.result.state.env["LONG"], "1");
+}
+
+TEST_F(ProcessExecutorTest, StateLargerThanAFifoBufferIsCapturedWhole) {
+  // The trap sends the state through a FIFO (64 KiB buffer): the executor must read as it comes.
+  auto r = run("export BIG=$(head -c 300000 /dev/zero | tr '\\0' y); cd /tmp");
+  ASSERT_EQ(r.result.exit_code, 0) << r.output;
+  EXPECT_EQ(r.result.state.env["BIG"].size(), 300000u);
+  EXPECT_EQ(r.result.state.cwd, "/tmp");
+}
+
 TEST_F(ProcessExecutorTest, MergesStdoutAndStderrInOrder) {
   auto r = run("echo a; echo b >&2; echo c");
   EXPECT_EQ(r.output, "a\nb\nc\n");

@@ -47,8 +47,21 @@ TEST(ShellScript, ResolvesSupportedShells) {
   EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST(ShellScript, MissingStateFilesMeanNoState) {
-  EXPECT_FALSE(read_captured_state(ScriptFiles::in("/nonexistent-kiln")).has_value());
+TEST(ShellScript, ParsesTheCapturedState) {
+  using namespace std::string_literals;
+  const auto state = parse_captured_state("export A='1'\nexport B='x y'\n\0/w d\n\0"s);
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->cwd, "/w d");
+  EXPECT_EQ(state->env, (EnvMap{{"A", "1"}, {"B", "x y"}}));
+}
+
+TEST(ShellScript, IncompleteStateMeansNoState) {
+  using namespace std::string_literals;
+  EXPECT_FALSE(parse_captured_state("").has_value());
+  EXPECT_FALSE(parse_captured_state("export A='1'\n\0"s).has_value());      // pwd not sent
+  EXPECT_FALSE(parse_captured_state("export A='1'\n\0\0"s).has_value());    // pwd failed
+  EXPECT_FALSE(parse_captured_state("export A='1'\n\0/w\0"s).has_value());  // cut short
+  EXPECT_FALSE(parse_captured_state("\0relative\n\0"s).has_value());
 }
 
 }  // namespace
