@@ -151,17 +151,14 @@ class Copier {
     Fd dst(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (dst.get() < 0) return fail(io_error("open", dest.string()));
 
-    std::vector<std::thread> workers;
-    if (mode_ != CopyMode::kHardlink) {
-      for (unsigned i = 0; i < threads_; ++i) workers.emplace_back([this] { work(); });
-    }
     walk(src.get(), dst.get(), source.string(), dest.string());
     {
       std::lock_guard lock(mu_);
       closed_ = true;
     }
     has_work_.notify_all();
-    for (auto& t : workers) t.join();
+    if (workers_.empty()) work();  // a small tree: copied here, as starting threads costs more
+    for (auto& t : workers_) t.join();
     dirs_.push_back(DirMeta{dest.string(), root});
     ++stats_.dirs;
     if (error_) return fail(std::move(*error_));
@@ -290,6 +287,10 @@ class Copier {
   }
 
   void push(Batch batch) {
+    // The workers start with the second batch: a tree of one batch is copied by the walker.
+    if (workers_.empty() && ++batches_ > 1) {
+      for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+    }
     std::unique_lock lock(mu_);
     has_room_.wait(lock, [&] { return queue_.size() < kQueueLimit || error_; });
     queue_.push_back(std::move(batch));
@@ -377,6 +378,8 @@ class Copier {
   std::condition_variable has_work_;
   std::condition_variable has_room_;
   std::deque<Batch> queue_;
+  std::vector<std::thread> workers_;  // walker thread only
+  std::size_t batches_ = 0;           // walker thread only
   bool closed_ = false;
   std::optional<Error> error_;
 
