@@ -9,18 +9,16 @@ namespace kiln::artifacts {
 
 namespace {
 
-Result<void> digest_init(EVP_MD_CTX* ctx, const EVP_MD* md) {
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, md, nullptr) != 1) {
-    return fail(ErrorCode::kInternal, "cannot initialise a digest");
-  }
-  return {};
+std::string sha256_hex(sha256_ctx* ctx) {
+  std::uint8_t out[SHA256_DIGEST_SIZE];
+  nettle_sha256_digest(ctx, sizeof out, out);
+  return to_hex(out, sizeof out);
 }
 
-std::string digest_final(EVP_MD_CTX* ctx) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx, out, &len) != 1) return {};
-  return to_hex(out, len);
+std::string md5_hex(md5_ctx* ctx) {
+  std::uint8_t out[MD5_DIGEST_SIZE];
+  nettle_md5_digest(ctx, sizeof out, out);
+  return to_hex(out, sizeof out);
 }
 
 }  // namespace
@@ -45,10 +43,8 @@ Result<OutputFile> OutputFile::create(const std::filesystem::path& dest) {
       return fail(std::move(err));
     }
   }
-  f.sha256_.reset(EVP_MD_CTX_new());
-  f.md5_.reset(EVP_MD_CTX_new());
-  if (auto r = digest_init(f.sha256_.get(), EVP_sha256()); !r) return fail(std::move(r.error()));
-  if (auto r = digest_init(f.md5_.get(), EVP_md5()); !r) return fail(std::move(r.error()));
+  nettle_sha256_init(&f.sha256_);
+  nettle_md5_init(&f.md5_);
   return f;
 }
 
@@ -56,8 +52,8 @@ OutputFile::OutputFile(OutputFile&& o) noexcept
     : dest_(std::move(o.dest_)),
       temp_(std::move(o.temp_)),
       fd_(std::move(o.fd_)),
-      sha256_(std::move(o.sha256_)),
-      md5_(std::move(o.md5_)),
+      sha256_(o.sha256_),
+      md5_(o.md5_),
       size_(o.size_),
       committed_(o.committed_) {
   o.temp_.clear();
@@ -68,10 +64,8 @@ OutputFile::~OutputFile() {
 }
 
 Result<void> OutputFile::write(const void* data, std::size_t size) {
-  if (EVP_DigestUpdate(sha256_.get(), data, size) != 1 ||
-      EVP_DigestUpdate(md5_.get(), data, size) != 1) {
-    return fail(ErrorCode::kInternal, "digest update failed");
-  }
+  nettle_sha256_update(&sha256_, size, static_cast<const std::uint8_t*>(data));
+  nettle_md5_update(&md5_, size, static_cast<const std::uint8_t*>(data));
   const char* p = static_cast<const char*>(data);
   std::size_t left = size;
   while (left > 0) {
@@ -96,8 +90,8 @@ Result<Digests> OutputFile::commit() {
   committed_ = true;
   if (auto r = fsync_directory(dest_.parent_path()); !r) return fail(std::move(r.error()));
   Digests d;
-  d.sha256 = digest_final(sha256_.get());
-  d.md5 = digest_final(md5_.get());
+  d.sha256 = sha256_hex(&sha256_);
+  d.md5 = md5_hex(&md5_);
   d.size = size_;
   return d;
 }

@@ -9,6 +9,7 @@ const char* to_string(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument: return "invalid argument";
     case ErrorCode::kNotFound: return "not found";
+    case ErrorCode::kAlreadyExists: return "already exists";
     case ErrorCode::kParse: return "parse error";
     case ErrorCode::kIo: return "i/o error";
     case ErrorCode::kProcess: return "process error";

@@ -17,6 +17,7 @@ namespace kiln {
 enum class ErrorCode {
   kInvalidArgument,  // the caller passed something malformed (a flag, a path, a pattern)
   kNotFound,         // a file, variable or object does not exist
+  kAlreadyExists,    // creating something whose name is taken (a project, a key)
   kParse,            // malformed input text (YAML, JSON, env file)
   kIo,               // a syscall or library call on files failed
   kProcess,          // fork/exec/wait failed
