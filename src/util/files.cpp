@@ -4,6 +4,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -33,8 +34,13 @@ Result<std::string> read_file(const std::filesystem::path& path, FollowSymlinks 
 
 Result<void> write_file_atomic(const std::filesystem::path& path, const std::string& content,
                                int mode) {
-  const std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // Unique per process and call, and created fresh (O_EXCL): a stale temp file left by a crash
+  // could have looser permissions than `mode`, and a secret must never pass through it.
+  static std::atomic<unsigned> counter{0};
+  const std::string tmp = path.string() + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(counter.fetch_add(1));
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return fail(errno_error(ErrorCode::kIo, "create " + tmp));
   std::size_t done = 0;
   while (done < content.size()) {
