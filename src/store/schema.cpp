@@ -1,0 +1,132 @@
+#include "store/schema.h"
+
+namespace kiln::store {
+
+namespace {
+
+// Version 1. Notes on the choices:
+// - builds.seq is an AUTOINCREMENT rowid: SQLite then never reuses a value, even after the
+//   newest builds are deleted, so ListBuilds order and page tokens stay stable.
+// - build_counters holds the last number given to each project name. It outlives the project
+//   and its builds (CodeBuild never reuses a build number), and builds.project references it so
+//   every build has a counter.
+// - builds.project does not reference projects: a deleted project's builds stay readable.
+// - The partial index serves the idempotency lookup of StartBuild, which is the only query on
+//   tokens; most builds have none.
+const char* const kSchemaV1 = R"sql(
+CREATE TABLE projects (
+  name TEXT PRIMARY KEY NOT NULL,
+  created REAL NOT NULL,
+  last_modified REAL NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE INDEX projects_by_created ON projects (created, name);
+CREATE INDEX projects_by_last_modified ON projects (last_modified, name);
+
+CREATE TABLE build_counters (
+  project TEXT PRIMARY KEY NOT NULL,
+  last_number INTEGER NOT NULL
+);
+
+CREATE TABLE builds (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  project TEXT NOT NULL REFERENCES build_counters (project),
+  number INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('QUEUED', 'RUNNING', 'DONE')),
+  submitted REAL NOT NULL,
+  idempotency_token TEXT NOT NULL,
+  request_json TEXT NOT NULL,
+  json TEXT NOT NULL,
+  UNIQUE (project, number)
+);
+CREATE INDEX builds_by_state ON builds (state);
+CREATE INDEX builds_by_project_state ON builds (project, state);
+CREATE INDEX builds_by_token ON builds (project, idempotency_token, submitted)
+  WHERE idempotency_token <> '';
+)sql";
+
+Result<std::int64_t> pragma_int(Db& db, const std::string& pragma) {
+  KILN_STORE_TRY(q, db.query("PRAGMA " + pragma));
+  KILN_STORE_TRY(row, q.step());
+  if (!row) return fail(ErrorCode::kInternal, "PRAGMA " + pragma + " returned no row");
+  return q.int64(0);
+}
+
+// The first read of a file tells whether SQLite can use it at all.
+Error unusable(Db& db, Error cause) {
+  const int code = sqlite3_extended_errcode(db.handle()) & 0xff;
+  if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+    return Error(ErrorCode::kIo, "cannot use " + db.file() +
+                                     ": it is not a SQLite database, or it is corrupt (" +
+                                     sqlite3_errmsg(db.handle()) + "); Kiln leaves it untouched");
+  }
+  return std::move(cause).with("while reading the schema of " + db.file());
+}
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> steps = {
+      {1, "create projects and builds", kSchemaV1},
+  };
+  return steps;
+}
+
+Result<void> check_schema(Db& db, int known_version) {
+  auto app = pragma_int(db, "application_id");
+  if (!app) return fail(unusable(db, std::move(app.error())));
+  auto version = pragma_int(db, "user_version");
+  if (!version) return fail(unusable(db, std::move(version.error())));
+  auto tables = [&]() -> Result<std::int64_t> {
+    KILN_STORE_TRY(q, db.query("SELECT count(*) FROM sqlite_schema"));
+    KILN_STORE_TRY(row, q.step());
+    if (!row) return fail(ErrorCode::kInternal, "count(*) returned no row");
+    return q.int64(0);
+  }();
+  if (!tables) return fail(unusable(db, std::move(tables.error())));
+
+  // A fresh file has neither id nor tables; anything else without our id is someone else's.
+  if (*app != kApplicationId && (*app != 0 || *tables != 0)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "cannot use " + db.file() + ": it is a SQLite database of another application");
+  }
+  if (*version > known_version) {
+    return fail(ErrorCode::kInvalidArgument,
+                "cannot use " + db.file() + ": its schema version " + std::to_string(*version) +
+                    " is newer than this Kiln knows (" + std::to_string(known_version) +
+                    "); it was written by a newer Kiln, so upgrade Kiln");
+  }
+  return {};
+}
+
+Result<void> migrate(Db& db, const std::vector<Migration>& steps) {
+  KILN_STORE_TRY(before, pragma_int(db, "user_version"));
+  for (const Migration& step : steps) {
+    if (step.version <= before) continue;
+    const std::string context = "while migrating " + db.file() + " to schema version " +
+                                std::to_string(step.version) + " (" + step.what + ")";
+    auto apply = [&]() -> Result<void> {
+      Transaction tx(db);
+      KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
+      // Read again under the write lock: another process may have migrated meanwhile.
+      KILN_STORE_TRY(current, pragma_int(db, "user_version"));
+      if (current >= step.version) return {};
+      if (current != step.version - 1) {
+        return fail(ErrorCode::kInternal, "schema version " + std::to_string(current) +
+                                              " cannot be migrated by this step (a gap)");
+      }
+      KILN_STORE_CHECK(db.exec(step.sql));
+      if (current == 0) {
+        KILN_STORE_CHECK(db.exec("PRAGMA application_id = " + std::to_string(kApplicationId)));
+      }
+      // PRAGMA user_version is part of the transaction: it commits or rolls back with the step.
+      KILN_STORE_CHECK(db.exec("PRAGMA user_version = " + std::to_string(step.version)));
+      return tx.commit();
+    };
+    if (auto r = apply(); !r) return fail(std::move(r.error()).with(context));
+  }
+  return {};
+}
+
+}  // namespace kiln::store

@@ -1,0 +1,167 @@
+#include "store/sqlite_store.h"
+
+#include "store/page_token.h"
+#include "store/schema.h"
+
+namespace kiln::store {
+
+namespace {
+
+// How long a statement waits for another connection's write lock before failing with
+// "database is locked". Kiln's transactions take milliseconds; this only rides out a
+// checkpoint or another process (a backup, the sqlite3 shell) holding the lock briefly.
+constexpr int kBusyTimeoutMs = 5000;
+
+Result<void> configure(Db& db, bool in_memory) {
+  // WAL: readers never block the writer, and a commit is one append to the WAL rather than a
+  // rewrite of the rollback journal plus the pages.
+  {
+    KILN_STORE_TRY(q, db.query("PRAGMA journal_mode = WAL"));
+    KILN_STORE_TRY(row, q.step());
+    const std::string mode = row ? q.text(0) : "";
+    if (mode != "wal" && !(in_memory && mode == "memory")) {
+      return fail(ErrorCode::kIo, "cannot use " + db.file() + ": SQLite keeps journal_mode " +
+                                      mode + " instead of WAL");
+    }
+  }
+  // Durability: with WAL, synchronous=NORMAL fsyncs at checkpoints only, not at each commit. A
+  // commit survives a crash of Kiln itself (it is in the OS's page cache), and the file never
+  // corrupts, but a power loss or kernel crash can roll back the last commits. For Kiln that is a
+  // StartBuild or phase update lost: at restart the scheduler reconciles the builds it finds
+  // RUNNING, and clients retry. FULL would add an fsync to every phase change of every build.
+  KILN_STORE_CHECK(db.exec("PRAGMA synchronous = NORMAL"));
+  KILN_STORE_CHECK(db.exec("PRAGMA foreign_keys = ON"));
+  // The pragma is silently ignored by a SQLite built without foreign keys; check it took.
+  KILN_STORE_TRY(fk, db.query("PRAGMA foreign_keys"));
+  KILN_STORE_TRY(fk_row, fk.step());
+  if (!fk_row || fk.int64(0) != 1) {
+    return fail(ErrorCode::kIo, "cannot use " + db.file() + ": SQLite refuses foreign keys");
+  }
+  return {};
+}
+
+const char* sort_column(ProjectSort sort) {
+  switch (sort) {
+    case ProjectSort::kName: return "name";
+    case ProjectSort::kCreatedTime: return "created";
+    case ProjectSort::kLastModifiedTime: return "last_modified";
+  }
+  return "name";
+}
+
+}  // namespace
+
+Result<void> check_page_limit(int limit) {
+  if (limit < 1 || limit > kMaxPageSize) {
+    return fail(ErrorCode::kInvalidArgument, "page size " + std::to_string(limit) +
+                                                 " is outside 1.." + std::to_string(kMaxPageSize));
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& file) {
+  KILN_STORE_TRY(db, Db::open(file));
+  if (sqlite3_busy_timeout(db->handle(), kBusyTimeoutMs) != SQLITE_OK) {
+    return fail(db->error("sqlite3_busy_timeout"));
+  }
+  const auto& steps = migrations();
+  // Before anything writes: a file Kiln cannot use is left exactly as it was.
+  KILN_STORE_CHECK(check_schema(*db, steps.back().version));
+  KILN_STORE_CHECK(configure(*db, file.empty() || file == ":memory:"));
+  KILN_STORE_CHECK(migrate(*db, steps));
+  return std::make_unique<SqliteStore>(std::move(db));
+}
+
+Result<void> SqliteStore::create_project(const ProjectRow& row) {
+  std::lock_guard lock(mu_);
+  KILN_STORE_TRY(q, db_->query("INSERT INTO projects (name, created, last_modified, json) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING"));
+  KILN_STORE_CHECK(q.bind_all(row.name, row.created, row.last_modified, row.json));
+  KILN_STORE_CHECK(q.run());
+  if (db_->changes() == 0) {
+    return fail(ErrorCode::kAlreadyExists, "project " + row.name + " already exists");
+  }
+  return {};
+}
+
+Result<void> SqliteStore::update_project(const ProjectRow& row) {
+  std::lock_guard lock(mu_);
+  KILN_STORE_TRY(q, db_->query("UPDATE projects SET created = ?, last_modified = ?, json = ? "
+                               "WHERE name = ?"));
+  KILN_STORE_CHECK(q.bind_all(row.created, row.last_modified, row.json, row.name));
+  KILN_STORE_CHECK(q.run());
+  if (db_->changes() == 0) return fail(ErrorCode::kNotFound, "project " + row.name + " not found");
+  return {};
+}
+
+Result<bool> SqliteStore::delete_project(const std::string& name) {
+  std::lock_guard lock(mu_);
+  KILN_STORE_TRY(q, db_->query("DELETE FROM projects WHERE name = ?"));
+  KILN_STORE_CHECK(q.bind(1, name));
+  KILN_STORE_CHECK(q.run());
+  return db_->changes() > 0;
+}
+
+Result<std::vector<ProjectRow>> SqliteStore::get_projects(const std::vector<std::string>& names) {
+  std::lock_guard lock(mu_);
+  Transaction tx(*db_);
+  KILN_STORE_CHECK(tx.begin(Transaction::Mode::kRead));
+  std::vector<ProjectRow> out;
+  for (const auto& name : names) {
+    KILN_STORE_TRY(q, db_->query("SELECT created, last_modified, json FROM projects "
+                                 "WHERE name = ?"));
+    KILN_STORE_CHECK(q.bind(1, name));
+    KILN_STORE_TRY(row, q.step());
+    if (row) out.push_back({name, q.real(0), q.real(1), q.text(2)});
+  }
+  KILN_STORE_CHECK(tx.commit());
+  return out;
+}
+
+Result<Page> SqliteStore::list_projects(ProjectSort sort, SortOrder order, const std::string& token,
+                                        int limit) {
+  KILN_STORE_CHECK(check_page_limit(limit));
+  const bool asc = order == SortOrder::kAscending;
+  const std::string column = sort_column(sort);
+  const bool by_name = sort == ProjectSort::kName;
+  const std::string listing = "projects/" + column + (asc ? "/asc" : "/desc");
+  PageKey after;
+  if (!token.empty()) {
+    KILN_STORE_TRY(key, read_page_token(token, listing, by_name ? "s" : "ds"));
+    after = std::move(key);
+  }
+
+  // Only column names from sort_column() and fixed words go into the SQL; the key is bound.
+  const std::string dir = asc ? " ASC" : " DESC";
+  const std::string cmp = asc ? " > " : " < ";
+  std::string sql = "SELECT name, " + column + " FROM projects";
+  if (!after.empty() && by_name) sql += " WHERE name" + cmp + "?2";
+  if (!after.empty() && !by_name) sql += " WHERE (" + column + ", name)" + cmp + "(?2, ?3)";
+  sql += " ORDER BY " + column + dir;
+  if (!by_name) sql += ", name" + dir;
+  sql += " LIMIT ?1";
+
+  std::lock_guard lock(mu_);
+  KILN_STORE_TRY(q, db_->query(sql));
+  KILN_STORE_CHECK(q.bind(1, limit + 1));  // one more than asked tells whether a page follows
+  if (by_name && !after.empty()) KILN_STORE_CHECK(q.bind(2, std::get<std::string>(after[0])));
+  if (!by_name && !after.empty()) {
+    KILN_STORE_CHECK(q.bind(2, std::get<double>(after[0])));
+    KILN_STORE_CHECK(q.bind(3, std::get<std::string>(after[1])));
+  }
+  Page page;
+  PageKey last;
+  for (;;) {
+    KILN_STORE_TRY(row, q.step());
+    if (!row) break;
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next_token = make_page_token(listing, last);
+      break;
+    }
+    page.items.push_back(q.text(0));
+    last = by_name ? PageKey{page.items.back()} : PageKey{q.real(1), page.items.back()};
+  }
+  return page;
+}
+
+}  // namespace kiln::store

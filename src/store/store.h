@@ -1,0 +1,101 @@
+// The server's persistent state: projects and builds.
+//
+// Records are CodeBuild JSON documents (Project, Build) produced by api/; the store keeps them as
+// text next to the few columns that queries need (names, times, numbers, scheduler state). It
+// does not parse or validate the JSON.
+//
+// Thread safety: every method of Store may be called from any thread at any time. Failures are
+// Results: kAlreadyExists / kNotFound where stated, kInvalidArgument for a bad page token or
+// limit, kIo for anything SQLite reports (the message names the SQL and SQLite's reason).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/error.h"
+
+namespace kiln::store {
+
+struct ProjectRow {
+  std::string name;
+  double created = 0;        // epoch seconds
+  double last_modified = 0;  // epoch seconds
+  std::string json;          // the Project shape
+};
+
+// The scheduler's view of a build; buildStatus and phases live in `json`.
+enum class BuildState { kQueued, kRunning, kDone };
+
+struct BuildRow {
+  std::string id;  // "<project>:<uuid>"
+  std::string project;
+  std::int64_t number = 0;  // set by insert_build: 1, 2, 3... per project name, never reused
+  std::int64_t seq = 0;     // set by insert_build: global submission order, never reused
+  BuildState state = BuildState::kQueued;
+  double submitted = 0;           // epoch seconds
+  std::string idempotency_token;  // may be empty
+  std::string request_json;       // what the worker needs to run it
+  std::string json;               // the Build shape as last published
+};
+
+enum class SortOrder { kAscending, kDescending };
+enum class ProjectSort { kName, kCreatedTime, kLastModifiedTime };
+
+// One page of a listing. `next_token` is opaque, differs from page to page, is valid only for
+// the same listing (same kind, sort, order and project), and is "" on the last page.
+struct Page {
+  std::vector<std::string> items;
+  std::string next_token;
+};
+
+// Pages hold 1..kMaxPageSize items; other limits are kInvalidArgument.
+inline constexpr int kMaxPageSize = 100;
+
+// A StartBuild idempotency token names the same build for this long (CodeBuild: 5 minutes).
+inline constexpr double kIdempotencyWindowSeconds = 300;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<void> create_project(const ProjectRow& row) = 0;  // kAlreadyExists
+  virtual Result<void> update_project(const ProjectRow& row) = 0;  // kNotFound
+  // Keeps the project's builds and its build counter (CodeBuild keeps builds of deleted projects).
+  virtual Result<bool> delete_project(const std::string& name) = 0;  // false if absent
+  // The projects that exist, in request order (a repeated name repeats its row).
+  virtual Result<std::vector<ProjectRow>> get_projects(const std::vector<std::string>& names) = 0;
+  // items = names; ties in time are broken by name, in the same order.
+  virtual Result<Page> list_projects(ProjectSort sort, SortOrder order, const std::string& token,
+                                     int limit) = 0;
+
+  // Assigns `number` and `seq` and inserts, in one transaction. If `idempotency_token` is not
+  // empty and a build of the same project carries it with `submitted` no more than
+  // kIdempotencyWindowSeconds before this row's `submitted`, inserts nothing and returns that
+  // build with `true`. A duplicate id is kAlreadyExists.
+  virtual Result<std::pair<BuildRow, bool /*existing*/>> insert_build(BuildRow row) = 0;
+  virtual Result<void> update_build(const std::string& id, BuildState state,
+                                    const std::string& json) = 0;  // kNotFound
+  // The builds that exist, in request order (a repeated id repeats its row).
+  virtual Result<std::vector<BuildRow>> get_builds(const std::vector<std::string>& ids) = 0;
+  // Returns the ids actually deleted, in request order.
+  virtual Result<std::vector<std::string>> delete_builds(const std::vector<std::string>& ids) = 0;
+  // ListBuilds: ids ordered by seq.
+  virtual Result<Page> list_builds(SortOrder order, const std::string& token, int limit) = 0;
+  // ListBuildsForProject: ids ordered by number.
+  virtual Result<Page> list_builds_for_project(const std::string& project, SortOrder order,
+                                               const std::string& token, int limit) = 0;
+  virtual Result<std::vector<BuildRow>> builds_in_state(BuildState state) = 0;  // ordered by seq
+  virtual Result<int> count_in_state(const std::string& project, BuildState state) = 0;
+};
+
+// Opens (creating if needed) the SQLite database `file` and brings its schema up to date.
+// ":memory:" gives a private in-memory database. Fails, naming the file and leaving it untouched,
+// if it is not a SQLite database, is corrupt, belongs to another application, or has a schema
+// newer than this Kiln.
+Result<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& file);
+
+}  // namespace kiln::store
