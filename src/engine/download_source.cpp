@@ -37,6 +37,9 @@ std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
   if (req_.in_place) return std::nullopt;
   // copy_tree creates its destination; PROVISIONING left an empty folder there.
   std::error_code ec;
+  // NO_SOURCE (a server project with an inline buildspec): the build starts in an empty folder,
+  // which PROVISIONING already made.
+  if (req_.source_dir.empty()) return std::nullopt;
   fs::remove(workspace_, ec);
   auto copied = workspace::copy_tree(req_.source_dir, workspace_, req_.copy_mode);
   if (!copied) {

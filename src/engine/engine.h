@@ -31,7 +31,7 @@ struct SecondarySource {
 struct BuildRequest {
   BuildIdentity identity;  // src_dir and start_time_ms are filled in by the engine
 
-  std::filesystem::path source_dir;  // the user's tree
+  std::filesystem::path source_dir;  // the user's tree; empty: NO_SOURCE, start in an empty folder
   std::vector<SecondarySource> secondary_sources;
   // A private folder for this build; the engine makes src/ (the workspace) and exec/ (the
   // executor's scratch) inside it. Must exist and be empty.

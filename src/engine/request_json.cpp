@@ -1,0 +1,143 @@
+#include "engine/request_json.h"
+
+namespace kiln::engine {
+namespace {
+
+using nlohmann::json;
+
+json vars_to_json(const VarList& vars) {
+  json out = json::array();
+  for (const auto& [name, value] : vars) out.push_back({{"name", name}, {"value", value}});
+  return out;
+}
+
+VarList vars_from_json(const json& j) {
+  VarList out;
+  for (const auto& v : j)
+    out.emplace_back(v.at("name").get<std::string>(), v.at("value").get<std::string>());
+  return out;
+}
+
+const char* copy_mode_name(workspace::CopyMode m) {
+  switch (m) {
+    case workspace::CopyMode::kAuto: return "auto";
+    case workspace::CopyMode::kReflink: return "reflink";
+    case workspace::CopyMode::kCopy: return "copy";
+    case workspace::CopyMode::kHardlink: return "hardlink";
+  }
+  return "auto";
+}
+
+workspace::CopyMode copy_mode_from(const std::string& s) {
+  if (s == "reflink") return workspace::CopyMode::kReflink;
+  if (s == "copy") return workspace::CopyMode::kCopy;
+  if (s == "hardlink") return workspace::CopyMode::kHardlink;
+  return workspace::CopyMode::kAuto;
+}
+
+template <typename T>
+void read(const json& j, const char* key, T& out) {
+  if (const auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
+}
+
+}  // namespace
+
+json request_to_json(const BuildRequest& req) {
+  const auto& id = req.identity;
+  json j;
+  j["identity"] = {{"project", id.project},
+                   {"uuid", id.uuid},
+                   {"buildNumber", id.build_number},
+                   {"region", id.region},
+                   {"account", id.account},
+                   {"initiator", id.initiator},
+                   {"image", id.image},
+                   {"sourceVersion", id.source_version},
+                   {"resolvedSourceVersion", id.resolved_source_version},
+                   {"sourceRepoUrl", id.source_repo_url},
+                   {"batchIdentifier", id.batch_identifier}};
+  j["sourceDir"] = req.source_dir.string();
+  json secondary = json::array();
+  for (const auto& s : req.secondary_sources) {
+    secondary.push_back({{"identifier", s.identifier}, {"dir", s.dir.string()}});
+  }
+  j["secondarySources"] = std::move(secondary);
+  j["buildRoot"] = req.build_root.string();
+  j["inPlace"] = req.in_place;
+  j["copyMode"] = copy_mode_name(req.copy_mode);
+  j["buildspecPath"] = req.buildspec_path;
+  if (req.buildspec_text) j["buildspecText"] = *req.buildspec_text;
+  j["projectVars"] = vars_to_json(req.project_vars);
+  j["overrideVars"] = vars_to_json(req.override_vars);
+  j["imageEnv"] = req.image_env;
+  j["environmentType"] = req.environment_type;
+  j["computeType"] = req.compute_type;
+  j["timeoutMinutes"] = req.timeout_minutes;
+  j["queuedTimeoutMinutes"] = req.queued_timeout_minutes;
+  j["packaging"] = req.packaging == artifacts::Packaging::kNone ? "NONE" : "ZIP";
+  j["artifactsDir"] = req.artifacts_dir.string();
+  j["executor"] = req.executor_name;
+  return j;
+}
+
+Result<BuildRequest> request_from_json(const json& j) {
+  if (!j.is_object()) return fail(ErrorCode::kParse, "build request: not a JSON object");
+  try {
+    BuildRequest req;
+    if (const auto it = j.find("identity"); it != j.end()) {
+      auto& id = req.identity;
+      read(*it, "project", id.project);
+      read(*it, "uuid", id.uuid);
+      read(*it, "buildNumber", id.build_number);
+      read(*it, "region", id.region);
+      read(*it, "account", id.account);
+      read(*it, "initiator", id.initiator);
+      read(*it, "image", id.image);
+      read(*it, "sourceVersion", id.source_version);
+      read(*it, "resolvedSourceVersion", id.resolved_source_version);
+      read(*it, "sourceRepoUrl", id.source_repo_url);
+      read(*it, "batchIdentifier", id.batch_identifier);
+    }
+    std::string text;
+    read(j, "sourceDir", text);
+    req.source_dir = text;
+    if (const auto it = j.find("secondarySources"); it != j.end()) {
+      for (const auto& s : *it) {
+        req.secondary_sources.push_back(
+            {s.at("identifier").get<std::string>(), s.at("dir").get<std::string>()});
+      }
+    }
+    text.clear();
+    read(j, "buildRoot", text);
+    req.build_root = text;
+    read(j, "inPlace", req.in_place);
+    text.clear();
+    read(j, "copyMode", text);
+    req.copy_mode = copy_mode_from(text);
+    read(j, "buildspecPath", req.buildspec_path);
+    if (const auto it = j.find("buildspecText"); it != j.end() && it->is_string()) {
+      req.buildspec_text = it->get<std::string>();
+    }
+    if (const auto it = j.find("projectVars"); it != j.end())
+      req.project_vars = vars_from_json(*it);
+    if (const auto it = j.find("overrideVars"); it != j.end())
+      req.override_vars = vars_from_json(*it);
+    read(j, "imageEnv", req.image_env);
+    read(j, "environmentType", req.environment_type);
+    read(j, "computeType", req.compute_type);
+    read(j, "timeoutMinutes", req.timeout_minutes);
+    read(j, "queuedTimeoutMinutes", req.queued_timeout_minutes);
+    text.clear();
+    read(j, "packaging", text);
+    req.packaging = text == "NONE" ? artifacts::Packaging::kNone : artifacts::Packaging::kZip;
+    text.clear();
+    read(j, "artifactsDir", text);
+    req.artifacts_dir = text;
+    read(j, "executor", req.executor_name);
+    return req;
+  } catch (const json::exception& e) {
+    return fail(ErrorCode::kParse, std::string("build request: ") + e.what());
+  }
+}
+
+}  // namespace kiln::engine
