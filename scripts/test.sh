@@ -32,14 +32,17 @@ if [[ $skip != *" tidy "* ]]; then
 fi
 
 if [[ $skip != *" fuzz "* ]]; then
-  stage "fuzz the buildspec parser (30 s)"
+  stage "fuzz the buildspec parser and the API request decoder (20 s each)"
   cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DKILN_FUZZ=ON >/dev/null
-  ninja -C build/fuzz fuzz_buildspec
-  scratch=$(mktemp -d)
-  ./build/fuzz/fuzz_buildspec -max_total_time=30 -timeout=10 -print_final_stats=1 "$scratch" fuzz/corpus \
-    2>&1 | tail -n 12
-  rm -rf "$scratch"
+  ninja -C build/fuzz fuzz_buildspec fuzz_api_request
+  for target in "fuzz_buildspec fuzz/corpus" "fuzz_api_request fuzz/api_corpus"; do
+    set -- $target
+    scratch=$(mktemp -d)
+    ./build/fuzz/"$1" -max_total_time=20 -timeout=10 -print_final_stats=1 "$scratch" "$2" \
+      2>&1 | tail -n 12
+    rm -rf "$scratch"
+  done
 fi
 
 stage "end-to-end tests"
@@ -49,3 +52,6 @@ if [[ $skip != *" asan "* ]]; then
     -p no:cacheprovider | tail -n 3
 fi
 KILN_BIN=build/release/kiln /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
+
+stage "compatibility tests (kiln server with boto3 and the AWS CLI v1 and v2)"
+KILN_BIN=build/release/kiln ./scripts/compat.sh

@@ -1,7 +1,6 @@
 // kiln run (DESIGN §3.1): builds a BuildRequest from flags, runs the engine on the process
 // executor, prints the summary and writes the record.
 #include <pwd.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -14,9 +13,11 @@
 #include "engine/engine.h"
 #include "exec/process_executor.h"
 #include "run_options.h"
+#include "signals.h"
 #include "source/local_git.h"
 #include "summary.h"
 #include "util/files.h"
+#include "util/json_text.h"
 
 extern char** environ;
 
@@ -25,24 +26,6 @@ namespace kiln::app {
 namespace fs = std::filesystem;
 
 namespace {
-
-exec::CancelToken* g_cancel = nullptr;
-
-// Only writes to the token's pipe: async-signal-safe.
-void on_signal(int) {
-  if (g_cancel) g_cancel->cancel();
-}
-
-void install_signal_handlers(exec::CancelToken& token) {
-  g_cancel = &token;
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGHUP, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);  // a closed terminal must not kill the build before its record
-}
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "kiln run: %s\n", message.c_str());
@@ -170,7 +153,7 @@ int run_build(const RunOptions& o) {
 
   print_summary(record, SummaryStyle{!o.no_color && ::isatty(STDOUT_FILENO) == 1});
   if (!o.json.empty()) {
-    auto w = write_file_atomic(o.json, engine::to_json(record).dump(2) + "\n");
+    auto w = write_file_atomic(o.json, json_text(engine::to_json(record), 2) + "\n");
     if (!w) std::fprintf(stderr, "kiln run: %s\n", w.error().describe().c_str());
   }
   if (!o.keep_workspace)

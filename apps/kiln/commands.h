@@ -10,5 +10,8 @@ namespace kiln::app {
 // Registers `kiln run` and returns the function that executes it after parsing.
 std::function<int()> add_run_command(CLI::App& app);
 std::function<int()> add_lint_command(CLI::App& app);
+std::function<int()> add_worker_command(CLI::App& app);
+std::function<int()> add_server_command(CLI::App& app);
+std::function<int()> add_key_command(CLI::App& app);
 
 }  // namespace kiln::app

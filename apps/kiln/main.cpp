@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "kiln 0.1.0");
   auto run = kiln::app::add_run_command(app);
   auto lint = kiln::app::add_lint_command(app);
+  auto worker = kiln::app::add_worker_command(app);
+  auto server = kiln::app::add_server_command(app);
+  auto key = kiln::app::add_key_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -26,6 +29,9 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("lint")) return lint();
+    if (app.got_subcommand("worker")) return worker();
+    if (app.got_subcommand("server")) return server();
+    if (app.got_subcommand("key")) return key();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kiln: error: %s\n", e.what());
     return 2;

@@ -1,0 +1,150 @@
+// kiln server (DESIGN §3.4; docs/server.md): the CodeBuild API on AWS JSON 1.1 + SigV4, with
+// state in SQLite and logs in files, all inside the data folder.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "api/service.h"
+#include "auth/keys.h"
+#include "commands.h"
+#include "http/server.h"
+#include "server/reloading_keys.h"
+#include "server/scheduler.h"
+#include "store/store.h"
+
+extern char** environ;
+
+namespace kiln::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ServerOptions {
+  std::string data = "./kiln-data";
+  std::string listen = "127.0.0.1:7447";
+  unsigned max_builds = 0;
+  bool allow_anonymous = false;
+  std::string region = "us-east-1";
+  std::string account = "000000000000";
+};
+
+int fail_start(const std::string& message) {
+  std::fprintf(stderr, "kiln server: %s\n", message.c_str());
+  return 1;
+}
+
+int run_server(const ServerOptions& o) {
+  const auto colon = o.listen.rfind(':');
+  if (colon == std::string::npos) return fail_start("--listen wants HOST:PORT, got " + o.listen);
+  int port = 0;
+  try {
+    port = std::stoi(o.listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return fail_start("--listen: bad port in " + o.listen);
+
+  std::error_code ec;
+  fs::create_directories(o.data, ec);
+  if (ec) return fail_start("cannot create the data folder " + o.data + ": " + ec.message());
+  ::chmod(o.data.c_str(), 0700);  // builds and other users must not read the server's state
+  const api::DataLayout layout{fs::canonical(o.data, ec)};
+
+  // Block the stop signals in every thread; main() waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto keys = auth::bootstrap(layout.root, o.region);
+  if (!keys) return fail_start(keys.error().describe());
+  if (keys->new_credentials) {
+    std::fprintf(stderr, "kiln server: first start: admin credentials written to %s\n",
+                 keys->new_credentials->c_str());
+  }
+  auto store = store::open_sqlite(layout.database());
+  if (!store) return fail_start(store.error().describe());
+
+  SystemClock clock;
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return fail_start("cannot find my own binary (/proc/self/exe)");
+  self[n] = '\0';
+  server::SchedulerOptions sched_opts;
+  sched_opts.data = layout;
+  sched_opts.kiln_binary = self;
+  sched_opts.max_running =
+      o.max_builds != 0 ? o.max_builds : std::max(1u, std::thread::hardware_concurrency());
+  server::Scheduler scheduler(sched_opts, **store, clock);
+  auto recovered = scheduler.recover();
+  if (!recovered) return fail_start(recovered.error().describe());
+  if (*recovered > 0) {
+    std::fprintf(stderr, "kiln server: %d build(s) were running when the server stopped: FAILED\n",
+                 *recovered);
+  }
+
+  api::ServiceOptions svc_opts;
+  svc_opts.account = {o.region, o.account};
+  svc_opts.data = layout;
+  svc_opts.allow_anonymous = o.allow_anonymous;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string kv = *e;
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) svc_opts.image_env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  server::ReloadingKeys key_lookup(std::move(keys->keys));
+  api::Service service(svc_opts, **store, key_lookup, scheduler, clock);
+
+  http::ServerOptions http_opts;
+  http_opts.host = o.listen.substr(0, colon);
+  http_opts.port = static_cast<std::uint16_t>(port);
+  http::Server http_server(http_opts, [&](const http::Request& r) { return service.handle(r); });
+  if (auto r = http_server.start(); !r) return fail_start(r.error().describe());
+  scheduler.start();
+
+  if (o.allow_anonymous) {
+    std::fprintf(stderr,
+                 "kiln server: WARNING: --allow-anonymous: unsigned requests are accepted. Use "
+                 "this only on a machine nobody else can reach.\n");
+  }
+  std::printf("kiln server listening on http://%s:%u (data %s)\n", http_opts.host.c_str(),
+              http_server.port(), layout.root.c_str());
+  std::printf("credentials: AWS_SHARED_CREDENTIALS_FILE=%s\n",
+              (layout.root / "credentials").c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::fprintf(stderr, "kiln server: %s: stopping builds and shutting down\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  http_server.stop_accepting();
+  scheduler.shutdown();
+  http_server.stop();
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_server_command(CLI::App& app) {
+  auto opts = std::make_shared<ServerOptions>();
+  CLI::App* cmd = app.add_subcommand("server", "serve the CodeBuild API (AWS JSON 1.1 + SigV4)");
+  cmd->add_option("--data", opts->data, "data folder (state, logs, keys)")->capture_default_str();
+  cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on")->capture_default_str();
+  cmd->add_option("--max-builds", opts->max_builds,
+                  "builds running at once (default: the number of cores)");
+  cmd->add_flag("--allow-anonymous", opts->allow_anonymous,
+                "accept unsigned requests (throwaway local use only)");
+  cmd->add_option("--region", opts->region, "region in ARNs when a request names none")
+      ->capture_default_str();
+  cmd->add_option("--account-id", opts->account, "account id in ARNs")->capture_default_str();
+  return [opts] { return run_server(*opts); };
+}
+
+}  // namespace kiln::app

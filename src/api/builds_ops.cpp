@@ -1,0 +1,344 @@
+// StartBuild, StopBuild, RetryBuild, BatchGetBuilds, ListBuilds, ListBuildsForProject and
+// BatchDeleteBuilds (codebuild-api §3.4). Builds are queued here and run by the scheduler.
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "api/build_json.h"
+#include "api/ops_common.h"
+#include "api/service.h"
+#include "api/validate.h"
+#include "engine/request_json.h"
+#include "util/files.h"
+#include "util/json_text.h"
+
+namespace kiln::api {
+namespace {
+
+using nlohmann::json;
+
+ApiResult<json> parse_json(const std::string& text, const std::string& what) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return api_fail("InternalFailure", "stored " + what + " is not valid JSON");
+  return j;
+}
+
+// A list of 1..100 non-empty ids.
+ApiResult<std::vector<std::string>> id_list(const json& in) {
+  Fields f(in, "");
+  auto ids = f.list("ids", true, 100);
+  if (!ids) return tl::unexpected(ids.error());
+  if ((*ids)->empty()) return invalid_input("ids must hold 1 to 100 build ids");
+  std::vector<std::string> out;
+  for (const auto& id : **ids) {
+    if (!id.is_string() || id.get_ref<const std::string&>().empty())
+      return invalid_input("ids must be non-empty strings");
+    out.push_back(id);
+  }
+  return out;
+}
+
+store::SortOrder sort_order(const std::optional<std::string>& s) {
+  return s && *s == "ASCENDING" ? store::SortOrder::kAscending : store::SortOrder::kDescending;
+}
+
+engine::VarList plain_vars(const json& list) {
+  engine::VarList out;
+  for (const auto& v : list) out.emplace_back(v.value("name", ""), v.value("value", ""));
+  return out;
+}
+
+// Project variables of the secret types need issue #6; refuse rather than run without them.
+ApiResult<void> refuse_secret_vars(const json& list, const std::string& where) {
+  for (const auto& v : list) {
+    const std::string type = v.value("type", "PLAINTEXT");
+    if (type != "PLAINTEXT") {
+      return invalid_input(where + ": variable " + v.value("name", "") + " has type " + type +
+                           ", and this Kiln cannot resolve secrets yet (issue #6)");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+ApiResult<json> Service::start_build(const Call& c) {
+  Fields f(c.in, "");
+  auto name = f.string("projectName", true, 1);
+  if (!name) return tl::unexpected(name.error());
+  auto project = load_project(**name);
+  if (!project) return project;
+  return queue_build(*project, c.in, c);
+}
+
+ApiResult<json> Service::queue_build(const json& project, const json& in, const Call& c) {
+  Fields f(in, "");
+  auto buildspec_override = f.string("buildspecOverride", false);
+  if (!buildspec_override) return tl::unexpected(buildspec_override.error());
+  auto version = f.string("sourceVersion", false);
+  if (!version) return tl::unexpected(version.error());
+  auto type_override = f.one_of("sourceTypeOverride", false, kSourceTypes);
+  if (!type_override) return tl::unexpected(type_override.error());
+  auto image = f.string("imageOverride", false, 1);
+  if (!image) return tl::unexpected(image.error());
+  auto compute = f.one_of("computeTypeOverride", false, kComputeTypes);
+  if (!compute) return tl::unexpected(compute.error());
+  auto env_type = f.one_of("environmentTypeOverride", false, kEnvironmentTypes);
+  if (!env_type) return tl::unexpected(env_type.error());
+  auto timeout = f.integer("timeoutInMinutesOverride", false, 5, 2160);
+  if (!timeout) return tl::unexpected(timeout.error());
+  auto queued_timeout = f.integer("queuedTimeoutInMinutesOverride", false, 5, 480);
+  if (!queued_timeout) return tl::unexpected(queued_timeout.error());
+  auto privileged = f.boolean("privilegedModeOverride");
+  if (!privileged) return tl::unexpected(privileged.error());
+  auto token = f.string("idempotencyToken", false);
+  if (!token) return tl::unexpected(token.error());
+  auto vars = f.list("environmentVariablesOverride", false, 1 << 16);
+  if (!vars) return tl::unexpected(vars.error());
+  if (*vars) {
+    if (auto r = check_environment_variables(**vars, "environmentVariablesOverride"); !r)
+      return tl::unexpected(r.error());
+    if (auto r = refuse_secret_vars(**vars, "environmentVariablesOverride"); !r)
+      return tl::unexpected(r.error());
+  }
+  auto artifacts = f.object("artifactsOverride", false);
+  if (!artifacts) return tl::unexpected(artifacts.error());
+  if (*artifacts) {
+    if (auto r = check_artifacts(**artifacts, "artifactsOverride", false); !r)
+      return tl::unexpected(r.error());
+  }
+
+  const std::string name = project.at("name");
+  json source = project.value("source", json::object());
+  if (*type_override) source["type"] = **type_override;
+  if (*buildspec_override) source["buildspec"] = **buildspec_override;
+  if (const auto loc = f.string("sourceLocationOverride", false); loc && *loc)
+    source["location"] = **loc;
+  const std::string source_type = source.value("type", "NO_SOURCE");
+  if (source_type != "NO_SOURCE") {
+    return invalid_input("Source type " + source_type +
+                         " is not supported by this Kiln yet; use NO_SOURCE with an inline "
+                         "buildspec (other sources come with issue #5)");
+  }
+  const std::string buildspec = source.value("buildspec", "");
+  if (buildspec.empty()) return invalid_input("The build has no buildspec: set source.buildspec");
+
+  json environment = project.value("environment", json::object());
+  if (*image) environment["image"] = **image;
+  if (*compute) environment["computeType"] = **compute;
+  if (*env_type) environment["type"] = **env_type;
+  if (*privileged) environment["privilegedMode"] = **privileged;
+  const json project_vars = environment.value("environmentVariables", json::array());
+  if (auto r = refuse_secret_vars(project_vars, "environment.environmentVariables"); !r)
+    return tl::unexpected(r.error());
+
+  if (const auto it = project.find("concurrentBuildLimit");
+      it != project.end() && it->is_number_integer()) {
+    KILN_API_TRY(queued, store_.count_in_state(name, store::BuildState::kQueued));
+    KILN_API_TRY(running, store_.count_in_state(name, store::BuildState::kRunning));
+    if (queued + running >= it->get<int>()) {
+      return api_fail("AccountLimitExceededException", "Build concurrency limit of " +
+                                                           std::to_string(it->get<int>()) +
+                                                           " reached for project " + name);
+    }
+  }
+
+  const std::string uuid = make_uuid();
+  const double t = now();
+  engine::BuildRequest req;
+  auto& id = req.identity;
+  id.project = name;
+  id.uuid = uuid;
+  id.region = c.region;
+  id.account = options_.account.id;
+  id.initiator = c.user;
+  id.image = environment.value("image", "kiln/host");
+  id.source_version = version->value_or(project.value("sourceVersion", ""));
+  req.build_root = options_.data.build_root(uuid);
+  req.buildspec_text = buildspec;
+  req.project_vars = plain_vars(project_vars);
+  if (*vars) req.override_vars = plain_vars(**vars);
+  req.image_env = options_.image_env;
+  req.environment_type = environment.value("type", "LINUX_CONTAINER");
+  req.compute_type = environment.value("computeType", "BUILD_GENERAL1_SMALL");
+  req.timeout_minutes =
+      static_cast<double>(timeout->value_or(project.value("timeoutInMinutes", 60)));
+  req.queued_timeout_minutes =
+      static_cast<int>(queued_timeout->value_or(project.value("queuedTimeoutInMinutes", 480)));
+  req.artifacts_dir = options_.data.artifacts_dir(name, uuid);
+
+  // The worker gets the engine's request; RetryBuild gets the StartBuild input back.
+  json start_input = in;
+  start_input.erase("idempotencyToken");
+  start_input["projectName"] = name;
+  const json stored_request = {{"request", engine::request_to_json(req)}, {"input", start_input}};
+
+  store::BuildRow row;
+  row.id = name + ":" + uuid;
+  row.project = name;
+  row.submitted = t;
+  row.state = store::BuildState::kQueued;
+  row.idempotency_token = token->value_or("");
+  row.request_json = json_text(stored_request);
+  row.json = "{}";
+  KILN_API_TRY(inserted, store_.insert_build(row));
+  if (inserted.second) {  // the idempotency token named a build we already have
+    return parse_json(inserted.first.json, "build").map([](json b) {
+      return json{{"build", std::move(b)}};
+    });
+  }
+
+  engine::BuildRecord r;
+  r.id = row.id;
+  r.arn = engine::build_arn(c.region, options_.account.id, row.id);
+  r.build_number = inserted.first.number;
+  r.start_time = t;
+  r.current_phase = engine::PhaseType::kQueued;
+  r.project_name = name;
+  r.source_version = id.source_version;
+  r.initiator = c.user;
+  r.phases.push_back(
+      {engine::PhaseType::kSubmitted, engine::Status::kSucceeded, t, t, 0, {}, false});
+  r.phases.push_back(
+      {engine::PhaseType::kQueued, std::nullopt, t, std::nullopt, std::nullopt, {}, false});
+  r.buildspec = buildspec;
+  r.environment_type = req.environment_type;
+  r.image = id.image;
+  r.compute_type = req.compute_type;
+  for (const auto& [k, v] : req.project_vars)
+    r.environment_variables.push_back({k, v, "PLAINTEXT"});
+  r.log_group = "/aws/codebuild/" + name;
+  r.log_stream = uuid;
+  r.timeout_minutes = static_cast<int>(req.timeout_minutes);
+  r.queued_timeout_minutes = req.queued_timeout_minutes;
+  r.region = c.region;
+  r.account = options_.account.id;
+  json build = engine::to_json(r);
+  build["source"] = source;
+  KILN_API_CHECK(store_.update_build(row.id, store::BuildState::kQueued, json_text(build)));
+  control_.wake();
+  return json{{"build", build}};
+}
+
+ApiResult<json> Service::stop_build(const Call& c) {
+  Fields f(c.in, "");
+  auto id = f.string("id", true, 1);
+  if (!id) return tl::unexpected(id.error());
+  KILN_API_TRY(rows, store_.get_builds({**id}));
+  if (rows.empty()) return not_found("Build cannot be found: " + **id);
+  if (rows.front().state == store::BuildState::kQueued) {
+    auto build = parse_json(rows.front().json, "build");
+    if (!build) return build;
+    end_build(*build, "STOPPED", now(), "BUILD_STOPPED", "The build was stopped while queued");
+    KILN_API_CHECK(store_.update_build(**id, store::BuildState::kDone, build->dump()));
+    return json{{"build", *build}};
+  }
+  if (rows.front().state == store::BuildState::kRunning && control_.stop(**id)) {
+    // The worker records STOPPED as it finishes FINALIZING; wait a little so the answer shows it.
+    for (int i = 0; i < 100; ++i) {
+      KILN_API_TRY(now_rows, store_.get_builds({**id}));
+      if (!now_rows.empty() && now_rows.front().state == store::BuildState::kDone) {
+        rows = std::move(now_rows);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  auto build = parse_json(rows.front().json, "build");
+  if (!build) return build;
+  return json{{"build", *build}};
+}
+
+ApiResult<json> Service::retry_build(const Call& c) {
+  Fields f(c.in, "");
+  auto id = f.string("id", true, 1);
+  if (!id) return tl::unexpected(id.error());
+  auto token = f.string("idempotencyToken", false);
+  if (!token) return tl::unexpected(token.error());
+  KILN_API_TRY(rows, store_.get_builds({**id}));
+  if (rows.empty()) return not_found("Build cannot be found: " + **id);
+  auto stored = parse_json(rows.front().request_json, "build request");
+  if (!stored) return stored;
+  json input = stored->value("input", json::object());
+  if (*token) input["idempotencyToken"] = **token;
+  auto project = load_project(rows.front().project);
+  if (!project) return project;
+  return queue_build(*project, input, c);
+}
+
+ApiResult<json> Service::batch_get_builds(const Call& c) {
+  auto ids = id_list(c.in);
+  if (!ids) return tl::unexpected(ids.error());
+  KILN_API_TRY(rows, store_.get_builds(*ids));
+  json found = json::array();
+  json missing = json::array();
+  for (const auto& id : *ids) {
+    const auto it = std::find_if(rows.begin(), rows.end(),
+                                 [&](const store::BuildRow& r) { return r.id == id; });
+    if (it == rows.end()) {
+      missing.push_back(id);
+      continue;
+    }
+    auto b = parse_json(it->json, "build");
+    if (!b) return tl::unexpected(b.error());
+    found.push_back(std::move(*b));
+  }
+  return json{{"builds", found}, {"buildsNotFound", missing}};
+}
+
+ApiResult<json> Service::list_builds(const Call& c) {
+  Fields f(c.in, "");
+  auto order = f.one_of("sortOrder", false, {"ASCENDING", "DESCENDING"});
+  if (!order) return tl::unexpected(order.error());
+  auto token = f.string("nextToken", false);
+  if (!token) return tl::unexpected(token.error());
+  KILN_API_TRY(page, store_.list_builds(sort_order(*order), token->value_or(""), 100));
+  json out = {{"ids", page.items}};
+  if (!page.next_token.empty()) out["nextToken"] = page.next_token;
+  return out;
+}
+
+ApiResult<json> Service::list_builds_for_project(const Call& c) {
+  Fields f(c.in, "");
+  auto name = f.string("projectName", true, 1);
+  if (!name) return tl::unexpected(name.error());
+  auto order = f.one_of("sortOrder", false, {"ASCENDING", "DESCENDING"});
+  if (!order) return tl::unexpected(order.error());
+  auto token = f.string("nextToken", false);
+  if (!token) return tl::unexpected(token.error());
+  auto project = load_project(**name);
+  if (!project) return tl::unexpected(project.error());
+  KILN_API_TRY(
+      page, store_.list_builds_for_project(**name, sort_order(*order), token->value_or(""), 100));
+  json out = {{"ids", page.items}};
+  if (!page.next_token.empty()) out["nextToken"] = page.next_token;
+  return out;
+}
+
+ApiResult<json> Service::batch_delete_builds(const Call& c) {
+  auto ids = id_list(c.in);
+  if (!ids) return tl::unexpected(ids.error());
+  KILN_API_TRY(rows, store_.get_builds(*ids));
+  std::vector<std::string> deletable;
+  json not_deleted = json::array();
+  for (const auto& id : *ids) {
+    const auto it = std::find_if(rows.begin(), rows.end(),
+                                 [&](const store::BuildRow& r) { return r.id == id; });
+    if (it == rows.end()) {
+      not_deleted.push_back({{"id", id}, {"statusCode", "BUILD_NOT_FOUND"}});
+    } else if (it->state != store::BuildState::kDone) {
+      not_deleted.push_back({{"id", id}, {"statusCode", "BUILD_IN_PROGRESS"}});
+    } else {
+      deletable.push_back(id);
+    }
+  }
+  KILN_API_TRY(deleted, store_.delete_builds(deletable));
+  for (const auto& id : deleted) {
+    const auto colon = id.find(':');
+    std::error_code ec;
+    std::filesystem::remove(options_.data.log_path(id.substr(0, colon), id.substr(colon + 1)), ec);
+  }
+  return json{{"buildsDeleted", deleted}, {"buildsNotDeleted", not_deleted}};
+}
+
+}  // namespace kiln::api

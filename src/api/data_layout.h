@@ -1,0 +1,27 @@
+// Where `kiln server` keeps things in its data folder (docs/server.md). The server never writes
+// outside it. Project names and build uuids are validated before they reach a path.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace kiln::api {
+
+struct DataLayout {
+  std::filesystem::path root;
+
+  std::filesystem::path database() const { return root / "kiln.db"; }
+  std::filesystem::path log_path(const std::string& project, const std::string& uuid) const {
+    return root / "logs" / project / (uuid + ".log");
+  }
+  // The build's private folder (workspace and executor scratch); removed when it ends.
+  std::filesystem::path build_root(const std::string& uuid) const { return root / "builds" / uuid; }
+  std::filesystem::path request_file(const std::string& uuid) const {
+    return root / "builds" / (uuid + ".request.json");
+  }
+  std::filesystem::path artifacts_dir(const std::string& project, const std::string& uuid) const {
+    return root / "artifacts" / project / uuid;
+  }
+};
+
+}  // namespace kiln::api

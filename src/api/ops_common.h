@@ -1,0 +1,32 @@
+// Helpers shared by the operation files (projects_ops.cpp, builds_ops.cpp, logs_ops.cpp).
+#pragma once
+
+#include "api/api_error.h"
+#include "util/error.h"
+
+namespace kiln::api {
+
+// A store or file error as the wire shows it: missing things and bad tokens are the caller's
+// doing (400); anything else is ours (500 InternalFailure, which clients retry).
+inline ApiError from_error(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kNotFound: return {"ResourceNotFoundException", e.describe(), 400};
+    case ErrorCode::kAlreadyExists: return {"ResourceAlreadyExistsException", e.describe(), 400};
+    case ErrorCode::kInvalidArgument: return {"InvalidInputException", e.describe(), 400};
+    default: return {"InternalFailure", "Kiln's store failed: " + e.describe(), 500};
+  }
+}
+
+// Unwraps a Result into `var`, or returns the error from the enclosing ApiResult function.
+#define KILN_API_TRY(var, expr)                                               \
+  auto var##_result = (expr);                                                 \
+  if (!var##_result) return tl::unexpected(from_error(var##_result.error())); \
+  auto& var = *var##_result  // NOLINT(bugprone-macro-parentheses): var names a variable
+
+// The same for a Result<void>.
+#define KILN_API_CHECK(expr)                                                              \
+  do {                                                                                    \
+    if (auto check_ = (expr); !check_) return tl::unexpected(from_error(check_.error())); \
+  } while (false)
+
+}  // namespace kiln::api

@@ -1,0 +1,195 @@
+#include "api/project_shape.h"
+
+#include "api/validate.h"
+
+namespace kiln::api {
+namespace {
+
+using nlohmann::json;
+
+#define KILN_TRY(expr)                                            \
+  do {                                                            \
+    if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
+  } while (false)
+
+ApiResult<void> check_cache(const json& cache, const std::string& where) {
+  Fields f(cache, where);
+  KILN_TRY(f.one_of("type", true, {"NO_CACHE", "S3", "LOCAL"}));
+  KILN_TRY(f.string("location", false));
+  KILN_TRY(f.list("modes", false, 3));
+  return {};
+}
+
+ApiResult<void> check_list_of(const json* list, const std::string& where,
+                              ApiResult<void> (*check)(const json&, const std::string&, bool)) {
+  if (list == nullptr) return {};
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string at = where + "." + std::to_string(i + 1);
+    if (!(*list)[i].is_object()) return invalid_input(at + " must be an object");
+    KILN_TRY(check((*list)[i], at, true));
+  }
+  return {};
+}
+
+// Validates every member CreateProject and UpdateProject share; `required` for CreateProject.
+ApiResult<void> check_project_members(const json& in, bool create) {
+  Fields f(in, "");
+  KILN_TRY(f.string("description", false, 0, 255));
+  auto source = f.object("source", create);
+  if (!source) return tl::unexpected(source.error());
+  if (*source) KILN_TRY(check_source(**source, "source", false));
+  auto secondary = f.list("secondarySources", false, 12);
+  if (!secondary) return tl::unexpected(secondary.error());
+  KILN_TRY(check_list_of(*secondary, "secondarySources", check_source));
+  KILN_TRY(f.string("sourceVersion", false));
+  auto artifacts = f.object("artifacts", create);
+  if (!artifacts) return tl::unexpected(artifacts.error());
+  if (*artifacts) KILN_TRY(check_artifacts(**artifacts, "artifacts", false));
+  auto secondary_artifacts = f.list("secondaryArtifacts", false, 12);
+  if (!secondary_artifacts) return tl::unexpected(secondary_artifacts.error());
+  KILN_TRY(check_list_of(*secondary_artifacts, "secondaryArtifacts", check_artifacts));
+  auto cache = f.object("cache", false);
+  if (!cache) return tl::unexpected(cache.error());
+  if (*cache) KILN_TRY(check_cache(**cache, "cache"));
+  auto env = f.object("environment", create);
+  if (!env) return tl::unexpected(env.error());
+  if (*env) KILN_TRY(check_environment(**env, "environment"));
+  KILN_TRY(f.string("serviceRole", create, 1));
+  KILN_TRY(f.integer("timeoutInMinutes", false, 5, 2160));
+  KILN_TRY(f.integer("queuedTimeoutInMinutes", false, 5, 480));
+  KILN_TRY(f.string("encryptionKey", false, 1));
+  KILN_TRY(f.list("tags", false, 50));
+  KILN_TRY(f.boolean("badgeEnabled"));
+  KILN_TRY(f.integer("concurrentBuildLimit", false, 1, 10000));
+  KILN_TRY(f.integer("autoRetryLimit", false, 0, 10));
+  return {};
+}
+
+// Copies the members a Project carries over from the input, as given.
+void copy_members(json& project, const json& in) {
+  for (const char* key : {"description",
+                          "source",
+                          "secondarySources",
+                          "sourceVersion",
+                          "secondarySourceVersions",
+                          "artifacts",
+                          "secondaryArtifacts",
+                          "cache",
+                          "environment",
+                          "serviceRole",
+                          "timeoutInMinutes",
+                          "queuedTimeoutInMinutes",
+                          "encryptionKey",
+                          "tags",
+                          "vpcConfig",
+                          "logsConfig",
+                          "fileSystemLocations",
+                          "buildBatchConfig",
+                          "concurrentBuildLimit",
+                          "autoRetryLimit"}) {
+    if (const auto it = in.find(key); it != in.end() && !it->is_null()) project[key] = *it;
+  }
+  if (const auto it = in.find("badgeEnabled"); it != in.end() && it->is_boolean()) {
+    project["badge"] = {{"badgeEnabled", it->get<bool>()}};
+  }
+}
+
+}  // namespace
+
+ApiResult<void> check_source(const json& source, const std::string& where, bool secondary) {
+  Fields f(source, where);
+  auto type = f.one_of("type", true, kSourceTypes);
+  if (!type) return tl::unexpected(type.error());
+  KILN_TRY(f.string("location", false));
+  auto buildspec = f.string("buildspec", false);
+  if (!buildspec) return tl::unexpected(buildspec.error());
+  KILN_TRY(f.integer("gitCloneDepth", false, 0, 1 << 30));
+  KILN_TRY(f.boolean("insecureSsl"));
+  KILN_TRY(f.boolean("reportBuildStatus"));
+  auto id = f.string("sourceIdentifier", secondary, 1);
+  if (!id) return tl::unexpected(id.error());
+  if (**type == "NO_SOURCE" && (!*buildspec || (*buildspec)->empty())) {
+    return invalid_input("Invalid " + where + ": buildspec must be specified for NO_SOURCE");
+  }
+  return {};
+}
+
+ApiResult<void> check_environment_variables(const json& list, const std::string& where) {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = where + "." + std::to_string(i + 1);
+    if (!list[i].is_object()) return invalid_input(at + " must be an object");
+    Fields v(list[i], at);
+    KILN_TRY(v.string("name", true, 1));
+    KILN_TRY(v.string("value", true));
+    KILN_TRY(v.one_of("type", false, {"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"}));
+  }
+  return {};
+}
+
+ApiResult<void> check_environment(const json& env, const std::string& where) {
+  Fields f(env, where);
+  KILN_TRY(f.one_of("type", true, kEnvironmentTypes));
+  KILN_TRY(f.string("image", true, 1));
+  KILN_TRY(f.one_of("computeType", true, kComputeTypes));
+  KILN_TRY(f.boolean("privilegedMode"));
+  KILN_TRY(f.string("certificate", false));
+  KILN_TRY(f.one_of("imagePullCredentialsType", false, {"CODEBUILD", "SERVICE_ROLE"}));
+  auto vars = f.list("environmentVariables", false, 1 << 16);
+  if (!vars) return tl::unexpected(vars.error());
+  if (*vars) KILN_TRY(check_environment_variables(**vars, where + ".environmentVariables"));
+  return {};
+}
+
+ApiResult<void> check_artifacts(const json& artifacts, const std::string& where, bool secondary) {
+  Fields f(artifacts, where);
+  KILN_TRY(f.one_of("type", true, {"CODEPIPELINE", "S3", "NO_ARTIFACTS"}));
+  KILN_TRY(f.string("location", false));
+  KILN_TRY(f.string("path", false));
+  KILN_TRY(f.one_of("namespaceType", false, {"NONE", "BUILD_ID"}));
+  KILN_TRY(f.string("name", false));
+  KILN_TRY(f.one_of("packaging", false, {"NONE", "ZIP"}));
+  KILN_TRY(f.boolean("overrideArtifactName"));
+  KILN_TRY(f.boolean("encryptionDisabled"));
+  KILN_TRY(f.string("artifactIdentifier", secondary, 1));
+  return {};
+}
+
+ApiResult<json> project_from_create(const json& in, const Account& account, double now) {
+  Fields f(in, "");
+  auto name = f.string("name", true, 2, 150);
+  if (!name) return tl::unexpected(name.error());
+  if (!valid_project_name(**name)) {
+    return constraint_error(**name, "name",
+                            "Member must satisfy regular expression pattern: "
+                            "[A-Za-z0-9][A-Za-z0-9\\-_]{1,149}");
+  }
+  KILN_TRY(check_project_members(in, true));
+  json p = {
+      {"name", **name},
+      {"arn", "arn:aws:codebuild:" + account.region + ":" + account.id + ":project/" + **name},
+      {"secondarySources", json::array()},
+      {"secondarySourceVersions", json::array()},
+      {"secondaryArtifacts", json::array()},
+      {"cache", {{"type", "NO_CACHE"}}},
+      {"timeoutInMinutes", 60},
+      {"queuedTimeoutInMinutes", 480},
+      {"tags", json::array()},
+      {"created", now},
+      {"lastModified", now},
+      {"badge", {{"badgeEnabled", false}}},
+      {"logsConfig",
+       {{"cloudWatchLogs", {{"status", "ENABLED"}}},
+        {"s3Logs", {{"status", "DISABLED"}, {"encryptionDisabled", false}}}}},
+      {"projectVisibility", "PRIVATE"}};
+  copy_members(p, in);
+  return p;
+}
+
+ApiResult<json> project_apply_update(json project, const json& in, double now) {
+  KILN_TRY(check_project_members(in, false));
+  copy_members(project, in);
+  project["lastModified"] = now;
+  return project;
+}
+
+}  // namespace kiln::api

@@ -1,0 +1,60 @@
+// Projects as the API shows them: validating CreateProject/UpdateProject input and building the
+// stored `Project` JSON (codebuild-api §3.4, §3.5), with CodeBuild's defaults filled in.
+// Thread safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "api/api_error.h"
+
+namespace kiln::api {
+
+// Enums of the model (codebuild-api §3.5.1) that requests are checked against.
+inline constexpr std::array<std::string_view, 9> kSourceTypes = {
+    "CODECOMMIT", "CODEPIPELINE",      "GITHUB",   "GITLAB", "GITLAB_SELF_MANAGED", "S3",
+    "BITBUCKET",  "GITHUB_ENTERPRISE", "NO_SOURCE"};
+inline constexpr std::array<std::string_view, 12> kEnvironmentTypes = {
+    "WINDOWS_CONTAINER",
+    "LINUX_CONTAINER",
+    "LINUX_GPU_CONTAINER",
+    "ARM_CONTAINER",
+    "WINDOWS_SERVER_2019_CONTAINER",
+    "WINDOWS_SERVER_2022_CONTAINER",
+    "LINUX_LAMBDA_CONTAINER",
+    "ARM_LAMBDA_CONTAINER",
+    "LINUX_EC2",
+    "ARM_EC2",
+    "WINDOWS_EC2",
+    "MAC_ARM"};
+inline constexpr std::array<std::string_view, 12> kComputeTypes = {
+    "BUILD_GENERAL1_SMALL",  "BUILD_GENERAL1_MEDIUM",   "BUILD_GENERAL1_LARGE",
+    "BUILD_GENERAL1_XLARGE", "BUILD_GENERAL1_2XLARGE",  "BUILD_LAMBDA_1GB",
+    "BUILD_LAMBDA_2GB",      "BUILD_LAMBDA_4GB",        "BUILD_LAMBDA_8GB",
+    "BUILD_LAMBDA_10GB",     "ATTRIBUTE_BASED_COMPUTE", "CUSTOM_INSTANCE_TYPE"};
+
+struct Account {
+  std::string region = "us-east-1";
+  std::string id = "000000000000";
+};
+
+// CreateProject's input -> the Project to store. `now` in epoch seconds.
+ApiResult<nlohmann::json> project_from_create(const nlohmann::json& in, const Account& account,
+                                              double now);
+
+// UpdateProject: the members given replace the stored ones.
+ApiResult<nlohmann::json> project_apply_update(nlohmann::json project, const nlohmann::json& in,
+                                               double now);
+
+// Validators shared with StartBuild's overrides; `where` is the member path for messages.
+ApiResult<void> check_source(const nlohmann::json& source, const std::string& where,
+                             bool secondary);
+ApiResult<void> check_environment(const nlohmann::json& env, const std::string& where);
+ApiResult<void> check_artifacts(const nlohmann::json& artifacts, const std::string& where,
+                                bool secondary);
+ApiResult<void> check_environment_variables(const nlohmann::json& list, const std::string& where);
+
+}  // namespace kiln::api

@@ -1,0 +1,158 @@
+#include "api/service.h"
+
+#include <array>
+#include <chrono>
+
+#include "util/files.h"
+#include "util/json_text.h"
+
+namespace kiln::api {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kCodeBuildPrefix = "CodeBuild_20161006.";
+constexpr std::string_view kLogsPrefix = "Logs_20140328.";
+
+http::Response json_response(int status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.headers = {{"Content-Type", "application/x-amz-json-1.1"}, {"x-amzn-RequestId", make_uuid()}};
+  r.body = json_text(body);
+  return r;
+}
+
+http::Response error_response(const ApiError& e) {
+  http::Response r = json_response(e.status, json{{"__type", e.type}, {"message", e.message}});
+  r.headers.emplace_back("X-Amzn-ErrorType", e.type);
+  return r;
+}
+
+// Byte offsets from nlohmann's parse errors, as "line L, column C" of the body.
+std::string where_in(const std::string& body, std::size_t byte) {
+  std::size_t line = 1;
+  std::size_t col = 1;
+  for (std::size_t i = 0; i + 1 < byte && i < body.size(); ++i) {
+    if (body[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+}  // namespace
+
+Service::Service(ServiceOptions options, store::Store& store, const auth::KeyLookup& keys,
+                 BuildControl& control, const Clock& clock)
+    : options_(std::move(options)), store_(store), keys_(keys), control_(control), clock_(clock) {}
+
+double Service::now() const {
+  const auto t = clock_.now().time_since_epoch();
+  return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count()) /
+         1000.0;
+}
+
+Service::Op Service::find_op(std::string_view target) const {
+  struct Entry {
+    std::string_view name;
+    Op op;
+  };
+  static const std::array<Entry, 15> kOps = {{
+      {"CodeBuild_20161006.CreateProject", &Service::create_project},
+      {"CodeBuild_20161006.UpdateProject", &Service::update_project},
+      {"CodeBuild_20161006.DeleteProject", &Service::delete_project},
+      {"CodeBuild_20161006.BatchGetProjects", &Service::batch_get_projects},
+      {"CodeBuild_20161006.ListProjects", &Service::list_projects},
+      {"CodeBuild_20161006.ListCuratedEnvironmentImages", &Service::list_curated_images},
+      {"CodeBuild_20161006.StartBuild", &Service::start_build},
+      {"CodeBuild_20161006.StopBuild", &Service::stop_build},
+      {"CodeBuild_20161006.RetryBuild", &Service::retry_build},
+      {"CodeBuild_20161006.BatchGetBuilds", &Service::batch_get_builds},
+      {"CodeBuild_20161006.ListBuilds", &Service::list_builds},
+      {"CodeBuild_20161006.ListBuildsForProject", &Service::list_builds_for_project},
+      {"CodeBuild_20161006.BatchDeleteBuilds", &Service::batch_delete_builds},
+      {"Logs_20140328.GetLogEvents", &Service::get_log_events},
+      {"Logs_20140328.FilterLogEvents", &Service::filter_log_events},
+  }};
+  for (const auto& e : kOps) {
+    if (e.name == target) return e.op;
+  }
+  return nullptr;
+}
+
+http::Response Service::handle(const http::Request& req) {
+  if (req.method == "GET" && req.path.starts_with("/logs/")) {
+    if (req.header("authorization") != nullptr || !options_.allow_anonymous) {
+      const std::array<std::string_view, 1> services = {"codebuild"};
+      const auto secs =
+          std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+      auto who = auth::verify({req.method, req.path, req.query, &req.headers, req.body}, keys_,
+                              secs, services, options_.max_skew_seconds);
+      if (!who) return error_response({who.error().type, who.error().message, 400});
+    }
+    return get_log(req);
+  }
+  if (req.method != "POST") {
+    return error_response({"InvalidInputException",
+                           "Kiln's API takes POST requests (AWS JSON 1.1); got " + req.method,
+                           400});
+  }
+  const std::string* target = req.header("x-amz-target");
+  if (target == nullptr || target->empty()) {
+    return error_response({"InvalidInputException", "Missing X-Amz-Target header", 400});
+  }
+  const bool logs = target->starts_with(kLogsPrefix);
+  if (!logs && !target->starts_with(kCodeBuildPrefix)) {
+    return error_response(
+        {"InvalidInputException", "Unknown X-Amz-Target service: " + *target, 400});
+  }
+
+  std::string user = "anonymous";
+  std::string region = options_.account.region;
+  if (req.header("authorization") != nullptr || !options_.allow_anonymous) {
+    const std::array<std::string_view, 1> services = {logs ? "logs" : "codebuild"};
+    const auto secs =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+    auto who = auth::verify({req.method, req.path, req.query, &req.headers, req.body}, keys_, secs,
+                            services, options_.max_skew_seconds);
+    if (!who) return error_response({who.error().type, who.error().message, 400});
+    user = who->user;
+    if (!who->region.empty()) region = who->region;
+  }
+
+  const Op op = find_op(*target);
+  if (op == nullptr) {
+    const auto dot = target->find('.');
+    return error_response(
+        {"InvalidInputException",
+         "Unknown operation " + target->substr(dot + 1) + ": this Kiln does not implement it",
+         400});
+  }
+
+  json in;
+  try {
+    in = req.body.empty() ? json::object() : json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    return error_response(
+        {"SerializationException",
+         "The request body is not valid JSON (" + where_in(req.body, e.byte) + ")", 400});
+  }
+  if (!in.is_object()) {
+    return error_response(
+        {"SerializationException", "The request body must be a JSON object", 400});
+  }
+
+  try {
+    auto out = (this->*op)(Call{in, user, region});
+    if (!out) return error_response(out.error());
+    return json_response(200, *out);
+  } catch (const std::exception& e) {
+    // A bug, not the caller's fault: say so, without the details of our internals.
+    return error_response({"InternalFailure", "Kiln failed to handle the request", 500});
+  }
+}
+
+}  // namespace kiln::api

@@ -1,0 +1,93 @@
+// The AWS JSON 1.1 front door of `kiln server` (docs/server.md; codebuild-api §1, §2, §4): checks
+// the request (method, size, SigV4), decodes the JSON body, dispatches on X-Amz-Target to the
+// CodeBuild and CloudWatch Logs operations, and encodes results and errors the way botocore
+// expects. Unknown operations and malformed requests get 4xx, never 5xx (clients retry 5xx).
+//
+// Ownership: borrows the store, the key lookup, the build control and the clock, which must
+// outlive it. Thread safety: handle() may be called from many threads at once.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/api_error.h"
+#include "api/data_layout.h"
+#include "api/project_shape.h"
+#include "auth/sigv4.h"
+#include "exec/executor.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "util/clock.h"
+
+namespace kiln::api {
+
+// What the API asks of the scheduler; a narrow interface so the API is testable without one.
+class BuildControl {
+ public:
+  virtual ~BuildControl() = default;
+  virtual void wake() = 0;                             // a build was queued
+  virtual bool stop(const std::string& build_id) = 0;  // false: not running here
+};
+
+struct ServiceOptions {
+  Account account;
+  DataLayout data;
+  bool allow_anonymous = false;  // accept unsigned requests (--allow-anonymous)
+  std::int64_t max_skew_seconds = 900;
+  exec::EnvMap image_env;  // the environment builds start from (process executor)
+};
+
+class Service {
+ public:
+  Service(ServiceOptions options, store::Store& store, const auth::KeyLookup& keys,
+          BuildControl& control, const Clock& clock);
+
+  http::Response handle(const http::Request& req);
+
+ private:
+  struct Call {
+    const nlohmann::json& in;
+    std::string user;    // the key's user: the builds' initiator
+    std::string region;  // from the signature's scope
+  };
+  using Op = ApiResult<nlohmann::json> (Service::*)(const Call&);
+  Op find_op(std::string_view target) const;
+
+  // Projects (projects_ops.cpp).
+  ApiResult<nlohmann::json> create_project(const Call& c);
+  ApiResult<nlohmann::json> update_project(const Call& c);
+  ApiResult<nlohmann::json> delete_project(const Call& c);
+  ApiResult<nlohmann::json> batch_get_projects(const Call& c);
+  ApiResult<nlohmann::json> list_projects(const Call& c);
+  ApiResult<nlohmann::json> list_curated_images(const Call& c);
+  // Builds (builds_ops.cpp).
+  ApiResult<nlohmann::json> start_build(const Call& c);
+  ApiResult<nlohmann::json> stop_build(const Call& c);
+  ApiResult<nlohmann::json> retry_build(const Call& c);
+  ApiResult<nlohmann::json> batch_get_builds(const Call& c);
+  ApiResult<nlohmann::json> list_builds(const Call& c);
+  ApiResult<nlohmann::json> list_builds_for_project(const Call& c);
+  ApiResult<nlohmann::json> batch_delete_builds(const Call& c);
+  // CloudWatch Logs (logs_ops.cpp).
+  ApiResult<nlohmann::json> get_log_events(const Call& c);
+  ApiResult<nlohmann::json> filter_log_events(const Call& c);
+
+  // Queues a build of `project` with StartBuild-shaped input `in` (also used by RetryBuild).
+  ApiResult<nlohmann::json> queue_build(const nlohmann::json& project, const nlohmann::json& in,
+                                        const Call& c);
+  ApiResult<nlohmann::json> load_project(const std::string& name);
+  // GET /logs/<project>/<uuid> (log_http.cpp).
+  http::Response get_log(const http::Request& req);
+  double now() const;
+
+  ServiceOptions options_;
+  store::Store& store_;
+  const auth::KeyLookup& keys_;
+  BuildControl& control_;
+  const Clock& clock_;
+};
+
+}  // namespace kiln::api
