@@ -165,7 +165,16 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
       static_cast<double>(timeout->value_or(project.value("timeoutInMinutes", 60)));
   req.queued_timeout_minutes =
       static_cast<int>(queued_timeout->value_or(project.value("queuedTimeoutInMinutes", 480)));
-  req.artifacts_dir = options_.data.artifacts_dir(name, uuid);
+  // Artifacts land in the data folder (S3 upload comes with issue #5). CodeBuild's packaging
+  // default is NONE: a folder of the files.
+  const json effective_artifacts =
+      *artifacts ? **artifacts : project.value("artifacts", json{{"type", "NO_ARTIFACTS"}});
+  if (effective_artifacts.value("type", "NO_ARTIFACTS") != "NO_ARTIFACTS") {
+    req.artifacts_dir = options_.data.artifacts_dir(name, uuid);
+    req.packaging = effective_artifacts.value("packaging", "NONE") == "ZIP"
+                        ? artifacts::Packaging::kZip
+                        : artifacts::Packaging::kNone;
+  }
 
   // The worker gets the engine's request; RetryBuild gets the StartBuild input back.
   json start_input = in;

@@ -52,7 +52,7 @@ struct BuildRequest {
   int queued_timeout_minutes = 480;
 
   artifacts::Packaging packaging = artifacts::Packaging::kZip;
-  std::filesystem::path artifacts_dir;
+  std::filesystem::path artifacts_dir;  // empty: NO_ARTIFACTS, nothing is uploaded
   std::string executor_name = "process";
 };
 

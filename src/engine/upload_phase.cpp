@@ -61,6 +61,11 @@ void BuildRun::capture_exported_variables() {
 
 PhaseOutcome BuildRun::upload_artifacts() {
   if (!spec_->artifacts.present) return {};
+  if (req_.artifacts_dir.empty()) {
+    // A project whose artifacts are NO_ARTIFACTS: CodeBuild uploads nothing and succeeds.
+    log_.line("Skipping artifact upload: the project's artifacts type is NO_ARTIFACTS");
+    return {};
+  }
   artifacts::UploadRequest up;
   up.artifacts = &spec_->artifacts;
   up.src_dir = workspace_;

@@ -116,6 +116,22 @@ class Boto3Test(unittest.TestCase):
                                           logStreamName=done["logs"]["streamName"])["events"]
         self.assertIn("who=override", [e["message"] for e in events])
 
+    def test_artifacts_follow_the_project(self):
+        spec = ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo data > out.txt\n"
+                "artifacts:\n  files:\n    - out.txt\n")
+        inline_project(self.cb, "arts", spec)  # NO_ARTIFACTS: nothing is kept
+        done = wait_for_build(self.cb, self.cb.start_build(projectName="arts")["build"]["id"])
+        self.assertEqual(done["buildStatus"], "SUCCEEDED")
+        root = self.server.data / "artifacts" / "arts"
+        self.assertFalse(root.exists())
+        for packaging, pattern in (("ZIP", "*.zip"), ("NONE", "out.txt")):
+            b = self.cb.start_build(projectName="arts", artifactsOverride={
+                "type": "S3", "location": "bucket", "packaging": packaging})["build"]
+            done = wait_for_build(self.cb, b["id"])
+            self.assertEqual(done["buildStatus"], "SUCCEEDED", packaging)
+            out = root / b["id"].split(":", 1)[1]
+            self.assertTrue(list(out.rglob(pattern)), "%s: nothing like %s in %s" % (packaging, pattern, out))
+
     def test_pagination_over_150_builds(self):
         inline_project(self.cb, "many", "version: 0.2\nphases:\n  build:\n    commands:\n      - true\n")
         ids = [self.cb.start_build(projectName="many")["build"]["id"] for _ in range(150)]

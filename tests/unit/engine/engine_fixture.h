@@ -29,6 +29,7 @@ class EngineTest : public ::testing::Test {
     request.identity.image = "kiln/host";
     request.source_dir = "/nonexistent/demo";
     request.build_root = "/nonexistent/build";
+    request.artifacts_dir = "/nonexistent/artifacts";
     request.in_place = true;
     executor.clock = &clock;
   }

@@ -37,6 +37,15 @@ TEST_F(EngineTest, SuccessfulBuildVisitsEveryPhaseInOrder) {
   EXPECT_EQ(executor.shutdowns, 1);
 }
 
+TEST_F(EngineTest, NoArtifactsProjectUploadsNothingAndSucceeds) {
+  request.artifacts_dir.clear();  // the server's NO_ARTIFACTS
+  auto r = run(kAllPhases);
+  EXPECT_EQ(r.build_status, Status::kSucceeded);
+  EXPECT_EQ(phase(r, PhaseType::kUploadArtifacts).status, Status::kSucceeded);
+  EXPECT_EQ(uploader.calls, 0);
+  EXPECT_FALSE(r.artifacts.has_value());
+}
+
 TEST_F(EngineTest, InstallFailureGoesToFinalizing) {
   executor.scripts["i1"] = {.exit_code = 2};
   auto r = run(kAllPhases);
