@@ -21,7 +21,7 @@ constexpr int kPipeSize = 1 << 20;
 
 // Under the kernel's limit for one argument (MAX_ARG_STRLEN, 128 KiB); longer scripts go to a
 // file.
-constexpr std::size_t kMaxScriptArgument = 100 * 1024;
+constexpr std::size_t kMaxScriptArgument = std::size_t{100} * 1024;
 
 Error io_error(const std::string& what) {
   return errno_error(ErrorCode::kIo, what);

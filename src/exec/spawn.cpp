@@ -129,7 +129,7 @@ int child_entry(void* plan) {
 // The child's stack while it shares our address space: a guard page below catches an overflow.
 class ChildStack {
  public:
-  static constexpr std::size_t kSize = 256 * 1024;
+  static constexpr std::size_t kSize = std::size_t{256} * 1024;
   ChildStack() {
     void* m = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
