@@ -60,7 +60,7 @@ Service::Op Service::find_op(std::string_view target) const {
     std::string_view name;
     Op op;
   };
-  static const std::array<Entry, 15> kOps = {{
+  static const std::array<Entry, 14> kOps = {{
       {"CodeBuild_20161006.CreateProject", &Service::create_project},
       {"CodeBuild_20161006.UpdateProject", &Service::update_project},
       {"CodeBuild_20161006.DeleteProject", &Service::delete_project},
@@ -70,7 +70,6 @@ Service::Op Service::find_op(std::string_view target) const {
       {"CodeBuild_20161006.StartBuild", &Service::start_build},
       {"CodeBuild_20161006.StopBuild", &Service::stop_build},
       {"CodeBuild_20161006.RetryBuild", &Service::retry_build},
-      {"CodeBuild_20161006.BatchGetBuilds", &Service::batch_get_builds},
       {"CodeBuild_20161006.ListBuilds", &Service::list_builds},
       {"CodeBuild_20161006.ListBuildsForProject", &Service::list_builds_for_project},
       {"CodeBuild_20161006.BatchDeleteBuilds", &Service::batch_delete_builds},
@@ -80,6 +79,11 @@ Service::Op Service::find_op(std::string_view target) const {
   for (const auto& e : kOps) {
     if (e.name == target) return e.op;
   }
+  return nullptr;
+}
+
+Service::RawOp Service::find_raw_op(std::string_view target) const {
+  if (target == "CodeBuild_20161006.BatchGetBuilds") return &Service::batch_get_builds;
   return nullptr;
 }
 
@@ -124,7 +128,8 @@ http::Response Service::handle(const http::Request& req) {
   }
 
   const Op op = find_op(*target);
-  if (op == nullptr) {
+  const RawOp raw_op = find_raw_op(*target);
+  if (op == nullptr && raw_op == nullptr) {
     const auto dot = target->find('.');
     return error_response(
         {"InvalidInputException",
@@ -146,6 +151,13 @@ http::Response Service::handle(const http::Request& req) {
   }
 
   try {
+    if (raw_op != nullptr) {
+      auto out = (this->*raw_op)(Call{in, user, region});
+      if (!out) return error_response(out.error());
+      http::Response r = json_response(200, nullptr);
+      r.body = std::move(*out);
+      return r;
+    }
     auto out = (this->*op)(Call{in, user, region});
     if (!out) return error_response(out.error());
     return json_response(200, *out);
