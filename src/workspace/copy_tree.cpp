@@ -150,6 +150,12 @@ class Copier {
     }
     Fd dst(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (dst.get() < 0) return fail(io_error("open", dest.string()));
+    // When the destination lies inside the source (TMPDIR under the source folder), the walk
+    // must not descend into it, or it would copy its own output for ever.
+    // Its parent (the build's own folder) is skipped as well: none of it is source.
+    if (::fstat(dst.get(), &dest_st_) != 0) return fail(io_error("stat", dest.string()));
+    if (::fstatat(dst.get(), "..", &dest_parent_st_, 0) != 0)
+      return fail(io_error("stat", dest.string() + "/.."));
 
     walk(src.get(), dst.get(), source.string(), dest.string());
     {
@@ -177,6 +183,9 @@ class Copier {
   }
 
  private:
+  struct stat dest_st_ {};
+  struct stat dest_parent_st_ {};
+
   bool failed() {
     std::lock_guard lock(mu_);
     return error_.has_value();
@@ -236,6 +245,9 @@ class Copier {
       if (::fstatat(sfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return record(io_error("stat", s));
       if (S_ISDIR(st.st_mode)) {
+        if ((st.st_dev == dest_st_.st_dev && st.st_ino == dest_st_.st_ino) ||
+            (st.st_dev == dest_parent_st_.st_dev && st.st_ino == dest_parent_st_.st_ino))
+          continue;
         if (::mkdirat(dfd, name.c_str(), 0700) != 0) return record(io_error("create", d));
         Fd sub_s(::openat(sfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (sub_s.get() < 0) return record(io_error("open", s));

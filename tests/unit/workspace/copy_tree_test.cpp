@@ -166,6 +166,18 @@ TEST_F(CopyTreeTest, HardlinkModeLinksFiles) {
   expect_same_tree(src_, root_ / "dst");
 }
 
+// TMPDIR inside the source folder puts the build's folder inside the tree being copied.
+TEST_F(CopyTreeTest, SkipsADestinationInsideTheSource) {
+  write_file(src_ / "f", "x");
+  fs::create_directories(src_ / "build-root" / "exec");
+  write_file(src_ / "build-root" / "exec" / "scratch", "not source");
+  auto stats = copy_tree(src_, src_ / "build-root" / "src");
+  ASSERT_TRUE(stats) << stats.error().describe();
+  EXPECT_EQ(stats->files, 1u);
+  EXPECT_EQ(read_file(src_ / "build-root" / "src" / "f"), "x");
+  EXPECT_FALSE(fs::exists(src_ / "build-root" / "src" / "build-root"));
+}
+
 TEST_F(CopyTreeTest, DestinationMustNotExist) {
   fs::create_directory(root_ / "dst");
   auto stats = copy_tree(src_, root_ / "dst");
