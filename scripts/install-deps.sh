@@ -8,7 +8,7 @@ PACKAGES=(
   clang clang-format clang-tidy libclang-rt-14-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
   libarchive-dev libzstd-dev libssl-dev nettle-dev zlib1g-dev liblzma-dev libbz2-dev
-  libsqlite3-dev libboost-dev
+  libsqlite3-dev libboost-dev libsodium-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zip unzip python3 python3-pytest hyperfine procps awscli wrk
 )

@@ -122,6 +122,10 @@ int run_build(const RunOptions& o) {
   }
   if (!o.source_version.empty()) id.source_version = o.source_version;
 
+  SystemClock clock;
+  auto secrets = SecretSources::make(o.secrets, clock);
+  if (!secrets) return usage_error(secrets.error().describe());
+
   // temp_directory_path() honours TMPDIR.
   std::string root_template = (fs::temp_directory_path(ec) / "kiln-build-XXXXXX").string();
   if (ec || !::mkdtemp(root_template.data()))
@@ -142,12 +146,10 @@ int run_build(const RunOptions& o) {
   exec::ProcessExecutor executor;
   artifacts::LocalArtifactUploader uploader;
   logs::FdSink out(STDOUT_FILENO);
-  SystemClock clock;
-  engine::NullSecretResolver secrets;
   exec::CancelToken cancel;
   install_signal_handlers(cancel);
 
-  engine::Engine eng({executor, uploader, out, clock, secrets, nullptr});
+  engine::Engine eng({executor, uploader, out, clock, (*secrets)->resolver(), nullptr});
   const engine::BuildRecord record = eng.run(req, cancel);
   out.flush();
 
@@ -186,6 +188,7 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_flag("--in-place", o->in_place, "Build in the source folder itself");
   cmd->add_flag("--no-color", o->no_color, "No colours in the summary");
   cmd->add_flag("--keep-workspace", o->keep_workspace, "Keep the build folder afterwards");
+  add_secret_options(*cmd, o->secrets);
   return [o]() { return run_build(*o); };
 }
 

@@ -30,6 +30,7 @@ namespace {
 struct WorkerOptions {
   std::string request;
   std::string log;
+  std::string secrets;  // the server's secret store folder
   int parent = 0;
 };
 
@@ -73,7 +74,8 @@ int run_worker(const WorkerOptions& o) {
   artifacts::LocalArtifactUploader uploader;
   logs::FdSink log(log_fd);
   SystemClock clock;
-  engine::NullSecretResolver secrets;
+  // Opened only if the build asks for a parameter or a secret.
+  secrets::LazyStoreResolver secrets(o.secrets, clock);
   engine::Engine eng({executor, uploader, log, clock, secrets, emit});
   const engine::BuildRecord record = eng.run(*req, cancel);
   log.flush();
@@ -90,6 +92,7 @@ std::function<int()> add_worker_command(CLI::App& app) {
   cmd->group("");  // hidden from --help: only the server starts it
   cmd->add_option("--request", opts->request, "build request JSON file")->required();
   cmd->add_option("--log", opts->log, "log file, appended as the build prints")->required();
+  cmd->add_option("--secrets", opts->secrets, "the server's secret store folder")->required();
   cmd->add_option("--parent", opts->parent, "the server's pid; exit if it is already gone");
   return [opts] { return run_worker(*opts); };
 }

@@ -13,5 +13,6 @@ std::function<int()> add_lint_command(CLI::App& app);
 std::function<int()> add_worker_command(CLI::App& app);
 std::function<int()> add_server_command(CLI::App& app);
 std::function<int()> add_key_command(CLI::App& app);
+std::function<int()> add_secret_command(CLI::App& app);
 
 }  // namespace kiln::app

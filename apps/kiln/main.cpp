@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   auto worker = kiln::app::add_worker_command(app);
   auto server = kiln::app::add_server_command(app);
   auto key = kiln::app::add_key_command(app);
+  auto secret = kiln::app::add_secret_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("worker")) return worker();
     if (app.got_subcommand("server")) return server();
     if (app.got_subcommand("key")) return key();
+    if (app.got_subcommand("secret")) return secret();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kiln: error: %s\n", e.what());
     return 2;

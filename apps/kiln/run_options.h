@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "secret_sources.h"
+
 namespace kiln::app {
 
 struct RunOptions {
@@ -25,6 +27,7 @@ struct RunOptions {
   bool in_place = false;
   bool no_color = false;
   bool keep_workspace = false;
+  SecretOptions secrets;
 };
 
 // Prints the phase table that ends a `kiln run`.

@@ -42,22 +42,20 @@ store::SortOrder sort_order(const std::optional<std::string>& s) {
   return s && *s == "ASCENDING" ? store::SortOrder::kAscending : store::SortOrder::kDescending;
 }
 
-engine::VarList plain_vars(const json& list) {
-  engine::VarList out;
-  for (const auto& v : list) out.emplace_back(v.value("name", ""), v.value("value", ""));
-  return out;
-}
-
-// Project variables of the secret types need issue #6; refuse rather than run without them.
-ApiResult<void> refuse_secret_vars(const json& list, const std::string& where) {
+// CodeBuild's EnvironmentVariable list, split into the plain values and the references the
+// worker resolves in DOWNLOAD_SOURCE (PARAMETER_STORE, SECRETS_MANAGER).
+void split_vars(const json& list, engine::VarList& plain, std::vector<engine::SecretVar>& refs) {
   for (const auto& v : list) {
     const std::string type = v.value("type", "PLAINTEXT");
-    if (type != "PLAINTEXT") {
-      return invalid_input(where + ": variable " + v.value("name", "") + " has type " + type +
-                           ", and this Kiln cannot resolve secrets yet (issue #6)");
-    }
+    std::string name = v.value("name", "");
+    std::string value = v.value("value", "");
+    if (type == "PARAMETER_STORE")
+      refs.push_back({std::move(name), engine::SecretVar::Kind::kParameterStore, std::move(value)});
+    else if (type == "SECRETS_MANAGER")
+      refs.push_back({std::move(name), engine::SecretVar::Kind::kSecretsManager, std::move(value)});
+    else
+      plain.emplace_back(std::move(name), std::move(value));
   }
-  return {};
 }
 
 }  // namespace
@@ -98,8 +96,6 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   if (*vars) {
     if (auto r = check_environment_variables(**vars, "environmentVariablesOverride"); !r)
       return tl::unexpected(r.error());
-    if (auto r = refuse_secret_vars(**vars, "environmentVariablesOverride"); !r)
-      return tl::unexpected(r.error());
   }
   auto artifacts = f.object("artifactsOverride", false);
   if (!artifacts) return tl::unexpected(artifacts.error());
@@ -129,8 +125,6 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   if (*env_type) environment["type"] = **env_type;
   if (*privileged) environment["privilegedMode"] = **privileged;
   const json project_vars = environment.value("environmentVariables", json::array());
-  if (auto r = refuse_secret_vars(project_vars, "environment.environmentVariables"); !r)
-    return tl::unexpected(r.error());
 
   if (const auto it = project.find("concurrentBuildLimit");
       it != project.end() && it->is_number_integer()) {
@@ -156,8 +150,8 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   id.source_version = version->value_or(project.value("sourceVersion", ""));
   req.build_root = options_.data.build_root(uuid);
   req.buildspec_text = buildspec;
-  req.project_vars = plain_vars(project_vars);
-  if (*vars) req.override_vars = plain_vars(**vars);
+  split_vars(project_vars, req.project_vars, req.project_secret_vars);
+  if (*vars) split_vars(**vars, req.override_vars, req.override_secret_vars);
   req.image_env = options_.image_env;
   req.environment_type = environment.value("type", "LINUX_CONTAINER");
   req.compute_type = environment.value("computeType", "BUILD_GENERAL1_SMALL");
@@ -216,6 +210,8 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   r.compute_type = req.compute_type;
   for (const auto& [k, v] : req.project_vars)
     r.environment_variables.push_back({k, v, "PLAINTEXT"});
+  for (const auto& v : req.project_secret_vars)
+    r.environment_variables.push_back({v.name, v.reference, v.type_name()});
   r.log_group = "/aws/codebuild/" + name;
   r.log_stream = uuid;
   r.timeout_minutes = static_cast<int>(req.timeout_minutes);

@@ -23,7 +23,7 @@ PhaseType phase_type(spec::PhaseName n) {
 }  // namespace
 
 BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::CancelToken& cancel)
-    : deps_(deps), req_(req), cancel_(cancel), log_(deps.log, deps.clock) {
+    : deps_(deps), req_(req), cancel_(cancel), masking_(deps.log), log_(masking_, deps.clock) {
   const auto& id = req.identity;
   record_.id = id.build_id();
   record_.arn = build_arn(id.region, id.account, record_.id);
@@ -41,6 +41,9 @@ BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::Cancel
   record_.compute_type = req.compute_type;
   for (const auto& [name, value] : req.project_vars)
     record_.environment_variables.push_back({name, value, "PLAINTEXT"});
+  // The record shows a secret variable's reference, as CodeBuild does, never its value.
+  for (const auto& v : req.project_secret_vars)
+    record_.environment_variables.push_back({v.name, v.reference, v.type_name()});
   record_.log_group = "/aws/codebuild/" + id.project;
   record_.log_stream = id.uuid;
   record_.timeout_minutes = static_cast<int>(std::ceil(req.timeout_minutes));
@@ -78,7 +81,12 @@ void BuildRun::end_phase(const PhaseOutcome& o, bool log_completion) {
   p.end_time = seconds(deps_.clock.now());
   p.duration_seconds = static_cast<long>(*p.end_time - p.start_time);
   p.contexts.clear();
-  if (o.context) p.contexts.push_back(*o.context);
+  if (o.context) {
+    // A context may quote command output, and that may hold a secret.
+    PhaseContext c = *o.context;
+    c.message = masking_.mask(c.message);
+    p.contexts.push_back(std::move(c));
+  }
   if (log_completion) {
     log_.line(std::string("Phase complete: ") + to_string(p.type) +
               " State: " + to_string(o.status));
@@ -164,7 +172,8 @@ BuildRecord BuildRun::execute() {
   record_.end_time = seconds(deps_.clock.now());
   record_.build_complete = true;
   record_.current_phase = PhaseType::kCompleted;
-  deps_.log.flush();
+  masking_.end_output();
+  masking_.flush();
   publish();
   return record_;
 }

@@ -10,6 +10,7 @@
 
 #include "engine/agent_log.h"
 #include "engine/engine.h"
+#include "secrets/masking_sink.h"
 #include "spec/buildspec.h"
 
 namespace kiln::engine {
@@ -42,6 +43,12 @@ class BuildRun {
   std::optional<PhaseOutcome> prepare_workspace();
   std::optional<PhaseOutcome> load_buildspec();
   std::optional<PhaseOutcome> resolve_variables();
+  // Fetches one parameter or secret and registers its value with the masker.
+  Result<std::string> fetch_secret(const std::string& name, SecretVar::Kind kind,
+                                   const std::string& reference);
+  std::optional<PhaseOutcome> setup_git_credentials();
+  std::optional<PhaseOutcome> resolve_secret_vars(const std::vector<SecretVar>& vars,
+                                                  VarList& into);
   void log_phases_found();
 
   // command_phase helpers.
@@ -61,6 +68,8 @@ class BuildRun {
   EngineDeps& deps_;
   const BuildRequest& req_;
   const exec::CancelToken& cancel_;
+  // Every byte of the log passes the masker before any sink sees it (issue #6).
+  secrets::MaskingSink masking_;
   AgentLog log_;
   BuildRecord record_;
 

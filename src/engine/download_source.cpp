@@ -1,5 +1,8 @@
 // DOWNLOAD_SOURCE: the workspace copy, the buildspec, and the build's variables. Every problem
 // here fails the phase (and the build goes to FINALIZING), as in CodeBuild (§1.9, §3.2).
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <system_error>
 
 #include "engine/build_run.h"
@@ -96,24 +99,119 @@ std::optional<PhaseOutcome> BuildRun::load_buildspec() {
   return std::nullopt;
 }
 
-std::optional<PhaseOutcome> BuildRun::resolve_variables() {
-  log_.line("Processing environment variables");
-  VarList buildspec_vars = spec_->env.variables;
-  if (!spec_->env.parameter_store.empty()) {
-    log_.line("Decrypting parameter store environment variables");
-    for (const auto& [name, param] : spec_->env.parameter_store) {
-      auto v = deps_.secrets.parameter(param);
-      if (!v) return client_error(v.error().describe());
-      buildspec_vars.emplace_back(name, *v);
-      secret_names_.push_back(name);
+Result<std::string> BuildRun::fetch_secret(const std::string& name, SecretVar::Kind kind,
+                                           const std::string& reference) {
+  auto v = kind == SecretVar::Kind::kParameterStore ? deps_.secrets.parameter(reference)
+                                                    : deps_.secrets.secret(reference);
+  if (!v) return v;
+  if (!masking_.add_secret(*v) && !v->empty()) {
+    log_.line("Warning: the value of " + name + " is shorter than " +
+              std::to_string(secrets::kMinSecretLength) +
+              " characters, so it is not masked in the log");
+  }
+  secret_names_.push_back(name);
+  return v;
+}
+
+std::optional<PhaseOutcome> BuildRun::resolve_secret_vars(const std::vector<SecretVar>& vars,
+                                                          VarList& into) {
+  for (const auto& var : vars) {
+    auto v = fetch_secret(var.name, var.kind, var.reference);
+    if (!v) {
+      const bool param = var.kind == SecretVar::Kind::kParameterStore;
+      return PhaseOutcome{Status::kFailed, PhaseContext{param ? secrets::kParameterErrorCode
+                                                              : secrets::kSecretErrorCode,
+                                                        v.error().message()}};
+    }
+    into.emplace_back(var.name, std::move(*v));
+  }
+  return std::nullopt;
+}
+
+namespace {
+// The host a source credential is for; self-managed servers have no fixed host.
+std::string credential_host(const std::string& server_type) {
+  if (server_type == "GITHUB") return "github.com";
+  if (server_type == "GITLAB") return "gitlab.com";
+  if (server_type == "BITBUCKET") return "bitbucket.org";
+  return "";
+}
+
+std::string percent_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
     }
   }
-  for (const auto& [name, ref] : spec_->env.secrets_manager) {
-    auto v = deps_.secrets.secret(ref);
-    if (!v) return client_error(v.error().describe());
-    buildspec_vars.emplace_back(name, *v);
-    secret_names_.push_back(name);
+  return out;
+}
+}  // namespace
+
+// env/git-credential-helper: git in the build answers credential requests from the stored
+// source credentials through git's own `store` helper, reading a 0600 file outside the
+// workspace. The environment names only that file, never a token, and every token is masked.
+std::optional<PhaseOutcome> BuildRun::setup_git_credentials() {
+  auto creds = deps_.secrets.source_credentials();
+  if (!creds)
+    return PhaseOutcome{Status::kFailed, PhaseContext{"CLIENT_ERROR", "git-credential-helper: " +
+                                                                          creds.error().message()}};
+  std::string lines;
+  for (const auto& c : *creds) {
+    const std::string host = credential_host(c.server_type);
+    if (host.empty() || c.token.empty()) continue;
+    (void)masking_.add_secret(c.token);
+    std::string user = c.username;
+    if (user.empty()) user = c.server_type == "GITLAB" ? "oauth2" : "x-access-token";
+    lines += "https://" + percent_encode(user) + ":" + percent_encode(c.token) + "@" + host + "\n";
   }
+  if (lines.empty()) {
+    log_.line("git-credential-helper: no source credentials are stored; git will ask none");
+    return std::nullopt;
+  }
+  const auto file = req_.build_root / "git-credentials";
+  if (auto w = write_file_atomic(file, lines, 0600); !w)
+    return PhaseOutcome{Status::kFailed, PhaseContext{"CLIENT_ERROR", w.error().describe()}};
+  auto& env = initial_state_.env;
+  int n = 0;
+  if (auto it = env.find("GIT_CONFIG_COUNT"); it != env.end()) n = std::atoi(it->second.c_str());
+  env["GIT_CONFIG_KEY_" + std::to_string(n)] = "credential.helper";
+  env["GIT_CONFIG_VALUE_" + std::to_string(n)] = "store --file=" + file.string();
+  env["GIT_CONFIG_COUNT"] = std::to_string(n + 1);
+  state_ = initial_state_;
+  return std::nullopt;
+}
+
+std::optional<PhaseOutcome> BuildRun::resolve_variables() {
+  log_.line("Processing environment variables");
+  // Nothing is half-resolved: the build's environment is composed only when every lookup
+  // succeeded, and the first failure ends DOWNLOAD_SOURCE.
+  std::vector<SecretVar> from_spec;
+  for (const auto& [name, param] : spec_->env.parameter_store)
+    from_spec.push_back({name, SecretVar::Kind::kParameterStore, param});
+  for (const auto& [name, ref] : spec_->env.secrets_manager)
+    from_spec.push_back({name, SecretVar::Kind::kSecretsManager, ref});
+  const bool any_parameter =
+      !spec_->env.parameter_store.empty() ||
+      std::ranges::any_of(
+          req_.project_secret_vars,
+          [](const SecretVar& v) { return v.kind == SecretVar::Kind::kParameterStore; }) ||
+      std::ranges::any_of(req_.override_secret_vars, [](const SecretVar& v) {
+        return v.kind == SecretVar::Kind::kParameterStore;
+      });
+  if (any_parameter) log_.line("Decrypting parameter store environment variables");
+
+  VarList buildspec_vars = spec_->env.variables;
+  VarList project_vars = req_.project_vars;
+  VarList override_vars = req_.override_vars;
+  if (auto failed = resolve_secret_vars(from_spec, buildspec_vars)) return failed;
+  if (auto failed = resolve_secret_vars(req_.project_secret_vars, project_vars)) return failed;
+  if (auto failed = resolve_secret_vars(req_.override_secret_vars, override_vars)) return failed;
 
   BuildIdentity id = req_.identity;
   id.src_dir = initial_state_.cwd.string();
@@ -121,8 +219,11 @@ std::optional<PhaseOutcome> BuildRun::resolve_variables() {
   VarList system = codebuild_variables(id);
   for (const auto& s : req_.secondary_sources)
     system.emplace_back("CODEBUILD_SRC_DIR_" + s.identifier, secondary_location(s).build_path);
-  initial_state_.env = compose_environment(req_.image_env, buildspec_vars, req_.project_vars,
-                                           req_.override_vars, system);
+  initial_state_.env =
+      compose_environment(req_.image_env, buildspec_vars, project_vars, override_vars, system);
+  if (spec_->env.git_credential_helper) {
+    if (auto failed = setup_git_credentials()) return failed;
+  }
   state_ = initial_state_;
   return std::nullopt;
 }

@@ -14,10 +14,10 @@
 
 #include "artifacts/uploader.h"
 #include "engine/record.h"
-#include "engine/secrets.h"
 #include "engine/variables.h"
 #include "exec/executor.h"
 #include "logs/log_sink.h"
+#include "secrets/resolver.h"
 #include "util/clock.h"
 #include "workspace/workspace.h"
 
@@ -26,6 +26,18 @@ namespace kiln::engine {
 struct SecondarySource {
   std::string identifier;
   std::filesystem::path dir;
+};
+
+// A variable whose value is fetched: `reference` is a parameter name or a secrets-manager
+// reference (secret-id:json-key:version-stage:version-id).
+struct SecretVar {
+  enum class Kind { kParameterStore, kSecretsManager };
+  std::string name;
+  Kind kind = Kind::kParameterStore;
+  std::string reference;
+  const char* type_name() const {
+    return kind == Kind::kParameterStore ? "PARAMETER_STORE" : "SECRETS_MANAGER";
+  }
 };
 
 struct BuildRequest {
@@ -42,8 +54,12 @@ struct BuildRequest {
   std::string buildspec_path;                 // "" = buildspec.yml; relative to the source
   std::optional<std::string> buildspec_text;  // inline buildspec (NO_SOURCE, overrides)
 
-  VarList project_vars;    // project environment.environmentVariables (PLAINTEXT)
-  VarList override_vars;   // environmentVariablesOverride; kiln run's -e / --env-file
+  VarList project_vars;   // project environment.environmentVariables (PLAINTEXT)
+  VarList override_vars;  // environmentVariablesOverride; kiln run's -e / --env-file
+  // Variables of the PARAMETER_STORE / SECRETS_MANAGER types, resolved in DOWNLOAD_SOURCE and
+  // layered with the plain ones of the same level (they win over a plain one of the same name).
+  std::vector<SecretVar> project_secret_vars;
+  std::vector<SecretVar> override_secret_vars;
   exec::EnvMap image_env;  // the environment the image (or host) provides
 
   std::string environment_type = "LINUX_CONTAINER";
@@ -61,7 +77,7 @@ struct EngineDeps {
   artifacts::ArtifactUploader& uploader;
   logs::LogSink& log;
   const Clock& clock;
-  SecretResolver& secrets;
+  secrets::SecretResolver& secrets;
   std::function<void(const BuildRecord&)> on_change;  // optional; called at each phase change
 };
 

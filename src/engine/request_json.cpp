@@ -18,6 +18,24 @@ VarList vars_from_json(const json& j) {
   return out;
 }
 
+json secret_vars_to_json(const std::vector<SecretVar>& vars) {
+  json out = json::array();
+  for (const auto& v : vars)
+    out.push_back({{"name", v.name}, {"type", v.type_name()}, {"reference", v.reference}});
+  return out;
+}
+
+std::vector<SecretVar> secret_vars_from_json(const json& j) {
+  std::vector<SecretVar> out;
+  for (const auto& v : j) {
+    const bool param = v.at("type").get<std::string>() == "PARAMETER_STORE";
+    out.push_back({v.at("name").get<std::string>(),
+                   param ? SecretVar::Kind::kParameterStore : SecretVar::Kind::kSecretsManager,
+                   v.at("reference").get<std::string>()});
+  }
+  return out;
+}
+
 const char* copy_mode_name(workspace::CopyMode m) {
   switch (m) {
     case workspace::CopyMode::kAuto: return "auto";
@@ -69,6 +87,8 @@ json request_to_json(const BuildRequest& req) {
   if (req.buildspec_text) j["buildspecText"] = *req.buildspec_text;
   j["projectVars"] = vars_to_json(req.project_vars);
   j["overrideVars"] = vars_to_json(req.override_vars);
+  j["projectSecretVars"] = secret_vars_to_json(req.project_secret_vars);
+  j["overrideSecretVars"] = secret_vars_to_json(req.override_secret_vars);
   j["imageEnv"] = req.image_env;
   j["environmentType"] = req.environment_type;
   j["computeType"] = req.compute_type;
@@ -122,6 +142,10 @@ Result<BuildRequest> request_from_json(const json& j) {
       req.project_vars = vars_from_json(*it);
     if (const auto it = j.find("overrideVars"); it != j.end())
       req.override_vars = vars_from_json(*it);
+    if (const auto it = j.find("projectSecretVars"); it != j.end())
+      req.project_secret_vars = secret_vars_from_json(*it);
+    if (const auto it = j.find("overrideSecretVars"); it != j.end())
+      req.override_secret_vars = secret_vars_from_json(*it);
     read(j, "imageEnv", req.image_env);
     read(j, "environmentType", req.environment_type);
     read(j, "computeType", req.compute_type);

@@ -55,7 +55,8 @@ void BuildRun::capture_exported_variables() {
       continue;
     }
     auto it = env.find(name);
-    record_.exported_variables.emplace_back(name, it == env.end() ? "" : it->second);
+    // A plain variable may still carry a secret's value (FOO=$TOKEN): mask it like the log.
+    record_.exported_variables.emplace_back(name, it == env.end() ? "" : masking_.mask(it->second));
   }
 }
 

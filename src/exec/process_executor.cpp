@@ -127,13 +127,51 @@ Result<std::filesystem::path> ProcessExecutor::prepare(const PrepareRequest& req
   return workspace_;
 }
 
+namespace {
+// CodeBuild: "run-as grants the specified user read and run permissions". Everything in the
+// workspace becomes readable, and folders and executables runnable, by others (a+rX); the
+// folders from `top` down to the workspace become traversable. Writing stays the owner's.
+Result<void> grant_read_and_run(const std::filesystem::path& workspace,
+                                const std::filesystem::path& top) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto add = fs::perm_options::add;
+  for (fs::path p = workspace; !p.empty(); p = p.parent_path()) {
+    fs::permissions(p, fs::perms::others_exec | fs::perms::group_exec, add, ec);
+    if (ec) return fail(ErrorCode::kIo, "chmod " + p.string() + ": " + ec.message());
+    if (p == top || p == p.parent_path()) break;
+  }
+  for (auto it = fs::recursive_directory_iterator(workspace, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const auto st = it->symlink_status(ec);
+    if (ec || fs::is_symlink(st)) continue;
+    auto perms = fs::perms::others_read | fs::perms::group_read;
+    if (fs::is_directory(st) || (st.permissions() & fs::perms::owner_exec) != fs::perms::none)
+      perms |= fs::perms::others_exec | fs::perms::group_exec;
+    fs::permissions(it->path(), perms, add, ec);
+  }
+  if (ec)
+    return fail(ErrorCode::kIo,
+                "grant read and run on " + workspace.string() + ": " + ec.message());
+  fs::permissions(workspace, fs::perms::others_read | fs::perms::others_exec, add, ec);
+  return {};
+}
+}  // namespace
+
 Result<ProcessExecutor::RunDir*> ProcessExecutor::run_dir_for(const std::optional<UserIds>& user) {
   const uid_t uid = user ? user->uid : ::geteuid();
   if (auto it = run_dirs_.find(uid); it != run_dirs_.end()) return &it->second;
 
   std::filesystem::path dir = scratch_;
   const bool other_user = user && user->uid != ::geteuid();
+  if (other_user && ::geteuid() != 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                "run-as " + user->name +
+                    ": the process executor can switch users only when kiln runs as root");
+  }
   if (other_user) {
+    if (auto g = grant_read_and_run(workspace_, scratch_.parent_path()); !g)
+      return fail(std::move(g.error()).with("run-as " + user->name));
     // The scratch folder becomes traversable (not listable) so the user reaches its own folder.
     dir = scratch_ / ("user-" + std::to_string(uid));
     if (::chmod(scratch_.c_str(), 0711) != 0) return fail(io_error("chmod " + scratch_.string()));

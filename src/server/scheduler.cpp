@@ -194,8 +194,11 @@ Result<void> Scheduler::launch(const store::BuildRow& row) {
   const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   exec::SpawnRequest spawn;
   spawn.program = options_.kiln_binary.string();
-  spawn.argv = {spawn.program, "worker",     "--request", request_file.string(),
-                "--log",       log.string(), "--parent",  std::to_string(::getpid())};
+  spawn.argv = {spawn.program, "worker",
+                "--request",   request_file.string(),
+                "--log",       log.string(),
+                "--secrets",   (options_.data.root / "secrets").string(),
+                "--parent",    std::to_string(::getpid())};
   for (char** e = environ; e && *e; ++e) spawn.env.emplace_back(*e);
   spawn.stdin_fd = devnull;
   spawn.output_fd = fds[1];

@@ -56,6 +56,8 @@ struct Env {
   std::vector<std::pair<std::string, std::string>> variables;        // literal values
   std::vector<std::pair<std::string, std::string>> parameter_store;  // name -> SSM parameter
   std::vector<std::pair<std::string, std::string>> secrets_manager;  // name -> id:key:stage:ver
+  // Where each reference's value is written, by variable name (for `kiln lint`'s warnings).
+  std::map<std::string, Mark> reference_marks;
   std::vector<std::string> exported_variables;
   bool git_credential_helper = false;
 };

@@ -1,5 +1,6 @@
 #include "spec/lint.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <optional>
 #include <sstream>
 #include <system_error>
+#include <tuple>
 
 #include "spec/diagnostic.h"
 #include "spec/parser.h"
@@ -43,13 +45,35 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
 
 }  // namespace
 
-bool lint_text(const std::string& path, const std::string& text, std::ostream& out) {
-  const ParseOutcome outcome = parse_buildspec(text, path);
+bool lint_text(const std::string& path, const std::string& text, std::ostream& out,
+               const ReferenceCheck& check) {
+  ParseOutcome outcome = parse_buildspec(text, path);
+  if (check && outcome.spec) {
+    const Env& env = outcome.spec->env;
+    auto look = [&](const auto& pairs, bool parameter) {
+      for (const auto& [name, ref] : pairs) {
+        auto warning = check(name, parameter, ref);
+        if (!warning) continue;
+        const auto m = env.reference_marks.find(name);
+        outcome.diagnostics.push_back({Diagnostic::Severity::kWarning,
+                                       m == env.reference_marks.end() ? Mark{} : m->second,
+                                       std::move(*warning)});
+      }
+    };
+    look(env.parameter_store, true);
+    look(env.secrets_manager, false);
+    std::stable_sort(outcome.diagnostics.begin(), outcome.diagnostics.end(),
+                     [](const Diagnostic& a, const Diagnostic& b) {
+                       return std::tie(a.mark.line, a.mark.column) <
+                              std::tie(b.mark.line, b.mark.column);
+                     });
+  }
   for (const auto& d : outcome.diagnostics) out << format_diagnostic(path, text, d);
   return !has_errors(outcome.diagnostics);
 }
 
-int lint_files(const std::vector<std::string>& paths, std::ostream& out) {
+int lint_files(const std::vector<std::string>& paths, std::ostream& out,
+               const ReferenceCheck& check) {
   bool ok = true;
   for (const auto& path : paths) {
     std::string error;
@@ -61,7 +85,7 @@ int lint_files(const std::vector<std::string>& paths, std::ostream& out) {
       ok = false;
       continue;
     }
-    ok = lint_text(path, *text, out) && ok;
+    ok = lint_text(path, *text, out, check) && ok;
   }
   return ok ? 0 : 1;
 }

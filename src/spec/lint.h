@@ -9,17 +9,27 @@
 // is not shared.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 namespace kiln::spec {
 
+// Optional check of the values that env/parameter-store and env/secrets-manager name: given the
+// variable, whether it is a parameter, and the reference, returns a warning or nothing. `kiln
+// lint` uses it to warn about values too short to be masked; spec/ itself fetches nothing.
+using ReferenceCheck = std::function<std::optional<std::string>(
+    const std::string& variable, bool parameter, const std::string& reference)>;
+
 // Returns 0 when no file has an error (warnings allowed), 1 otherwise.
-int lint_files(const std::vector<std::string>& paths, std::ostream& out);
+int lint_files(const std::vector<std::string>& paths, std::ostream& out,
+               const ReferenceCheck& check = nullptr);
 
 // Lints one buildspec already in memory; `path` is used in messages only. Returns true when it
 // has no errors.
-bool lint_text(const std::string& path, const std::string& text, std::ostream& out);
+bool lint_text(const std::string& path, const std::string& text, std::ostream& out,
+               const ReferenceCheck& check = nullptr);
 
 }  // namespace kiln::spec

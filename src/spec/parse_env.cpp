@@ -26,13 +26,14 @@ void warn_reserved(Context& ctx, const Node& map, std::string_view path) {
 }
 
 // parameter-store and secrets-manager values name something to fetch: empty is a mistake.
-Pairs read_references(Context& ctx, const Node& value, std::string_view path,
-                      std::string_view what) {
+Pairs read_references(Context& ctx, const Node& value, std::string_view path, std::string_view what,
+                      std::map<std::string, Mark>& marks) {
   Pairs out = read_string_map(ctx, value, path);
   for (const auto& [k, v] : value.entries) {
     if (k->is_scalar() && (v->is_null() || (v->is_scalar() && v->text.empty())))
       ctx.error(v->is_null() ? k->mark : v->mark,
                 "\"" + join(path, k->text) + "\" must name " + std::string(what));
+    if (k->is_scalar()) marks[k->text] = v->mark;
   }
   std::erase_if(out, [](const auto& p) { return p.second.empty(); });
   warn_reserved(ctx, value, path);
@@ -86,13 +87,15 @@ void parse_env(Context& ctx, const Node& value, std::string_view path, Env& env)
       variables("variables"),
       {"parameter-store",
        [&](const Node&, const Node& v) {
-         append(env.parameter_store, read_references(ctx, v, join(path, "parameter-store"),
-                                                     "a Parameter Store parameter"));
+         append(env.parameter_store,
+                read_references(ctx, v, join(path, "parameter-store"),
+                                "a Parameter Store parameter", env.reference_marks));
        }},
       {"secrets-manager",
        [&](const Node&, const Node& v) {
          append(env.secrets_manager,
-                read_references(ctx, v, join(path, "secrets-manager"), "a Secrets Manager secret"));
+                read_references(ctx, v, join(path, "secrets-manager"), "a Secrets Manager secret",
+                                env.reference_marks));
        }},
       {"exported-variables",
        [&](const Node&, const Node& v) {

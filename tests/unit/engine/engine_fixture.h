@@ -18,7 +18,8 @@ class EngineTest : public ::testing::Test {
   FakeUploader uploader;
   logs::MemorySink log;
   FakeClock clock;
-  engine::NullSecretResolver secrets;
+  secrets::NullSecretResolver secrets;
+  secrets::SecretResolver* resolver = &secrets;  // tests with secrets point it elsewhere
   engine::BuildRequest request;
   std::vector<std::string> published_phases;
 
@@ -37,7 +38,7 @@ class EngineTest : public ::testing::Test {
   engine::BuildRecord run(const std::string& buildspec) {
     request.buildspec_text = buildspec;
     engine::EngineDeps deps{
-        executor, uploader, log, clock, secrets, [this](const engine::BuildRecord& r) {
+        executor, uploader, log, clock, *resolver, [this](const engine::BuildRecord& r) {
           published_phases.push_back(engine::to_string(r.current_phase));
         }};
     engine::Engine e(deps);
