@@ -1,7 +1,8 @@
 // libFuzzer target for the API's request decoding: routing on X-Amz-Target, JSON decoding and
 // every operation's input validation, on an in-memory store. The first line of the input is the
-// target's operation name, the rest the body. Unsigned requests are allowed here, so the
-// operations themselves are reached; the SigV4 parser has its own tests. The property: no
+// target's operation name (`SSM.X` and `SM.X` for Parameter Store and Secrets Manager, `Logs.X`
+// for CloudWatch Logs, else CodeBuild), the rest the body. Unsigned requests are allowed here, so
+// the operations themselves are reached; the SigV4 parser has its own tests. The property: no
 // crash, no sanitizer report, and never a 5xx (a 5xx makes clients retry).
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "api/service.h"
 #include "auth/keys.h"
+#include "secrets/secret_store.h"
 #include "store/store.h"
 #include "util/clock.h"
 
@@ -25,9 +27,14 @@ struct World {
   std::unique_ptr<kiln::auth::KeyFile> keys = kiln::auth::KeyFile::empty("/nonexistent/keys.json");
   NoBuilds control;
   kiln::FakeClock clock;
+  std::unique_ptr<kiln::secrets::SecretStore> secrets = kiln::secrets::memory_secret_store(clock);
   kiln::api::Service service{
-      kiln::api::ServiceOptions{{}, {"/nonexistent-kiln-fuzz"}, true, 900, {}}, *store, *keys,
-      control, clock};
+      kiln::api::ServiceOptions{{}, {"/nonexistent-kiln-fuzz"}, true, 900, {}},
+      *store,
+      *secrets,
+      *keys,
+      control,
+      clock};
 };
 
 }  // namespace
@@ -40,9 +47,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.method = "POST";
   req.target = req.path = "/";
   const std::string op = nl == std::string::npos ? input : input.substr(0, nl);
-  req.headers = {{"content-type", "application/x-amz-json-1.1"},
-                 {"x-amz-target", (op.starts_with("Logs.") ? "Logs_20140328." + op.substr(5)
-                                                           : "CodeBuild_20161006." + op)}};
+  std::string target = "CodeBuild_20161006." + op;
+  if (op.starts_with("Logs.")) target = "Logs_20140328." + op.substr(5);
+  if (op.starts_with("SSM.")) target = "AmazonSSM." + op.substr(4);
+  if (op.starts_with("SM.")) target = "secretsmanager." + op.substr(3);
+  req.headers = {{"content-type", "application/x-amz-json-1.1"}, {"x-amz-target", target}};
   req.body = nl == std::string::npos ? "" : input.substr(nl + 1);
   const auto r = world.service.handle(req);
   if (r.status >= 500) std::abort();

@@ -36,11 +36,12 @@ if [[ $skip != *" tidy "* ]]; then
 fi
 
 if [[ $skip != *" fuzz "* ]]; then
-  stage "fuzz the buildspec parser and the API request decoder (15 s each)"
+  stage "fuzz the buildspec parser, the API request decoder and the secret masker (15 s each)"
   cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
     -DKILN_FUZZ=ON >/dev/null
-  ninja -C build/fuzz fuzz_buildspec fuzz_api_request
-  for target in "fuzz_buildspec fuzz/corpus" "fuzz_api_request fuzz/api_corpus"; do
+  ninja -C build/fuzz fuzz_buildspec fuzz_api_request fuzz_masker
+  for target in "fuzz_buildspec fuzz/corpus" "fuzz_api_request fuzz/api_corpus" \
+    "fuzz_masker fuzz/masker_corpus"; do
     set -- $target
     scratch=$(mktemp -d)
     ./build/fuzz/"$1" -max_total_time=15 -timeout=10 -print_final_stats=1 "$scratch" "$2" \

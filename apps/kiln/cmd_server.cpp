@@ -13,6 +13,7 @@
 #include "auth/keys.h"
 #include "commands.h"
 #include "http/server.h"
+#include "secrets/secret_store.h"
 #include "server/reloading_keys.h"
 #include "server/scheduler.h"
 #include "store/store.h"
@@ -73,6 +74,11 @@ int run_server(const ServerOptions& o) {
   if (!store) return fail_start(store.error().describe());
 
   SystemClock clock;
+  auto secret_store = secrets::open_secret_store(layout.secrets_dir(), clock);
+  if (!secret_store) {
+    return fail_start("cannot open the secret store in " + layout.secrets_dir().string() + ": " +
+                      secret_store.error().describe());
+  }
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return fail_start("cannot find my own binary (/proc/self/exe)");
@@ -100,7 +106,7 @@ int run_server(const ServerOptions& o) {
     if (eq != std::string::npos) svc_opts.image_env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   server::ReloadingKeys key_lookup(std::move(keys->keys));
-  api::Service service(svc_opts, **store, key_lookup, scheduler, clock);
+  api::Service service(svc_opts, **store, **secret_store, key_lookup, scheduler, clock);
 
   http::ServerOptions http_opts;
   http_opts.host = o.listen.substr(0, colon);

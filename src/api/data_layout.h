@@ -11,6 +11,8 @@ struct DataLayout {
   std::filesystem::path root;
 
   std::filesystem::path database() const { return root / "kiln.db"; }
+  // The SecretStore's folder: parameters, secrets and source credentials, encrypted at rest.
+  std::filesystem::path secrets_dir() const { return root / "secrets"; }
   std::filesystem::path log_path(const std::string& project, const std::string& uuid) const {
     return root / "logs" / project / (uuid + ".log");
   }

@@ -11,8 +11,28 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kCodeBuildPrefix = "CodeBuild_20161006.";
-constexpr std::string_view kLogsPrefix = "Logs_20140328.";
+// The services behind X-Amz-Target prefixes. A request must be signed for its prefix's service,
+// so a signature made for one service cannot be replayed against another. Each service has its
+// own error code for bad input; the shared validators say InvalidInputException (CodeBuild's),
+// which is renamed on the way out.
+struct Api {
+  std::string_view prefix;
+  std::string_view signing_name;
+  std::string_view bad_input;
+};
+constexpr std::array<Api, 4> kApis = {{
+    {"CodeBuild_20161006.", "codebuild", "InvalidInputException"},
+    {"Logs_20140328.", "logs", "InvalidInputException"},
+    {"AmazonSSM.", "ssm", "ValidationException"},
+    {"secretsmanager.", "secretsmanager", "InvalidParameterException"},
+}};
+
+const Api* api_of(std::string_view target) {
+  for (const auto& a : kApis) {
+    if (target.starts_with(a.prefix)) return &a;
+  }
+  return nullptr;
+}
 
 http::Response json_response(int status, const json& body) {
   http::Response r;
@@ -45,9 +65,32 @@ std::string where_in(const std::string& body, std::size_t byte) {
 
 }  // namespace
 
-Service::Service(ServiceOptions options, store::Store& store, const auth::KeyLookup& keys,
-                 BuildControl& control, const Clock& clock)
-    : options_(std::move(options)), store_(store), keys_(keys), control_(control), clock_(clock) {}
+ApiResult<std::optional<std::string>> sensitive_string(const json& in, std::string_view name,
+                                                       bool required, std::size_t min_len,
+                                                       std::size_t max_len) {
+  const auto it = in.find(name);
+  if (it == in.end() || it->is_null()) {
+    if (required) return invalid_input("Missing required parameter: " + std::string(name));
+    return std::nullopt;
+  }
+  if (!it->is_string()) return invalid_input(std::string(name) + " must be a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() < min_len || s.size() > max_len) {
+    return invalid_input("1 validation error detected: Value at '" + std::string(name) +
+                         "' failed to satisfy constraint: Member must have length between " +
+                         std::to_string(min_len) + " and " + std::to_string(max_len));
+  }
+  return s;
+}
+
+Service::Service(ServiceOptions options, store::Store& store, secrets::SecretStore& secrets,
+                 const auth::KeyLookup& keys, BuildControl& control, const Clock& clock)
+    : options_(std::move(options)),
+      store_(store),
+      secrets_(secrets),
+      keys_(keys),
+      control_(control),
+      clock_(clock) {}
 
 double Service::now() const {
   const auto t = clock_.now().time_since_epoch();
@@ -60,7 +103,7 @@ Service::Op Service::find_op(std::string_view target) const {
     std::string_view name;
     Op op;
   };
-  static const std::array<Entry, 14> kOps = {{
+  static const std::array<Entry, 30> kOps = {{
       {"CodeBuild_20161006.CreateProject", &Service::create_project},
       {"CodeBuild_20161006.UpdateProject", &Service::update_project},
       {"CodeBuild_20161006.DeleteProject", &Service::delete_project},
@@ -75,6 +118,22 @@ Service::Op Service::find_op(std::string_view target) const {
       {"CodeBuild_20161006.BatchDeleteBuilds", &Service::batch_delete_builds},
       {"Logs_20140328.GetLogEvents", &Service::get_log_events},
       {"Logs_20140328.FilterLogEvents", &Service::filter_log_events},
+      {"CodeBuild_20161006.ImportSourceCredentials", &Service::import_source_credentials},
+      {"CodeBuild_20161006.ListSourceCredentials", &Service::list_source_credentials},
+      {"CodeBuild_20161006.DeleteSourceCredentials", &Service::delete_source_credentials},
+      {"AmazonSSM.PutParameter", &Service::put_parameter},
+      {"AmazonSSM.GetParameter", &Service::get_parameter},
+      {"AmazonSSM.GetParameters", &Service::get_parameters},
+      {"AmazonSSM.GetParametersByPath", &Service::get_parameters_by_path},
+      {"AmazonSSM.DeleteParameter", &Service::delete_parameter},
+      {"AmazonSSM.DescribeParameters", &Service::describe_parameters},
+      {"secretsmanager.CreateSecret", &Service::create_secret},
+      {"secretsmanager.GetSecretValue", &Service::get_secret_value},
+      {"secretsmanager.PutSecretValue", &Service::put_secret_value},
+      {"secretsmanager.UpdateSecret", &Service::update_secret},
+      {"secretsmanager.DeleteSecret", &Service::delete_secret},
+      {"secretsmanager.DescribeSecret", &Service::describe_secret},
+      {"secretsmanager.ListSecrets", &Service::list_secrets},
   }};
   for (const auto& e : kOps) {
     if (e.name == target) return e.op;
@@ -108,8 +167,8 @@ http::Response Service::handle(const http::Request& req) {
   if (target == nullptr || target->empty()) {
     return error_response({"InvalidInputException", "Missing X-Amz-Target header", 400});
   }
-  const bool logs = target->starts_with(kLogsPrefix);
-  if (!logs && !target->starts_with(kCodeBuildPrefix)) {
+  const Api* api = api_of(*target);
+  if (api == nullptr) {
     return error_response(
         {"InvalidInputException", "Unknown X-Amz-Target service: " + *target, 400});
   }
@@ -117,7 +176,7 @@ http::Response Service::handle(const http::Request& req) {
   std::string user = "anonymous";
   std::string region = options_.account.region;
   if (req.header("authorization") != nullptr || !options_.allow_anonymous) {
-    const std::array<std::string_view, 1> services = {logs ? "logs" : "codebuild"};
+    const std::array<std::string_view, 1> services = {api->signing_name};
     const auto secs =
         std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
     auto who = auth::verify({req.method, req.path, req.query, &req.headers, req.body}, keys_, secs,
@@ -130,11 +189,10 @@ http::Response Service::handle(const http::Request& req) {
   const Op op = find_op(*target);
   const RawOp raw_op = find_raw_op(*target);
   if (op == nullptr && raw_op == nullptr) {
-    const auto dot = target->find('.');
-    return error_response(
-        {"InvalidInputException",
-         "Unknown operation " + target->substr(dot + 1) + ": this Kiln does not implement it",
-         400});
+    return error_response({std::string(api->bad_input),
+                           "Unknown operation " + target->substr(api->prefix.size()) +
+                               ": this Kiln does not implement it",
+                           400});
   }
 
   json in;
@@ -159,7 +217,11 @@ http::Response Service::handle(const http::Request& req) {
       return r;
     }
     auto out = (this->*op)(Call{in, user, region});
-    if (!out) return error_response(out.error());
+    if (!out) {
+      ApiError e = std::move(out.error());
+      if (e.type == "InvalidInputException") e.type = api->bad_input;
+      return error_response(e);
+    }
     return json_response(200, *out);
   } catch (const std::exception& e) {
     // A bug, not the caller's fault: say so, without the details of our internals.

@@ -1,10 +1,12 @@
 // The AWS JSON 1.1 front door of `kiln server` (docs/server.md; codebuild-api §1, §2, §4): checks
 // the request (method, size, SigV4), decodes the JSON body, dispatches on X-Amz-Target to the
-// CodeBuild and CloudWatch Logs operations, and encodes results and errors the way botocore
-// expects. Unknown operations and malformed requests get 4xx, never 5xx (clients retry 5xx).
+// CodeBuild, CloudWatch Logs, SSM Parameter Store and Secrets Manager operations, and encodes
+// results and errors the way botocore expects. Each target prefix has its own SigV4 service name
+// and its own error code for bad input. Unknown operations and malformed requests get 4xx, never
+// 5xx (clients retry 5xx).
 //
-// Ownership: borrows the store, the key lookup, the build control and the clock, which must
-// outlive it. Thread safety: handle() may be called from many threads at once.
+// Ownership: borrows the store, the secret store, the key lookup, the build control and the
+// clock, which must outlive it. Thread safety: handle() may be called from many threads at once.
 #pragma once
 
 #include <filesystem>
@@ -19,6 +21,7 @@
 #include "auth/sigv4.h"
 #include "exec/executor.h"
 #include "http/server.h"
+#include "secrets/secret_store.h"
 #include "store/store.h"
 #include "util/clock.h"
 
@@ -40,10 +43,16 @@ struct ServiceOptions {
   exec::EnvMap image_env;  // the environment builds start from (process executor)
 };
 
+// A string member that holds a secret (a parameter's value, a secret, a token): checked like
+// Fields::string, but no error message ever quotes the value.
+ApiResult<std::optional<std::string>> sensitive_string(const nlohmann::json& in,
+                                                       std::string_view name, bool required,
+                                                       std::size_t min_len, std::size_t max_len);
+
 class Service {
  public:
-  Service(ServiceOptions options, store::Store& store, const auth::KeyLookup& keys,
-          BuildControl& control, const Clock& clock);
+  Service(ServiceOptions options, store::Store& store, secrets::SecretStore& secrets,
+          const auth::KeyLookup& keys, BuildControl& control, const Clock& clock);
 
   http::Response handle(const http::Request& req);
 
@@ -79,6 +88,25 @@ class Service {
   // CloudWatch Logs (logs_ops.cpp).
   ApiResult<nlohmann::json> get_log_events(const Call& c);
   ApiResult<nlohmann::json> filter_log_events(const Call& c);
+  // CodeBuild source credentials (source_credentials_ops.cpp).
+  ApiResult<nlohmann::json> import_source_credentials(const Call& c);
+  ApiResult<nlohmann::json> list_source_credentials(const Call& c);
+  ApiResult<nlohmann::json> delete_source_credentials(const Call& c);
+  // SSM Parameter Store (ssm_ops.cpp).
+  ApiResult<nlohmann::json> put_parameter(const Call& c);
+  ApiResult<nlohmann::json> get_parameter(const Call& c);
+  ApiResult<nlohmann::json> get_parameters(const Call& c);
+  ApiResult<nlohmann::json> get_parameters_by_path(const Call& c);
+  ApiResult<nlohmann::json> delete_parameter(const Call& c);
+  ApiResult<nlohmann::json> describe_parameters(const Call& c);
+  // Secrets Manager (secretsmanager_ops.cpp).
+  ApiResult<nlohmann::json> create_secret(const Call& c);
+  ApiResult<nlohmann::json> get_secret_value(const Call& c);
+  ApiResult<nlohmann::json> put_secret_value(const Call& c);
+  ApiResult<nlohmann::json> update_secret(const Call& c);
+  ApiResult<nlohmann::json> delete_secret(const Call& c);
+  ApiResult<nlohmann::json> describe_secret(const Call& c);
+  ApiResult<nlohmann::json> list_secrets(const Call& c);
 
   // Queues a build of `project` with StartBuild-shaped input `in` (also used by RetryBuild).
   ApiResult<nlohmann::json> queue_build(const nlohmann::json& project, const nlohmann::json& in,
@@ -90,6 +118,7 @@ class Service {
 
   ServiceOptions options_;
   store::Store& store_;
+  secrets::SecretStore& secrets_;
   const auth::KeyLookup& keys_;
   BuildControl& control_;
   const Clock& clock_;

@@ -2,7 +2,7 @@
 // here fails the phase (and the build goes to FINALIZING), as in CodeBuild (§1.9, §3.2).
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
+#include <charconv>
 #include <system_error>
 
 #include "engine/build_run.h"
@@ -179,7 +179,11 @@ std::optional<PhaseOutcome> BuildRun::setup_git_credentials() {
     return PhaseOutcome{Status::kFailed, PhaseContext{"CLIENT_ERROR", w.error().describe()}};
   auto& env = initial_state_.env;
   int n = 0;
-  if (auto it = env.find("GIT_CONFIG_COUNT"); it != env.end()) n = std::atoi(it->second.c_str());
+  // Entries the image or the user already configure this way keep their numbers.
+  if (auto it = env.find("GIT_CONFIG_COUNT"); it != env.end()) {
+    const auto& v = it->second;
+    std::from_chars(v.data(), v.data() + v.size(), n);
+  }
   env["GIT_CONFIG_KEY_" + std::to_string(n)] = "credential.helper";
   env["GIT_CONFIG_VALUE_" + std::to_string(n)] = "store --file=" + file.string();
   env["GIT_CONFIG_COUNT"] = std::to_string(n + 1);

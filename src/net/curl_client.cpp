@@ -78,8 +78,8 @@ class CurlClient final : public HttpClient {
     if (!req.credentials.session_token.empty())
       headers = c.slist_append(headers,
                                ("x-amz-security-token: " + req.credentials.session_token).c_str());
-    // An empty Expect: stops curl from waiting a second for "100 Continue" on bigger bodies.
-    headers = c.slist_append(headers, "Expect:");
+    // No "Expect:" override here: curl's SigV4 would sign the removed header, and the server
+    // would refuse a signature naming a header it never received.
     HttpResponse resp;
     const std::string userpwd =
         req.credentials.access_key_id + ":" + req.credentials.secret_access_key;

@@ -197,7 +197,7 @@ Result<void> Scheduler::launch(const store::BuildRow& row) {
   spawn.argv = {spawn.program, "worker",
                 "--request",   request_file.string(),
                 "--log",       log.string(),
-                "--secrets",   (options_.data.root / "secrets").string(),
+                "--secrets",   options_.data.secrets_dir().string(),
                 "--parent",    std::to_string(::getpid())};
   for (char** e = environ; e && *e; ++e) spawn.env.emplace_back(*e);
   spawn.stdin_fd = devnull;
