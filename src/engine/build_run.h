@@ -1,7 +1,8 @@
 // Internal to the engine: the state of one build while it runs. Engine::run() creates a
 // BuildRun and calls execute(); the phase steps live in build_run.cpp (transitions),
-// download_source.cpp (workspace, buildspec, variables), command_phase.cpp (commands, finally,
-// on-failure) and upload_phase.cpp (artifacts).
+// download_source.cpp (workspace, buildspec, variables), secret_vars.cpp (secret values,
+// git-credential-helper), command_phase.cpp (commands, finally, on-failure) and
+// upload_phase.cpp (artifacts).
 #pragma once
 
 #include <chrono>

@@ -86,15 +86,7 @@ const std::vector<store::Migration>& secret_migrations() {
 constexpr int kBusyTimeoutMs = 5000;
 
 Result<void> configure(store::Db& db, bool in_memory) {
-  {
-    KILN_STORE_TRY(q, db.query("PRAGMA journal_mode = WAL"));
-    KILN_STORE_TRY(row, q.step());
-    const std::string mode = row ? q.text(0) : "";
-    if (mode != "wal" && !(in_memory && mode == "memory")) {
-      return fail(ErrorCode::kIo, "cannot use " + db.file() + ": SQLite keeps journal_mode " +
-                                      mode + " instead of WAL");
-    }
-  }
+  KILN_STORE_CHECK(db.use_wal(in_memory));
   // FULL, unlike the build store's NORMAL: writes here are rare, and a rotated secret lost to a
   // power cut cannot be recovered from anywhere else once the old value is revoked.
   KILN_STORE_CHECK(db.exec("PRAGMA synchronous = FULL"));
@@ -109,14 +101,7 @@ Result<std::unique_ptr<store::Db>> open_db(const fs::path& file) {
     return fail(db->error("sqlite3_busy_timeout"));
   }
   const auto& steps = secret_migrations();
-  {
-    // One snapshot for check_schema's several reads: otherwise another process that commits its
-    // first migration between them makes a fresh file look like another application's.
-    Transaction tx(*db);
-    KILN_STORE_CHECK(tx.begin(Transaction::Mode::kRead));
-    KILN_STORE_CHECK(store::check_schema(*db, steps.back().version));
-    KILN_STORE_CHECK(tx.commit());
-  }
+  KILN_STORE_CHECK(store::check_schema(*db, steps.back().version));
   KILN_STORE_CHECK(configure(*db, file == ":memory:"));
   KILN_STORE_CHECK(store::migrate(*db, steps));
   return std::move(db);

@@ -74,6 +74,11 @@ const std::vector<Migration>& migrations() {
 }
 
 Result<void> check_schema(Db& db, int known_version) {
+  // One snapshot for the reads below: otherwise another process that commits its first
+  // migration between them makes a fresh file look like another application's.
+  Transaction tx(db);
+  if (auto b = tx.begin(Transaction::Mode::kRead); !b)
+    return fail(unusable(db, std::move(b.error())));
   auto app = pragma_int(db, "application_id");
   if (!app) return fail(unusable(db, std::move(app.error())));
   auto version = pragma_int(db, "user_version");

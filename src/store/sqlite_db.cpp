@@ -192,4 +192,15 @@ Result<void> Transaction::commit() {
   return {};
 }
 
+Result<void> Db::use_wal(bool in_memory) {
+  KILN_STORE_TRY(q, query("PRAGMA journal_mode = WAL"));
+  KILN_STORE_TRY(row, q.step());
+  const std::string mode = row ? q.text(0) : "";
+  if (mode != "wal" && !(in_memory && mode == "memory")) {
+    return fail(ErrorCode::kIo,
+                "cannot use " + file_ + ": SQLite keeps journal_mode " + mode + " instead of WAL");
+  }
+  return {};
+}
+
 }  // namespace kiln::store

@@ -105,6 +105,11 @@ class Db {
   // kIo naming the file, the SQL (whitespace squeezed) and the connection's last error.
   Error error(std::string_view sql) const;
 
+  // Switches to write-ahead logging and checks it took (an in-memory database keeps "memory").
+  // WAL: readers never block the writer, and a commit is one append to the WAL rather than a
+  // rewrite of the rollback journal plus the pages. Used by every Kiln database.
+  Result<void> use_wal(bool in_memory);
+
  private:
   struct Cached {
     sqlite3_stmt* stmt = nullptr;

@@ -13,17 +13,7 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 
 Result<void> configure(Db& db, bool in_memory) {
-  // WAL: readers never block the writer, and a commit is one append to the WAL rather than a
-  // rewrite of the rollback journal plus the pages.
-  {
-    KILN_STORE_TRY(q, db.query("PRAGMA journal_mode = WAL"));
-    KILN_STORE_TRY(row, q.step());
-    const std::string mode = row ? q.text(0) : "";
-    if (mode != "wal" && !(in_memory && mode == "memory")) {
-      return fail(ErrorCode::kIo, "cannot use " + db.file() + ": SQLite keeps journal_mode " +
-                                      mode + " instead of WAL");
-    }
-  }
+  KILN_STORE_CHECK(db.use_wal(in_memory));
   // Durability: with WAL, synchronous=NORMAL fsyncs at checkpoints only, not at each commit. A
   // commit survives a crash of Kiln itself (it is in the OS's page cache), and the file never
   // corrupts, but a power loss or kernel crash can roll back the last commits. For Kiln that is a

@@ -11,6 +11,7 @@ import tempfile
 import unittest
 
 from kiln_server import KILN, KilnServer, inline_project, wait_for_build
+from test_cli import find_clis
 
 TOKEN = "tok-compat-0123456789"
 PASSWORD = "pw-compat-abcdefgh"
@@ -82,6 +83,41 @@ class SecretBuildsTest(unittest.TestCase):
         stderr = pathlib.Path(str(self.server.data) + ".stderr")
         if stderr.exists():
             self.assert_hidden(stderr.read_text(errors="replace"), "server stderr")
+
+    def test_aws_cli_puts_the_values_and_reads_the_masked_log(self):
+        clis = find_clis()
+        if "v2" not in clis:
+            self.skipTest("AWS CLI v2 (/usr/bin/aws, Debian's awscli) not installed")
+
+        def aws(*args):
+            r = subprocess.run([clis["v2"], "--endpoint-url", self.server.endpoint, *args,
+                                "--output", "json"], env=self.server.client_env(),
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return json.loads(r.stdout) if r.stdout.strip() else {}
+
+        value = "cli-param-value-42424242"
+        aws("ssm", "put-parameter", "--name", "/cli/value", "--type", "SecureString",
+            "--value", value)
+        spec = ("version: 0.2\nenv:\n  parameter-store:\n    V: /cli/value\nphases:\n"
+                "  build:\n    commands:\n      - echo \"v=$V\"\n"
+                "      - printf %s \"$V\" | sha256sum\n")
+        aws("codebuild", "create-project", "--name", "cli-secret",
+            "--source", json.dumps({"type": "NO_SOURCE", "buildspec": spec}),
+            "--artifacts", "type=NO_ARTIFACTS",
+            "--environment", "type=LINUX_CONTAINER,image=kiln/host,computeType=BUILD_GENERAL1_SMALL",
+            "--service-role", "arn:aws:iam::000000000000:role/kiln")
+        build = aws("codebuild", "start-build", "--project-name", "cli-secret")["build"]
+        done = wait_for_build(self.cb, build["id"])
+        self.assertEqual(done["buildStatus"], "SUCCEEDED")
+        got = aws("codebuild", "batch-get-builds", "--ids", build["id"])
+        self.assertNotIn(value, json.dumps(got))
+        events = aws("logs", "get-log-events", "--log-group-name", done["logs"]["groupName"],
+                     "--log-stream-name", done["logs"]["streamName"], "--start-from-head")
+        messages = [e["message"] for e in events["events"]]
+        self.assertIn("v=***", messages)
+        self.assertTrue(any(sha(value) in m for m in messages), messages)
+        self.assertNotIn(value, json.dumps(events))
 
     def test_missing_parameter_fails_download_source(self):
         inline_project(self.cb, "secret-missing", "version: 0.2\nphases:\n  build:\n"
