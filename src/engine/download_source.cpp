@@ -106,14 +106,12 @@ std::optional<PhaseOutcome> BuildRun::resolve_variables() {
     from_spec.push_back({name, SecretVar::Kind::kParameterStore, param});
   for (const auto& [name, ref] : spec_->env.secrets_manager)
     from_spec.push_back({name, SecretVar::Kind::kSecretsManager, ref});
-  const bool any_parameter =
-      !spec_->env.parameter_store.empty() ||
-      std::ranges::any_of(
-          req_.project_secret_vars,
-          [](const SecretVar& v) { return v.kind == SecretVar::Kind::kParameterStore; }) ||
-      std::ranges::any_of(req_.override_secret_vars, [](const SecretVar& v) {
-        return v.kind == SecretVar::Kind::kParameterStore;
-      });
+  const auto is_parameter = [](const SecretVar& v) {
+    return v.kind == SecretVar::Kind::kParameterStore;
+  };
+  const bool any_parameter = std::ranges::any_of(from_spec, is_parameter) ||
+                             std::ranges::any_of(req_.project_secret_vars, is_parameter) ||
+                             std::ranges::any_of(req_.override_secret_vars, is_parameter);
   if (any_parameter) log_.line("Decrypting parameter store environment variables");
 
   VarList buildspec_vars = spec_->env.variables;

@@ -58,9 +58,8 @@ Result<void> SqliteSecretStore::purge_expired_locked() {
   return q.run();
 }
 
-Result<std::optional<SqliteSecretStore::SecretRow>> SqliteSecretStore::find_secret_locked(
-    const std::string& id) {
-  auto lookup = [&](const std::string& name) -> Result<std::optional<SecretRow>> {
+Result<std::optional<Secret>> SqliteSecretStore::find_secret_locked(const std::string& id) {
+  auto lookup = [&](const std::string& name) -> Result<std::optional<Secret>> {
     // A secret past its recovery window is gone even before a write purges it.
     KILN_STORE_TRY(q, db_->query("SELECT " + kSecretColumns +
                                  " FROM secrets WHERE name = ? AND "
@@ -68,8 +67,8 @@ Result<std::optional<SqliteSecretStore::SecretRow>> SqliteSecretStore::find_secr
     KILN_STORE_CHECK(q.bind_all(name, now_ms()));
     KILN_STORE_TRY(row, q.step());
     if (!row) return std::nullopt;
-    return SecretRow{q.text(0),  q.text(1),  q.text(2), q.text(3),
-                     q.int64(4), q.int64(5), q.int64(6)};
+    return Secret{q.text(0),  q.text(1),  q.text(2),  q.text(3),
+                  q.int64(4), q.int64(5), q.int64(6), {}};
   };
   if (id.rfind("arn:", 0) != 0) return lookup(id);
   const std::string marker = ":secret:";
@@ -84,8 +83,7 @@ Result<std::optional<SqliteSecretStore::SecretRow>> SqliteSecretStore::find_secr
   return lookup(rest);
 }
 
-Result<SqliteSecretStore::SecretRow> SqliteSecretStore::require_secret_locked(const std::string& id,
-                                                                              bool allow_deleted) {
+Result<Secret> SqliteSecretStore::require_secret_locked(const std::string& id, bool allow_deleted) {
   KILN_STORE_TRY(found, find_secret_locked(id));
   if (!found) return fail(ErrorCode::kNotFound, kSecretNotFound);
   if (found->deleted_ms != 0 && !allow_deleted) {
@@ -107,9 +105,9 @@ Result<std::vector<std::string>> SqliteSecretStore::stages_of_locked(
   }
 }
 
-Result<Secret> SqliteSecretStore::describe_locked(const SecretRow& row) {
-  Secret s{row.name,       row.arn_suffix, row.description, row.kms_key_id,
-           row.created_ms, row.changed_ms, row.deleted_ms,  {}};
+Result<Secret> SqliteSecretStore::describe_locked(const Secret& row) {
+  Secret s = row;
+  s.versions.clear();
   {
     KILN_STORE_TRY(q, db_->query("SELECT version_id, created_ms FROM secret_versions "
                                  "WHERE secret = ? ORDER BY seq"));
@@ -134,7 +132,7 @@ Result<Secret> SqliteSecretStore::describe_locked(const SecretRow& row) {
   return s;
 }
 
-Result<SecretVersionInfo> SqliteSecretStore::put_version_locked(const SecretRow& row,
+Result<SecretVersionInfo> SqliteSecretStore::put_version_locked(const Secret& row,
                                                                 const NewSecretValue& value,
                                                                 std::vector<std::string> stages) {
   KILN_STORE_TRY(plaintext, version_plaintext(value));
@@ -222,8 +220,8 @@ Result<Secret> SqliteSecretStore::create_secret(const std::string& name,
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
         KILN_STORE_CHECK(purge_expired_locked());
         const std::int64_t now = now_ms();
-        const SecretRow row{name, random_alnum(kArnSuffixChars), description, kms_key_id, now, now,
-                            0};
+        const Secret row{name, random_alnum(kArnSuffixChars), description, kms_key_id, now, now, 0,
+                         {}};
         {
           // A secret marked for deletion still holds its name, as in Secrets Manager.
           KILN_STORE_TRY(q, db_->query("INSERT INTO secrets (" + kSecretColumns +
@@ -398,7 +396,7 @@ Result<std::vector<Secret>> SqliteSecretStore::list_secrets() {
       [&]() -> Result<std::vector<Secret>> {
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kRead));
-        std::vector<SecretRow> rows;
+        std::vector<Secret> rows;
         {
           KILN_STORE_TRY(q, db_->query("SELECT " + kSecretColumns +
                                        " FROM secrets WHERE deleted_ms = 0 OR deleted_ms > ? "
@@ -412,7 +410,7 @@ Result<std::vector<Secret>> SqliteSecretStore::list_secrets() {
           }
         }
         std::vector<Secret> out;
-        for (const SecretRow& row : rows) {
+        for (const Secret& row : rows) {
           KILN_STORE_TRY(secret, describe_locked(row));
           out.push_back(std::move(secret));
         }

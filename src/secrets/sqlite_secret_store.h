@@ -77,22 +77,13 @@ class SqliteSecretStore final : public SecretStore {
   std::int64_t now_ms() const;
 
   // ---- secrets (secrets_versions.cpp); every *_locked function needs mu_ held ----
-  struct SecretRow {
-    std::string name;
-    std::string arn_suffix;
-    std::string description;
-    std::string kms_key_id;
-    std::int64_t created_ms = 0;
-    std::int64_t changed_ms = 0;
-    std::int64_t deleted_ms = 0;
-  };
   // The secret `id` (a name, a full ARN or a partial ARN) names, if any.
-  Result<std::optional<SecretRow>> find_secret_locked(const std::string& id);
+  Result<std::optional<Secret>> find_secret_locked(const std::string& id);
   // As find_secret_locked, but kNotFound if there is none, and kInvalidArgument if it is marked
   // for deletion unless `allow_deleted`.
-  Result<SecretRow> require_secret_locked(const std::string& id, bool allow_deleted);
-  Result<Secret> describe_locked(const SecretRow& row);
-  Result<SecretVersionInfo> put_version_locked(const SecretRow& row, const NewSecretValue& value,
+  Result<Secret> require_secret_locked(const std::string& id, bool allow_deleted);
+  Result<Secret> describe_locked(const Secret& row);
+  Result<SecretVersionInfo> put_version_locked(const Secret& row, const NewSecretValue& value,
                                                std::vector<std::string> stages);
   Result<std::vector<std::string>> stages_of_locked(const std::string& name,
                                                     const std::string& version_id);
