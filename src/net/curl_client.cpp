@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <mutex>
+#include <string_view>
 
 #include "net/http_client.h"
 
@@ -59,9 +61,86 @@ Result<const CurlApi*> load_curl() {
   return &api;
 }
 
-std::size_t append_body(char* data, std::size_t size, std::size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
+// State the callbacks share for one transfer.
+struct Transfer {
+  const CurlApi* api = nullptr;
+  CURL* handle = nullptr;
+  const HttpRequest* req = nullptr;
+  HttpResponse* resp = nullptr;
+  bool sink_aborted = false;
+  bool source_aborted = false;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t bytes = size * n;
+  // Only a success body is the caller's payload; an error body is S3's (or the service's) XML
+  // explaining the failure, which the caller needs in full.
+  long status = 0;
+  t->api->easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+  if (t->req->body_sink && status >= 200 && status < 300) {
+    if (!t->req->body_sink(std::string_view(data, bytes))) {
+      t->sink_aborted = true;
+      return 0;  // anything short of `bytes` makes curl stop with CURLE_WRITE_ERROR
+    }
+    return bytes;
+  }
+  t->resp->body.append(data, bytes);
+  return bytes;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::string_view line(data, size * n);
+  // Each status line starts a new answer (after "100 Continue" or a redirect): keep the last.
+  if (line.starts_with("HTTP/")) {
+    t->resp->headers.clear();
+    return line.size();
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return line.size();
+  std::string name(trim(line.substr(0, colon)));
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  t->resp->headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+  return line.size();
+}
+
+std::size_t on_read(char* buffer, std::size_t size, std::size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t got = t->req->body_source(buffer, size * n);
+  if (got == HttpRequest::kAbortBody) {
+    t->source_aborted = true;
+    return CURL_READFUNC_ABORT;
+  }
+  return got;
+}
+
+// Options for the request's body; `c` and `h` as in send().
+void set_body(const CurlApi& c, CURL* h, const HttpRequest& req, Transfer& t) {
+  if (req.method == "HEAD") {
+    c.easy_setopt(h, CURLOPT_NOBODY, 1L);
+    return;
+  }
+  if (req.body_source) {
+    // CURLOPT_UPLOAD makes it a PUT (CUSTOMREQUEST keeps another verb) with the exact length,
+    // so no chunked encoding, which S3 refuses without a signed length.
+    c.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    c.easy_setopt(h, CURLOPT_READFUNCTION, &on_read);
+    c.easy_setopt(h, CURLOPT_READDATA, &t);
+    c.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_size));
+  } else if (req.method != "GET" && (req.method != "DELETE" || !req.body.empty())) {
+    c.easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+    c.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
+  c.easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
 }
 
 class CurlClient final : public HttpClient {
@@ -78,31 +157,37 @@ class CurlClient final : public HttpClient {
     if (!req.credentials.session_token.empty())
       headers = c.slist_append(headers,
                                ("x-amz-security-token: " + req.credentials.session_token).c_str());
-    // No "Expect:" override here: curl's SigV4 would sign the removed header, and the server
-    // would refuse a signature naming a header it never received.
+    // No "Expect:" override here: curl 7.88's SigV4 signs the emptied header (SignedHeaders
+    // gains "expect") while the wire carries none, so AWS would refuse the signature. The
+    // "Expect: 100-continue" curl adds to every upload comes after signing and is harmless.
     HttpResponse resp;
+    Transfer t{&c, h, &req, &resp};
     const std::string userpwd =
         req.credentials.access_key_id + ":" + req.credentials.secret_access_key;
     const std::string sigv4 = "aws:amz:" + req.sigv4_region + ":" + req.sigv4_service;
     c.easy_setopt(h, CURLOPT_URL, req.url.c_str());
-    c.easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    // An S3 key may hold "./" or "../"; squashing them would address (and sign) another object.
+    c.easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     c.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    if (req.method != "GET") {
-      c.easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-      c.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-    }
+    set_body(c, h, req, t);
     if (!req.sigv4_service.empty()) {
       c.easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4.c_str());
       c.easy_setopt(h, CURLOPT_USERPWD, userpwd.c_str());
     }
     c.easy_setopt(h, CURLOPT_TIMEOUT_MS, req.timeout_ms);
+    c.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req.connect_timeout_ms);
     c.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    c.easy_setopt(h, CURLOPT_WRITEFUNCTION, &append_body);
-    c.easy_setopt(h, CURLOPT_WRITEDATA, &resp.body);
+    c.easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
+    c.easy_setopt(h, CURLOPT_WRITEDATA, &t);
+    c.easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
+    c.easy_setopt(h, CURLOPT_HEADERDATA, &t);
     const CURLcode rc = c.easy_perform(h);
     if (rc == CURLE_OK) c.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
     c.slist_free_all(headers);
     c.easy_cleanup(h);
+    if (t.sink_aborted || t.source_aborted)
+      return fail(ErrorCode::kCancelled, req.method + " " + req.url + ": aborted by the " +
+                                             (t.sink_aborted ? "body sink" : "body source"));
     if (rc != CURLE_OK)
       return fail(rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kIo,
                   req.method + " " + req.url + ": " + c.easy_strerror(rc));

@@ -14,6 +14,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::kIo: return "i/o error";
     case ErrorCode::kProcess: return "process error";
     case ErrorCode::kPathEscape: return "path escapes its root";
+    case ErrorCode::kPermission: return "permission denied";
     case ErrorCode::kTimeout: return "timed out";
     case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kInternal: return "internal error";

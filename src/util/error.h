@@ -22,6 +22,7 @@ enum class ErrorCode {
   kIo,               // a syscall or library call on files failed
   kProcess,          // fork/exec/wait failed
   kPathEscape,       // a user path tried to leave its root
+  kPermission,       // refused for want of credentials or rights (S3 AccessDenied, git auth)
   kTimeout,
   kCancelled,
   kInternal,

@@ -1,0 +1,141 @@
+// Build caches (codebuild-semantics §6): what a build restores in DOWNLOAD_SOURCE and saves after
+// it succeeds. Two kinds, chosen by the project's `cache`:
+//
+//  - archive caches (`cache.type: S3`, and `kiln run --cache-dir`): the files the buildspec's
+//    `cache.paths` select are packed as one tar + zstd object in a CacheStore (S3 or a local
+//    folder), under `<namespace>/<version>/...` where the version is a hash of the path list.
+//    `key`, `fallback-keys` and `action` follow §6.2 exactly (docs/cache.md).
+//  - linked caches (`cache.type: LOCAL` with LOCAL_CUSTOM_CACHE): each directory that
+//    `cache.paths` names is a folder on the host that persists between builds of the project
+//    and is symlinked into the workspace.
+//
+// Nothing here can fail a build: a miss, a corrupt or truncated object, an unreachable store or
+// a timeout are logged ("Cache miss ...", "Cache restore failed: ...") and the build goes on
+// without a cache. Every transfer has a deadline.
+//
+// Paths: relative `cache.paths` are relative to CODEBUILD_SRC_DIR. Absolute paths outside the
+// workspace are host paths under the process executor, which kiln never writes, so they are
+// skipped with a log line there (the container executors of issue #4 will map them).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "logs/log_sink.h"
+#include "net/s3_client.h"
+#include "spec/buildspec.h"
+#include "util/error.h"
+
+namespace kiln::cache {
+
+// --- where archive caches are kept ---------------------------------------------------------
+
+struct CacheObject {
+  std::string name;  // '/'-separated, relative to the store's root
+  std::uint64_t size = 0;
+  double modified = 0;  // epoch seconds
+};
+
+class CacheStore {
+ public:
+  virtual ~CacheStore() = default;
+  [[nodiscard]] virtual Result<std::optional<CacheObject>> find(const std::string& name) = 0;
+  // Every object whose name starts with `prefix`.
+  [[nodiscard]] virtual Result<std::vector<CacheObject>> list(const std::string& prefix) = 0;
+  [[nodiscard]] virtual Result<void> fetch(const std::string& name,
+                                           const std::filesystem::path& dest) = 0;
+  // Replaces the object atomically: a reader sees the old object or the new one, never a part.
+  [[nodiscard]] virtual Result<void> put(const std::string& name,
+                                         const std::filesystem::path& file) = 0;
+  [[nodiscard]] virtual Result<void> remove(const std::string& name) = 0;
+  virtual std::string describe() const = 0;  // for the log: "s3://bucket/prefix" or a folder
+};
+
+// A folder on this host (the server's DATA/cache/archives, or `kiln run --cache-dir`).
+std::unique_ptr<CacheStore> local_cache_store(std::filesystem::path root);
+// Objects under `prefix` (bucket + key prefix, CodeBuild's cache `location`) in S3.
+// Borrows `client`.
+std::unique_ptr<CacheStore> s3_cache_store(net::S3Client& client, net::S3Location prefix);
+
+// Removes objects older than `max_age`, then the least recently modified ones until the total
+// is at most `max_bytes` (0 = no limit for either). Returns the number of objects removed.
+[[nodiscard]] Result<std::size_t> evict(CacheStore& store, const std::string& prefix,
+                                        std::uint64_t max_bytes, std::chrono::seconds max_age,
+                                        double now);
+
+// --- what a build does ---------------------------------------------------------------------
+
+struct CacheRequest {
+  // The buildspec's cache section with `key` and `fallback-keys` already expanded by the
+  // engine (in the build's shell); `paths` as written.
+  spec::Cache spec;
+  std::string namespace_name;  // cacheNamespace, or the project name
+  std::filesystem::path workspace;  // host path of CODEBUILD_SRC_DIR
+  std::string build_src_dir;        // CODEBUILD_SRC_DIR as the build sees it (absolute paths)
+  std::filesystem::path scratch;    // an empty private folder on the workspace's file system
+  std::chrono::milliseconds timeout{std::chrono::minutes(10)};  // per restore or save
+};
+
+// What happened, for the log and for tests.
+struct CacheReport {
+  enum class Outcome { kSkipped, kHit, kMiss, kSaved, kNotSaved, kFailed };
+  Outcome outcome = Outcome::kSkipped;
+  std::string key;  // the key restored or saved ("" without a key)
+  std::uint64_t bytes = 0;  // archive bytes moved
+  std::uint64_t files = 0;
+  double seconds = 0;
+  std::string detail;  // the reason for kSkipped / kMiss / kNotSaved / kFailed
+};
+
+class BuildCache {
+ public:
+  virtual ~BuildCache() = default;
+  // DOWNLOAD_SOURCE, after the source is in place. Logs one line with the outcome, key, bytes
+  // and seconds (e.g. "Cache hit: key npm-abc, 12.3 MB, 0.41 s from s3://b/p").
+  virtual CacheReport restore(const CacheRequest& req, logs::LogSink& log) = 0;
+  // After a build whose phases succeeded (UPLOAD_ARTIFACTS), unless `action: restore`.
+  virtual CacheReport save(const CacheRequest& req, logs::LogSink& log) = 0;
+};
+
+// Archive cache in `store` (borrowed). `max_bytes` / `max_age` are applied to the namespace
+// after each save (0 = unlimited).
+std::unique_ptr<BuildCache> archive_cache(CacheStore& store, std::uint64_t max_bytes = 0,
+                                          std::chrono::seconds max_age = {});
+// LOCAL_CUSTOM_CACHE: per-project folders under `root`; a build that finds them locked by a
+// concurrent build of the same project goes on without them.
+std::unique_ptr<BuildCache> linked_cache(std::filesystem::path root);
+
+// --- the pieces, exposed for tests and benchmarks -------------------------------------------
+
+// "a1b2c3d4e5f6a7b8": 16 hex digits of SHA-256 over the path list (order kept), so caches with
+// different path lists never mix (§6.2 "cache version").
+std::string cache_version(const std::vector<std::string>& paths);
+// A key as an object-name component: [A-Za-z0-9._-] kept, every other byte %XX, so a prefix of
+// a key is a prefix of its encoding and no key can name another folder.
+std::string encode_key(const std::string& key);
+
+struct PackStats {
+  std::uint64_t files = 0;
+  std::uint64_t bytes_in = 0;   // file content read
+  std::uint64_t bytes_out = 0;  // archive size
+};
+
+// Packs the files `paths` select under `workspace` (artifact glob semantics, symlinks kept as
+// links) into `out` as tar + zstd. Files outside the workspace are skipped and logged.
+[[nodiscard]] Result<PackStats> pack_paths(const std::vector<std::string>& paths,
+                                           const std::filesystem::path& workspace,
+                                           const std::filesystem::path& out,
+                                           logs::LogSink& log);
+// Unpacks `archive` into `workspace` through source::extract_archive (the archive is not
+// trusted) into `scratch`, then moves each entry into place; a file the source already has is
+// replaced by the cached one.
+[[nodiscard]] Result<PackStats> unpack_into(const std::filesystem::path& archive,
+                                            const std::filesystem::path& workspace,
+                                            const std::filesystem::path& scratch);
+
+}  // namespace kiln::cache

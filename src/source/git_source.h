@@ -1,0 +1,68 @@
+// Clones a git repository for a build's DOWNLOAD_SOURCE phase (GITHUB, GITLAB, BITBUCKET,
+// CODECOMMIT, GITHUB_ENTERPRISE, GITLAB_SELF_MANAGED and plain git URLs), by running the `git`
+// program: it is what CodeBuild's images use, and it speaks every transport and credential
+// protocol users rely on.
+//
+// `version` is CodeBuild's sourceVersion: "" (the default branch), a branch, a tag, a commit
+// (full or abbreviated, at least 7 hex digits), `pr/N` (GitHub's refs/pull/N/head, also
+// GitLab's refs/merge-requests/N/head), or a full ref `refs/...`. `depth` > 0 makes a shallow
+// clone (gitCloneDepth); a commit that is not the tip of a ref is fetched by id, and when the
+// server refuses that the clone falls back to a full fetch before giving up.
+//
+// Credentials: an HTTPS token (a source credential) is given to git by a credential helper
+// that reads it from an inherited environment variable, so it never appears in a command line,
+// a URL, a file in the workspace or the log. Git's own prompts are disabled: a missing
+// credential fails at once instead of hanging the build.
+//
+// With `mirror_dir` (LOCAL_SOURCE_CACHE) a bare mirror of the repository is kept there between
+// builds: each build fetches only what is new into the mirror, then clones from it locally and
+// points `origin` at the real URL. The caller serialises builds that share a mirror.
+//
+// Errors carry CodeBuild's phase-context wording, without the "for primary source ..." suffix
+// the engine adds: "repository not found", "authentication required", "reference not found",
+// or git's own last line for anything else (code kNotFound, kPermission, kNotFound, kProcess).
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "exec/executor.h"
+#include "util/error.h"
+
+namespace kiln::source {
+
+struct GitCloneRequest {
+  std::string url;       // https://, http://, git://, ssh://, file:// or a local path
+  std::string version;   // see above
+  int depth = 0;         // 0 = full history
+  bool submodules = false;  // gitSubmodulesConfig.fetchSubmodules (recursive, same depth)
+  std::filesystem::path dest;  // created; must not exist or be empty
+  std::optional<std::filesystem::path> mirror_dir;  // LOCAL_SOURCE_CACHE
+  std::string https_username;  // with https_token; "" = "x-access-token"
+  std::string https_token;     // "" = no credential
+  bool insecure_ssl = false;   // insecureSsl: http.sslVerify=false
+  long timeout_ms = 30 * 60 * 1000;
+  std::string git_program = "/usr/bin/git";
+  // Progress lines for the build log ("Cloning <url>", "Checked out <commit>", mirror hits).
+  // Never contains the token. May be empty.
+  std::function<void(std::string_view)> log;
+};
+
+struct GitCloneResult {
+  std::string commit;  // 40 hex digits: CODEBUILD_RESOLVED_SOURCE_VERSION
+  std::string branch;  // the branch checked out, "" when detached (tag, commit, pr/N)
+  bool mirror_used = false;  // a mirror from an earlier build was reused
+};
+
+// Runs git with a clean environment (HOME set to a scratch folder, no system or global config,
+// GIT_TERMINAL_PROMPT=0), killing it when `cancel` fires or `timeout_ms` passes.
+[[nodiscard]] Result<GitCloneResult> git_clone(const GitCloneRequest& req,
+                                               const exec::CancelToken& cancel);
+
+// True for a URL or path this module can clone (used to tell `kiln run -s URL` from a folder).
+bool looks_like_git_url(std::string_view location);
+
+}  // namespace kiln::source
