@@ -365,12 +365,20 @@ Result<ExtractStats> extract_archive(const fs::path& archive_path, const fs::pat
 
   const auto size = static_cast<std::uint64_t>(st.st_size);
   const std::uint64_t by_ratio = saturating_mul(limits.max_ratio, size);
-  const bool ratio_binds = by_ratio < limits.max_total_bytes;
-  const std::uint64_t limit = ratio_binds ? by_ratio : limits.max_total_bytes;
-  std::string limit_name = ratio_binds ? "max_ratio (" + std::to_string(limits.max_ratio) +
-                                             " x the archive's " + std::to_string(size) +
-                                             " bytes = " + std::to_string(limit) + " bytes)"
-                                       : "max_total_bytes (" + std::to_string(limit) + " bytes)";
+  // Below the floor the ratio says nothing useful: tiny archives of compressible files are
+  // legitimate, and the bytes they can produce are bounded by the floor.
+  const bool floor_binds = by_ratio < limits.ratio_floor_bytes;
+  const std::uint64_t ratio_limit = floor_binds ? limits.ratio_floor_bytes : by_ratio;
+  const bool ratio_binds = ratio_limit < limits.max_total_bytes;
+  const std::uint64_t limit = ratio_binds ? ratio_limit : limits.max_total_bytes;
+  std::string limit_name =
+      !ratio_binds ? "max_total_bytes (" + std::to_string(limit) + " bytes)"
+      : floor_binds
+          ? "max_ratio (" + std::to_string(limits.max_ratio) + " x the archive's " +
+                std::to_string(size) +
+                " bytes, enforced past ratio_floor_bytes = " + std::to_string(limit) + " bytes)"
+          : "max_ratio (" + std::to_string(limits.max_ratio) + " x the archive's " +
+                std::to_string(size) + " bytes = " + std::to_string(limit) + " bytes)";
   Extractor x(name, std::move(dest_fd), limit, std::move(limit_name), limits.max_entries);
   return x.run(a.get());
 }

@@ -9,6 +9,11 @@
 // fifos and sockets are refused. Sizes are counted from the bytes actually decompressed, never
 // from headers, and extraction stops before the first block that would pass a limit.
 //
+// `max_ratio` (decompressed bytes / archive size) stops a bomb early, but a small archive of
+// one very compressible file (a 10 MB log of repeated lines fits in 20 kB) is legitimate and
+// harmless: so the ratio only binds once the decompressed bytes pass `ratio_floor_bytes`.
+// The effective byte limit is min(max_total_bytes, max(ratio_floor_bytes, max_ratio x size)).
+//
 // Errors (messages name the archive and the entry, e.g. `/s/src.zip: entry "../x": ...`):
 //   kPathEscape       an entry leaves `dest`: `..` above it, an absolute path, a symlink whose
 //                     target leaves it, or an entry that would be written through a symlink
@@ -30,9 +35,10 @@
 namespace kiln::source {
 
 struct ExtractLimits {
-  std::uint64_t max_total_bytes = 8ULL << 30;  // sum of decompressed file bytes
-  std::uint64_t max_entries = 1'000'000;       // every entry counts, skipped "." ones too
-  std::uint64_t max_ratio = 200;               // decompressed bytes / archive file size
+  std::uint64_t max_total_bytes = 8ULL << 30;     // sum of decompressed file bytes
+  std::uint64_t max_entries = 1'000'000;          // every entry counts, skipped "." ones too
+  std::uint64_t max_ratio = 200;                  // decompressed bytes / archive file size
+  std::uint64_t ratio_floor_bytes = 64ULL << 20;  // max_ratio applies only past this many bytes
 };
 
 struct ExtractStats {

@@ -21,6 +21,9 @@
 // Errors carry CodeBuild's phase-context wording, without the "for primary source ..." suffix
 // the engine adds: "repository not found", "authentication required", "reference not found",
 // or git's own last line for anything else (code kNotFound, kPermission, kNotFound, kProcess).
+// Cancellation is kCancelled "cancelled", running out of time kTimeout "timed out after
+// <timeout_ms> ms". On any failure `dest` is removed (only emptied if it existed), so a build
+// never runs on a partial clone.
 #pragma once
 
 #include <filesystem>
@@ -35,16 +38,16 @@
 namespace kiln::source {
 
 struct GitCloneRequest {
-  std::string url;       // https://, http://, git://, ssh://, file:// or a local path
-  std::string version;   // see above
-  int depth = 0;         // 0 = full history
-  bool submodules = false;  // gitSubmodulesConfig.fetchSubmodules (recursive, same depth)
+  std::string url;             // https://, http://, git://, ssh://, file:// or a local path
+  std::string version;         // see above
+  int depth = 0;               // 0 = full history
+  bool submodules = false;     // gitSubmodulesConfig.fetchSubmodules (recursive, same depth)
   std::filesystem::path dest;  // created; must not exist or be empty
   std::optional<std::filesystem::path> mirror_dir;  // LOCAL_SOURCE_CACHE
-  std::string https_username;  // with https_token; "" = "x-access-token"
-  std::string https_token;     // "" = no credential
-  bool insecure_ssl = false;   // insecureSsl: http.sslVerify=false
-  long timeout_ms = 30 * 60 * 1000;
+  std::string https_username;                       // with https_token; "" = "x-access-token"
+  std::string https_token;                          // "" = no credential
+  bool insecure_ssl = false;                        // insecureSsl: http.sslVerify=false
+  long timeout_ms = 30L * 60 * 1000;  // for the whole clone, every git command together
   std::string git_program = "/usr/bin/git";
   // Progress lines for the build log ("Cloning <url>", "Checked out <commit>", mirror hits).
   // Never contains the token. May be empty.
@@ -52,13 +55,15 @@ struct GitCloneRequest {
 };
 
 struct GitCloneResult {
-  std::string commit;  // 40 hex digits: CODEBUILD_RESOLVED_SOURCE_VERSION
-  std::string branch;  // the branch checked out, "" when detached (tag, commit, pr/N)
+  std::string commit;        // 40 hex digits: CODEBUILD_RESOLVED_SOURCE_VERSION
+  std::string branch;        // the branch checked out, "" when detached (tag, commit, pr/N)
   bool mirror_used = false;  // a mirror from an earlier build was reused
 };
 
-// Runs git with a clean environment (HOME set to a scratch folder, no system or global config,
-// GIT_TERMINAL_PROMPT=0), killing it when `cancel` fires or `timeout_ms` passes.
+// Runs git with a clean environment (HOME set to a scratch folder beside `dest`, removed
+// afterwards; no system or global config; GIT_TERMINAL_PROMPT=0), killing it and everything it
+// started when `cancel` fires or `timeout_ms` passes. Blocks; `cancel` may fire from any thread.
+// Builds sharing a `mirror_dir` must not run git_clone at the same time.
 [[nodiscard]] Result<GitCloneResult> git_clone(const GitCloneRequest& req,
                                                const exec::CancelToken& cancel);
 

@@ -286,13 +286,41 @@ TEST_F(ArchiveExtractTest, EscapesControlCharactersInMessages) {
 
 TEST_F(ArchiveExtractTest, StopsAZipBombByRatio) {
   auto r = extract({Item{"bomb", AE_IFREG, {}, 0644, {}, 50ULL << 20}}, Format::kZip,
-                   ExtractLimits{.max_ratio = 20});
+                   ExtractLimits{.max_ratio = 20, .ratio_floor_bytes = 256U << 10});
   const auto cap = 20 * fs::file_size(archive_);
   ASSERT_LT(fs::file_size(archive_), 1U << 20);
   expect_refused(r, ErrorCode::kInvalidArgument, "bomb",
                  "expands past max_ratio (20 x the archive's ");
   // It stopped before the block that would pass the cap, not after the whole entry.
   EXPECT_LE(fs::file_size(dest_ / "bomb"), cap);
+}
+
+// A tiny archive of a very compressible file is not a bomb: the ratio is only enforced once
+// the decompressed bytes pass ratio_floor_bytes (64 MiB by default).
+TEST_F(ArchiveExtractTest, AcceptsATinyArchiveOfACompressibleFile) {
+  auto r = extract({file("build.log", std::string(4U << 20, 'a'))});
+  ASSERT_TRUE(r) << r.error().describe();
+  ASSERT_GT(r->bytes / fs::file_size(archive_), 200U);  // far past the default max_ratio
+  EXPECT_EQ(fs::file_size(dest_ / "build.log"), 4U << 20);
+}
+
+TEST_F(ArchiveExtractTest, StopsABombOnceItPassesTheRatioFloor) {
+  auto r = extract({Item{"bomb", AE_IFREG, {}, 0644, {}, 8ULL << 20}}, Format::kTarGz,
+                   ExtractLimits{.max_ratio = 20, .ratio_floor_bytes = 1U << 20});
+  ASSERT_LT(20 * fs::file_size(archive_), 1U << 20);  // so the floor is what binds
+  expect_refused(r, ErrorCode::kInvalidArgument, "bomb",
+                 "expands past max_ratio (20 x the archive's ");
+  EXPECT_NE(r.error().message().find("enforced past ratio_floor_bytes = 1048576 bytes"),
+            std::string::npos)
+      << r.error().message();
+  EXPECT_LE(fs::file_size(dest_ / "bomb"), 1U << 20);
+}
+
+// With the default limits a real bomb still stops at the 64 MiB floor, not at max_total_bytes.
+TEST_F(ArchiveExtractTest, StopsARealBombWithDefaultLimits) {
+  auto r = extract({Item{"bomb", AE_IFREG, {}, 0644, {}, 80ULL << 20}}, Format::kTarGz);
+  expect_refused(r, ErrorCode::kInvalidArgument, "bomb", "ratio_floor_bytes = 67108864 bytes");
+  EXPECT_LE(fs::file_size(dest_ / "bomb"), 64U << 20);
 }
 
 TEST_F(ArchiveExtractTest, StopsAtMaxTotalBytesCountingActualBytes) {
