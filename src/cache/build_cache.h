@@ -74,7 +74,7 @@ struct CacheRequest {
   // The buildspec's cache section with `key` and `fallback-keys` already expanded by the
   // engine (in the build's shell); `paths` as written.
   spec::Cache spec;
-  std::string namespace_name;  // cacheNamespace, or the project name
+  std::string namespace_name;       // cacheNamespace, or the project name
   std::filesystem::path workspace;  // host path of CODEBUILD_SRC_DIR
   std::string build_src_dir;        // CODEBUILD_SRC_DIR as the build sees it (absolute paths)
   std::filesystem::path scratch;    // an empty private folder on the workspace's file system
@@ -85,7 +85,7 @@ struct CacheRequest {
 struct CacheReport {
   enum class Outcome { kSkipped, kHit, kMiss, kSaved, kNotSaved, kFailed };
   Outcome outcome = Outcome::kSkipped;
-  std::string key;  // the key restored or saved ("" without a key)
+  std::string key;          // the key restored or saved ("" without a key)
   std::uint64_t bytes = 0;  // archive bytes moved
   std::uint64_t files = 0;
   double seconds = 0;
@@ -125,15 +125,33 @@ struct PackStats {
   std::uint64_t bytes_out = 0;  // archive size
 };
 
-// Packs the files `paths` select under `workspace` (artifact glob semantics, symlinks kept as
-// links) into `out` as tar + zstd. Files outside the workspace are skipped and logged.
+struct PackOptions {
+  int level = 3;  // zstd level
+  // Compressor threads, each compressing 'chunk_bytes' of the tar stream as one zstd frame
+  // (concatenated frames are one valid zstd stream); 0: compress inline, one frame;
+  // -1: min(4, cores).
+  int threads = -1;
+  std::size_t chunk_bytes = std::size_t{8} << 20;
+  std::size_t buffer_bytes = std::size_t{1} << 20;  // file contents are read through this
+};
+
+// Packs the files `paths` select under `workspace` (artifact glob semantics; a pattern without
+// wildcards selects its whole subtree; folders, empty ones included, and symlinks are kept as
+// such, never followed) into `out` (created or truncated, mode 0600) as pax tar + zstd.
+// Patterns outside the workspace (absolute, `..`), malformed patterns and symlinks whose
+// target leaves the workspace are skipped with a log line. No valid pattern: returns zero
+// stats and writes nothing. files counts files and symlinks; bytes_in the content read.
 [[nodiscard]] Result<PackStats> pack_paths(const std::vector<std::string>& paths,
                                            const std::filesystem::path& workspace,
-                                           const std::filesystem::path& out,
-                                           logs::LogSink& log);
+                                           const std::filesystem::path& out, logs::LogSink& log,
+                                           const PackOptions& options = {});
 // Unpacks `archive` into `workspace` through source::extract_archive (the archive is not
-// trusted) into `scratch`, then moves each entry into place; a file the source already has is
-// replaced by the cached one.
+// trusted; limits for caches in src/cache/internal.h) into a fresh folder under `scratch`,
+// then moves each entry into place without following symlinks: folders merge, anything else
+// the source already has at a path (a file, a symlink, a folder where the cache has a file) is
+// replaced by the cached entry. On an extraction error the workspace is untouched; scratch is
+// cleaned either way. Returns files = files + symlinks extracted, bytes_in = archive size,
+// bytes_out = file content written.
 [[nodiscard]] Result<PackStats> unpack_into(const std::filesystem::path& archive,
                                             const std::filesystem::path& workspace,
                                             const std::filesystem::path& scratch);

@@ -1,0 +1,236 @@
+// linked_cache: LOCAL_CUSTOM_CACHE (codebuild-semantics §6.1), folders on this host that
+// persist between builds of a project and are symlinked into each build's workspace.
+//
+// Layout: <root>/<encode_key(namespace)>/<encode_key(dir)> per cached folder, created on first
+// use, and <root>/<encode_key(namespace)>.lock, flock'ed from restore() until save() or the
+// object's destruction. A build that finds the lock held (a concurrent build of the project)
+// goes on without the cache, as CodeBuild's best-effort local cache does.
+//
+// Each `cache.paths` entry names the folder given by its longest leading part without glob
+// characters (`node_modules/**/*` -> node_modules); "Only directories can be specified for
+// caching", so an entry without such a part, or naming a file, is skipped with a log line.
+// What the source copy had at that path is removed and replaced by the link: cached items
+// override source items, as CodeBuild's user guide says (the API reference says the opposite;
+// §6.1 notes the conflict).
+//
+// `action` does not apply: a link is live, so there is nothing to restore or save separately.
+//
+// Escapes: the folder path must stay inside the workspace lexically (no `..`, absolute paths
+// only under CODEBUILD_SRC_DIR), and no existing component of it may be a symlink (except a
+// link this cache made, in a reused workspace), so the link can never be placed through one.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <exception>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "artifacts/fs_util.h"
+#include "cache/build_cache.h"
+#include "cache/internal.h"
+
+namespace kiln::cache {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Outcome = CacheReport::Outcome;
+
+// The folder a path names, or "" when it has no wildcard-free leading part. nullopt when it
+// climbs with `..`.
+std::optional<std::string> leading_dir(const std::string& pattern) {
+  std::string dir;
+  std::size_t start = 0;
+  while (start <= pattern.size()) {
+    std::size_t slash = pattern.find('/', start);
+    if (slash == std::string::npos) slash = pattern.size();
+    const std::string part = pattern.substr(start, slash - start);
+    start = slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (part.find_first_of("*?[\\") != std::string::npos) break;
+    if (part == "..") return std::nullopt;
+    dir += (dir.empty() ? "" : "/") + part;
+  }
+  return dir;
+}
+
+class LinkedCache final : public BuildCache {
+ public:
+  explicit LinkedCache(fs::path root) : root_(std::move(root)) {}
+
+  CacheReport restore(const CacheRequest& req, logs::LogSink& log) override {
+    try {
+      auto r = do_restore(req, log);
+      if (r) return *r;
+      return failed("restore", r.error().describe(), log);
+    } catch (const std::exception& e) {
+      return failed("restore", e.what(), log);
+    }
+  }
+
+  CacheReport save(const CacheRequest& req, logs::LogSink& log) override {
+    CacheReport report;
+    if (!lock_) {
+      report.detail = "no cached folders were linked";
+      return report;
+    }
+    lock_.reset();  // the links stay; another build may use the folders now
+    report.outcome = Outcome::kSaved;
+    report.files = linked_;
+    log.agent_line("Cache saved: " + std::to_string(linked_) + " linked folder(s) kept in " +
+                   ns_dir_.string());
+    return report;
+  }
+
+ private:
+  CacheReport failed(const char* what, const std::string& detail, logs::LogSink& log) {
+    lock_.reset();
+    CacheReport report;
+    report.outcome = Outcome::kFailed;
+    report.detail = detail;
+    log.agent_line(std::string("Cache ") + what + " failed: " + detail);
+    return report;
+  }
+
+  Result<CacheReport> do_restore(const CacheRequest& req, logs::LogSink& log);
+  Result<bool> link_one(const CacheRequest& req, const std::string& dir, logs::LogSink& log);
+
+  fs::path root_;
+  fs::path ns_dir_;
+  artifacts::UniqueFd lock_;
+  std::uint64_t linked_ = 0;
+};
+
+Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSink& log) {
+  CacheReport report;
+  if (req.spec.paths.empty()) {
+    report.detail = "no paths specified to be cached";
+    log.agent_line("Skip cache due to: " + report.detail);
+    return report;
+  }
+  const detail::Budget budget(req.timeout);
+  const std::string ns = encode_key(req.namespace_name.empty() ? "default" : req.namespace_name);
+  ns_dir_ = root_ / ns;
+  std::error_code ec;
+  fs::create_directories(ns_dir_, ec);
+  if (ec) return fail(ErrorCode::kIo, "create " + ns_dir_.string() + ": " + ec.message());
+  const fs::path lock_path = root_ / (ns + ".lock");
+  artifacts::UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock) return fail(errno_error(ErrorCode::kIo, "open " + lock_path.string()));
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK)
+      return fail(errno_error(ErrorCode::kIo, "flock " + lock_path.string()));
+    report.detail = "the local cache is in use by another build of this project";
+    log.agent_line("Skip cache due to: " + report.detail);
+    return report;
+  }
+  lock_ = std::move(lock);
+
+  bool reused = false;
+  std::string shown;
+  for (const std::string& p : req.spec.paths) {
+    auto rel = detail::workspace_relative(p, req.build_src_dir);
+    if (!rel) {
+      log.agent_line("Skipping cache path " + p +
+                     ": absolute paths outside CODEBUILD_SRC_DIR are host paths under the "
+                     "process executor");
+      continue;
+    }
+    auto dir = leading_dir(*rel);
+    if (!dir) {
+      log.agent_line("Skipping cache path " + p + ": it leaves the workspace");
+      continue;
+    }
+    if (dir->empty()) {
+      log.agent_line("Skipping cache path " + p +
+                     ": Only directories can be specified for caching");
+      continue;
+    }
+    const bool existed = fs::is_directory(ns_dir_ / encode_key(*dir), ec);
+    auto done = link_one(req, *dir, log);
+    if (!done) return fail(std::move(done.error()));
+    if (!*done) continue;
+    reused = reused || existed;
+    shown += (shown.empty() ? "" : ", ") + *dir;
+    ++linked_;
+  }
+  report.files = linked_;
+  report.seconds = budget.elapsed();
+  if (linked_ == 0) {
+    report.outcome = Outcome::kSkipped;
+    report.detail = "no folder to link";
+    lock_.reset();
+    return report;
+  }
+  report.outcome = reused ? Outcome::kHit : Outcome::kMiss;
+  if (!reused) report.detail = "cache folders created on first use";
+  log.agent_line(std::string(reused ? "Cache hit" : "Cache miss") + ": linked " + shown + " in " +
+                 detail::human_seconds(report.seconds) + " from " + ns_dir_.string());
+  return report;
+}
+
+// Links one folder. False (and a log line) when the path is refused.
+Result<bool> LinkedCache::link_one(const CacheRequest& req, const std::string& dir,
+                                   logs::LogSink& log) {
+  const fs::path cached = ns_dir_ / encode_key(dir);
+  // No existing component may be a symlink: the link would be placed (or the old content
+  // removed) wherever it points.
+  fs::path at = req.workspace;
+  std::string walked;
+  struct stat st {};
+  for (const fs::path& part : fs::path(dir)) {
+    at /= part;
+    walked += (walked.empty() ? "" : "/") + part.string();
+    if (::lstat(at.c_str(), &st) != 0) {
+      if (errno == ENOENT) break;
+      return fail(errno_error(ErrorCode::kIo, "stat " + at.string()));
+    }
+    const bool last = walked == dir;
+    if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      if (last && fs::read_symlink(at, ec) == cached && !ec) break;  // ours, from a reused tree
+      log.agent_line("Skipping cache path " + dir + ": " + walked + " is a symlink");
+      return false;
+    }
+    if (!last && !S_ISDIR(st.st_mode)) {
+      log.agent_line("Skipping cache path " + dir + ": " + walked + " is not a folder");
+      return false;
+    }
+    if (last && !S_ISDIR(st.st_mode)) {
+      log.agent_line("Skipping cache path " + dir +
+                     ": Only directories can be specified for caching");
+      return false;
+    }
+  }
+  std::error_code ec;
+  if (fs::exists(cached, ec) && !fs::is_directory(cached, ec)) {
+    return fail(ErrorCode::kIo, cached.string() + " is not a folder");
+  }
+  fs::create_directory(cached, ec);
+  if (ec) return fail(ErrorCode::kIo, "create " + cached.string() + ": " + ec.message());
+  const fs::path target = req.workspace / dir;
+  fs::remove_all(target, ec);  // does not follow a symlink; components were checked above
+  if (ec) return fail(ErrorCode::kIo, "remove " + target.string() + ": " + ec.message());
+  const std::size_t slash = dir.rfind('/');
+  if (slash != std::string::npos) {
+    auto made = artifacts::make_dirs_beneath(req.workspace, dir.substr(0, slash));
+    if (!made) return fail(std::move(made.error()));
+  }
+  if (::symlink(cached.c_str(), target.c_str()) != 0) {
+    return fail(errno_error(ErrorCode::kIo, "symlink " + target.string()));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<BuildCache> linked_cache(fs::path root) {
+  return std::make_unique<LinkedCache>(std::move(root));
+}
+
+}  // namespace kiln::cache
