@@ -23,11 +23,12 @@ if [[ $skip != *" asan "* ]]; then
   stage "ASan + UBSan build and unit tests"
   cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=address,undefined >/dev/null
   ninja -C build/asan kiln_tests kiln
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/asan/kiln_tests --gtest_brief=1
+  KILN_REQUIRE_MOTO=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ./build/asan/kiln_tests --gtest_brief=1
 else
   stage "unit tests (release)"
   ninja -C build/release kiln_tests
-  ./build/release/kiln_tests --gtest_brief=1
+  KILN_REQUIRE_MOTO=1 ./build/release/kiln_tests --gtest_brief=1
 fi
 
 if [[ $skip != *" tidy "* ]]; then

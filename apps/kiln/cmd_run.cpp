@@ -8,11 +8,12 @@
 #include <filesystem>
 #include <memory>
 
-#include "artifacts/local_uploader.h"
 #include "commands.h"
 #include "engine/engine.h"
+#include "engine/services.h"
 #include "exec/process_executor.h"
 #include "run_options.h"
+#include "run_sources.h"
 #include "signals.h"
 #include "source/local_git.h"
 #include "summary.h"
@@ -86,28 +87,38 @@ std::optional<workspace::CopyMode> copy_mode(const std::string& s) {
 
 int run_build(const RunOptions& o) {
   std::error_code ec;
-  const fs::path source = fs::weakly_canonical(o.source, ec);
-  if (ec || !fs::is_directory(source)) return usage_error("source folder not found: " + o.source);
   if (o.executor != "process")
     return usage_error("executor '" + o.executor + "' is not available yet (only 'process')");
   if (o.packaging != "ZIP" && o.packaging != "NONE")
     return usage_error("--packaging must be ZIP or NONE, not " + o.packaging);
   if (!(o.timeout_minutes > 0))
     return usage_error("--timeout must be a positive number of minutes");
+  if (o.git_clone_depth < 0) return usage_error("--git-clone-depth must be 0 or more");
   auto mode = copy_mode(o.workspace_mode);
   if (!mode) return usage_error("--workspace must be auto, reflink, copy or hardlink");
   auto overrides = override_variables(o);
   if (!overrides) return usage_error(overrides.error().describe());
 
   engine::BuildRequest req;
-  for (const auto& s : o.secondary_sources) {
-    const auto eq = s.find('=');
-    if (eq == std::string::npos) return usage_error("--secondary-source wants ID=DIR, got " + s);
-    engine::SecondarySource sec{s.substr(0, eq), fs::weakly_canonical(s.substr(eq + 1), ec)};
-    if (!engine::valid_variable_name(sec.identifier))
-      return usage_error("invalid secondary source identifier: " + sec.identifier);
-    if (ec || !fs::is_directory(sec.dir)) return usage_error("secondary source not found: " + s);
-    req.secondary_sources.push_back(sec);
+  req.packaging = o.packaging == "NONE" ? artifacts::Packaging::kNone : artifacts::Packaging::kZip;
+  // temp_directory_path() honours TMPDIR.
+  std::string root_template = (fs::temp_directory_path(ec) / "kiln-build-XXXXXX").string();
+  if (ec || !::mkdtemp(root_template.data()))
+    return usage_error("cannot create a build folder in " + root_template);
+  req.build_root = root_template;
+  if (auto applied = apply_run_sources(o, req); !applied) {
+    fs::remove_all(req.build_root, ec);
+    return usage_error(applied.error().message());
+  }
+  // A folder source's name is the default project name; a URL's last component otherwise.
+  fs::path source = req.source.location;
+  if (!req.source.is_local()) {
+    std::string last = req.source.location;
+    while (!last.empty() && last.back() == '/') last.pop_back();
+    last = last.substr(last.rfind('/') + 1);
+    if (last.size() > 4 && last.substr(last.size() - 4) == ".git") last.resize(last.size() - 4);
+    if (last.size() > 4 && last.substr(last.size() - 4) == ".zip") last.resize(last.size() - 4);
+    source = last;
   }
 
   auto& id = req.identity;
@@ -116,7 +127,7 @@ int run_build(const RunOptions& o) {
   id.initiator = initiator();
   id.image = o.image.empty() ? "kiln/host" : o.image;
   if (const char* region = std::getenv("AWS_REGION"); region && *region) id.region = region;
-  if (auto head = source::read_git_head(source)) {
+  if (auto head = req.source.is_local() ? source::read_git_head(source) : std::nullopt) {
     id.resolved_source_version = head->commit;
     id.source_version = head->commit;
   }
@@ -124,32 +135,27 @@ int run_build(const RunOptions& o) {
 
   SystemClock clock;
   auto secrets = SecretSources::make(o.secrets, clock);
-  if (!secrets) return usage_error(secrets.error().describe());
+  if (!secrets) {
+    fs::remove_all(req.build_root, ec);
+    return usage_error(secrets.error().describe());
+  }
 
-  // temp_directory_path() honours TMPDIR.
-  std::string root_template = (fs::temp_directory_path(ec) / "kiln-build-XXXXXX").string();
-  if (ec || !::mkdtemp(root_template.data()))
-    return usage_error("cannot create a build folder in " + root_template);
-  req.build_root = root_template;
-
-  req.source_dir = source;
   req.in_place = o.in_place;
   req.copy_mode = *mode;
   req.buildspec_path = o.buildspec;
   req.override_vars = std::move(*overrides);
   req.image_env = host_environment();
   req.timeout_minutes = o.timeout_minutes;
-  req.packaging = o.packaging == "NONE" ? artifacts::Packaging::kNone : artifacts::Packaging::kZip;
-  req.artifacts_dir = fs::absolute(o.artifacts);
   req.executor_name = o.executor;
 
   exec::ProcessExecutor executor;
-  artifacts::LocalArtifactUploader uploader;
+  engine::BuildServices services(req, {});
   logs::FdSink out(STDOUT_FILENO);
   exec::CancelToken cancel;
   install_signal_handlers(cancel);
 
-  engine::Engine eng({executor, uploader, out, clock, (*secrets)->resolver(), nullptr});
+  engine::Engine eng({executor, services.uploader(), out, clock, (*secrets)->resolver(), nullptr,
+                      &services.sources(), services.cache()});
   const engine::BuildRecord record = eng.run(req, cancel);
   out.flush();
 
@@ -170,17 +176,28 @@ int run_build(const RunOptions& o) {
 std::function<int()> add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   auto* cmd = app.add_subcommand("run", "Run a buildspec on a local source tree");
-  cmd->add_option("-s,--source", o->source, "Source folder (default .)");
+  cmd->add_option("-s,--source", o->source,
+                  "Source folder (default .), git URL, or s3://bucket/key.zip");
   cmd->add_option("-b,--buildspec", o->buildspec, "Buildspec, relative to the source or absolute");
-  cmd->add_option("-a,--artifacts", o->artifacts, "Artifacts folder (default ./kiln-artifacts)");
+  cmd->add_option("-a,--artifacts", o->artifacts,
+                  "Artifacts folder (default ./kiln-artifacts) or s3://bucket/path");
   cmd->add_option("-e,--env", o->env, "NAME=VALUE; highest precedence, like StartBuild overrides");
   cmd->add_option("--env-file", o->env_files, "File of NAME=VALUE lines");
   cmd->add_option("--executor", o->executor, "process | sandbox | docker");
   cmd->add_option("-i,--image", o->image, "Build image");
   cmd->add_option("--timeout", o->timeout_minutes, "Build timeout in minutes (fractions allowed)");
-  cmd->add_option("--secondary-source", o->secondary_sources, "ID=DIR");
+  cmd->add_option("--secondary-source", o->secondary_sources, "ID=DIR, ID=GIT-URL or ID=s3://B/K");
+  cmd->add_option("--secondary-source-version", o->secondary_versions, "ID=REF");
   cmd->add_option("--source-version", o->source_version,
-                  "Source version (CODEBUILD_SOURCE_VERSION)");
+                  "Git branch, tag, commit or pr/N; S3 object version (CODEBUILD_SOURCE_VERSION)");
+  cmd->add_option("--git-clone-depth", o->git_clone_depth, "Shallow clone depth (0 = full)");
+  cmd->add_flag("--git-submodules", o->git_submodules, "Fetch git submodules");
+  cmd->add_option("--cache", o->cache_type, "NO_CACHE (default), LOCAL or S3");
+  cmd->add_option("--cache-location", o->cache_location, "S3 cache: bucket/prefix");
+  cmd->add_option("--cache-mode", o->cache_modes,
+                  "LOCAL cache modes (default LOCAL_SOURCE_CACHE and LOCAL_CUSTOM_CACHE)");
+  cmd->add_option("--cache-dir", o->cache_dir,
+                  "Where LOCAL caches live (default $XDG_CACHE_HOME/kiln or ~/.cache/kiln)");
   cmd->add_option("--project", o->project, "Project name (default: the source folder's name)");
   cmd->add_option("--json", o->json, "Write the build record to FILE");
   cmd->add_option("--packaging", o->packaging, "ZIP (default) or NONE (folders)");

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "http/server.h"
 #include "secrets/secret_store.h"
+#include "server/cache_invalidation.h"
 #include "server/reloading_keys.h"
 #include "server/scheduler.h"
 #include "store/store.h"
@@ -32,6 +33,9 @@ struct ServerOptions {
   bool allow_anonymous = false;
   std::string region = "us-east-1";
   std::string account = "000000000000";
+  // Archive (S3) cache eviction per project namespace, applied after each save (docs/cache.md).
+  std::uint64_t cache_max_mb = 10240;
+  long long cache_max_age_hours = 168;
 };
 
 int fail_start(const std::string& message) {
@@ -100,6 +104,11 @@ int run_server(const ServerOptions& o) {
   svc_opts.account = {o.region, o.account};
   svc_opts.data = layout;
   svc_opts.allow_anonymous = o.allow_anonymous;
+  svc_opts.cache_max_bytes = o.cache_max_mb << 20;
+  svc_opts.cache_max_age_seconds = o.cache_max_age_hours * 3600;
+  svc_opts.invalidate_cache = [cache_dir = layout.cache_dir()](const nlohmann::json& project) {
+    return server::invalidate_project_cache(project, cache_dir);
+  };
   for (char** e = environ; e && *e; ++e) {
     const std::string kv = *e;
     const auto eq = kv.find('=');
@@ -150,6 +159,12 @@ std::function<int()> add_server_command(CLI::App& app) {
   cmd->add_option("--region", opts->region, "region in ARNs when a request names none")
       ->capture_default_str();
   cmd->add_option("--account-id", opts->account, "account id in ARNs")->capture_default_str();
+  cmd->add_option("--cache-max-mb", opts->cache_max_mb,
+                  "S3 cache: keep at most this many MiB per project (0 = no limit)")
+      ->capture_default_str();
+  cmd->add_option("--cache-max-age-hours", opts->cache_max_age_hours,
+                  "S3 cache: remove objects not written for this long (0 = no limit)")
+      ->capture_default_str();
   return [opts] { return run_server(*opts); };
 }
 

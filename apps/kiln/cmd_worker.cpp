@@ -14,10 +14,10 @@
 #include <cstdio>
 #include <string>
 
-#include "artifacts/local_uploader.h"
 #include "commands.h"
 #include "engine/engine.h"
 #include "engine/request_json.h"
+#include "engine/services.h"
 #include "exec/process_executor.h"
 #include "logs/log_sink.h"
 #include "signals.h"
@@ -71,12 +71,13 @@ int run_worker(const WorkerOptions& o) {
   }
 
   exec::ProcessExecutor executor;
-  artifacts::LocalArtifactUploader uploader;
+  engine::BuildServices services(*req, {});
   logs::FdSink log(log_fd);
   SystemClock clock;
-  // Opened only if the build asks for a parameter or a secret.
+  // Opened only if the build asks for a parameter, a secret or a source credential.
   secrets::LazyStoreResolver secrets(o.secrets, clock);
-  engine::Engine eng({executor, uploader, log, clock, secrets, emit});
+  engine::Engine eng({executor, services.uploader(), log, clock, secrets, emit, &services.sources(),
+                      services.cache()});
   const engine::BuildRecord record = eng.run(*req, cancel);
   log.flush();
   emit(record);

@@ -18,8 +18,15 @@ struct RunOptions {
   std::string executor = "process";
   std::string image;
   double timeout_minutes = 60;
-  std::vector<std::string> secondary_sources;  // ID=DIR
+  std::vector<std::string> secondary_sources;   // ID=DIR|URL
+  std::vector<std::string> secondary_versions;  // ID=REF
   std::string source_version;
+  int git_clone_depth = 0;
+  bool git_submodules = false;
+  std::string cache_type = "NO_CACHE";
+  std::string cache_location;
+  std::vector<std::string> cache_modes;
+  std::string cache_dir;
   std::string project;
   std::string json;
   std::string packaging = "ZIP";

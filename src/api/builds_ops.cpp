@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "api/build_io.h"
 #include "api/build_json.h"
 #include "api/ops_common.h"
 #include "api/service.h"
@@ -103,22 +104,10 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
     if (auto r = check_artifacts(**artifacts, "artifactsOverride", false); !r)
       return tl::unexpected(r.error());
   }
+  if (const auto loc = f.string("sourceLocationOverride", false); !loc)
+    return tl::unexpected(loc.error());
 
   const std::string name = project.at("name");
-  json source = project.value("source", json::object());
-  if (*type_override) source["type"] = **type_override;
-  if (*buildspec_override) source["buildspec"] = **buildspec_override;
-  if (const auto loc = f.string("sourceLocationOverride", false); loc && *loc)
-    source["location"] = **loc;
-  const std::string source_type = source.value("type", "NO_SOURCE");
-  if (source_type != "NO_SOURCE") {
-    return invalid_input("Source type " + source_type +
-                         " is not supported by this Kiln yet; use NO_SOURCE with an inline "
-                         "buildspec (other sources come with issue #5)");
-  }
-  const std::string buildspec = source.value("buildspec", "");
-  if (buildspec.empty()) return invalid_input("The build has no buildspec: set source.buildspec");
-
   json environment = project.value("environment", json::object());
   if (*image) environment["image"] = **image;
   if (*compute) environment["computeType"] = **compute;
@@ -149,7 +138,9 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   id.image = environment.value("image", "kiln/host");
   id.source_version = version->value_or(project.value("sourceVersion", ""));
   req.build_root = options_.data.build_root(uuid);
-  req.buildspec_text = buildspec;
+  auto io = apply_build_io(project, in, options_.data,
+                           {options_.cache_max_bytes, options_.cache_max_age_seconds}, req);
+  if (!io) return tl::unexpected(io.error());
   split_vars(project_vars, req.project_vars, req.project_secret_vars);
   if (*vars) split_vars(**vars, req.override_vars, req.override_secret_vars);
   req.image_env = options_.image_env;
@@ -159,17 +150,6 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
       static_cast<double>(timeout->value_or(project.value("timeoutInMinutes", 60)));
   req.queued_timeout_minutes =
       static_cast<int>(queued_timeout->value_or(project.value("queuedTimeoutInMinutes", 480)));
-  // Artifacts land in the data folder (S3 upload comes with issue #5). CodeBuild's packaging
-  // default is NONE: a folder of the files.
-  const json effective_artifacts =
-      *artifacts ? **artifacts : project.value("artifacts", json{{"type", "NO_ARTIFACTS"}});
-  if (effective_artifacts.value("type", "NO_ARTIFACTS") != "NO_ARTIFACTS") {
-    req.artifacts_dir = options_.data.artifacts_dir(name, uuid);
-    req.packaging = effective_artifacts.value("packaging", "NONE") == "ZIP"
-                        ? artifacts::Packaging::kZip
-                        : artifacts::Packaging::kNone;
-  }
-
   // The worker gets the engine's request; RetryBuild gets the StartBuild input back.
   json start_input = in;
   start_input.erase("idempotencyToken");
@@ -204,7 +184,7 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
       {engine::PhaseType::kSubmitted, engine::Status::kSucceeded, t, t, 0, {}, false});
   r.phases.push_back(
       {engine::PhaseType::kQueued, std::nullopt, t, std::nullopt, std::nullopt, {}, false});
-  r.buildspec = buildspec;
+  r.buildspec = io->source.value("buildspec", "");
   r.environment_type = req.environment_type;
   r.image = id.image;
   r.compute_type = req.compute_type;
@@ -219,7 +199,9 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   r.region = c.region;
   r.account = options_.account.id;
   json build = engine::to_json(r);
-  build["source"] = source;
+  build["source"] = io->source;
+  build["secondarySources"] = io->secondary_sources;
+  build["cache"] = io->cache;
   KILN_API_CHECK(store_.update_build(row.id, store::BuildState::kQueued, json_text(build)));
   control_.wake();
   return json{{"build", build}};

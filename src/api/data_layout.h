@@ -21,6 +21,8 @@ struct DataLayout {
   std::filesystem::path request_file(const std::string& uuid) const {
     return root / "builds" / (uuid + ".request.json");
   }
+  // LOCAL caches: custom-cache folders and git mirrors, per project (docs/cache.md).
+  std::filesystem::path cache_dir() const { return root / "cache"; }
   std::filesystem::path artifacts_dir(const std::string& project, const std::string& uuid) const {
     return root / "artifacts" / project / uuid;
   }

@@ -103,7 +103,7 @@ Service::Op Service::find_op(std::string_view target) const {
     std::string_view name;
     Op op;
   };
-  static const std::array<Entry, 30> kOps = {{
+  static const std::array<Entry, 31> kOps = {{
       {"CodeBuild_20161006.CreateProject", &Service::create_project},
       {"CodeBuild_20161006.UpdateProject", &Service::update_project},
       {"CodeBuild_20161006.DeleteProject", &Service::delete_project},
@@ -121,6 +121,7 @@ Service::Op Service::find_op(std::string_view target) const {
       {"CodeBuild_20161006.ImportSourceCredentials", &Service::import_source_credentials},
       {"CodeBuild_20161006.ListSourceCredentials", &Service::list_source_credentials},
       {"CodeBuild_20161006.DeleteSourceCredentials", &Service::delete_source_credentials},
+      {"CodeBuild_20161006.InvalidateProjectCache", &Service::invalidate_project_cache},
       {"AmazonSSM.PutParameter", &Service::put_parameter},
       {"AmazonSSM.GetParameter", &Service::get_parameter},
       {"AmazonSSM.GetParameters", &Service::get_parameters},

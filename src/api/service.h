@@ -41,6 +41,12 @@ struct ServiceOptions {
   bool allow_anonymous = false;  // accept unsigned requests (--allow-anonymous)
   std::int64_t max_skew_seconds = 900;
   exec::EnvMap image_env;  // the environment builds start from (process executor)
+  // Archive cache eviction (--cache-max-mb, --cache-max-age-hours; 0 = no limit).
+  std::uint64_t cache_max_bytes = 0;
+  long long cache_max_age_seconds = 0;
+  // InvalidateProjectCache's work on the stored Project (server/cache_invalidation.h); unset:
+  // the operation only checks the project exists.
+  std::function<Result<void>(const nlohmann::json& project)> invalidate_cache;
 };
 
 // A string member that holds a secret (a parameter's value, a secret, a token): checked like
@@ -92,6 +98,7 @@ class Service {
   ApiResult<nlohmann::json> import_source_credentials(const Call& c);
   ApiResult<nlohmann::json> list_source_credentials(const Call& c);
   ApiResult<nlohmann::json> delete_source_credentials(const Call& c);
+  ApiResult<nlohmann::json> invalidate_project_cache(const Call& c);
   // SSM Parameter Store (ssm_ops.cpp).
   ApiResult<nlohmann::json> put_parameter(const Call& c);
   ApiResult<nlohmann::json> get_parameter(const Call& c);

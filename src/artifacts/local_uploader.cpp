@@ -57,7 +57,13 @@ Result<UploadResult> LocalArtifactUploader::upload(const UploadRequest& req, log
   // CodeBuild requires primary `files` even when only secondary artifacts are wanted.
   if (arts.primary.files.empty()) return client_error(kNoPrimary);
 
-  const std::string suffix = req.packaging == Packaging::kZip ? ".zip" : "";
+  const auto packaging_of = [&req](const std::string& id) {
+    const auto it = req.secondary_packaging.find(id);
+    return id.empty() || it == req.secondary_packaging.end() ? req.packaging : it->second;
+  };
+  const auto suffix_of = [&](const std::string& id) {
+    return packaging_of(id) == Packaging::kZip ? std::string(".zip") : std::string();
+  };
   std::vector<Plan> plans;
   {
     const spec::ArtifactSpec& p = arts.primary;
@@ -66,6 +72,7 @@ Result<UploadResult> LocalArtifactUploader::upload(const UploadRequest& req, log
     if (name->empty()) *name = req.default_name;
     if (auto why = bad_name(*name))
       return client_error("invalid artifact name " + *name + ": " + *why);
+    const std::string suffix = suffix_of("");
     std::string rel = ends_with(*name, suffix) ? *name : *name + suffix;
     plans.push_back(Plan{"", &p, std::move(rel), {}});
   }
@@ -74,7 +81,7 @@ Result<UploadResult> LocalArtifactUploader::upload(const UploadRequest& req, log
       return client_error("invalid artifact identifier " + id +
                           ": use fewer than 128 letters, digits or underscores");
     }
-    plans.push_back(Plan{id, &spec, id + suffix, {}});
+    plans.push_back(Plan{id, &spec, id + suffix_of(id), {}});
   }
 
   CollectContext ctx{req.src_dir, req.source_roots, &req.expand, req.output_dir};
@@ -130,8 +137,9 @@ Result<UploadResult> LocalArtifactUploader::upload(const UploadRequest& req, log
       return fail(std::move(r.error()));
     }
     const std::filesystem::path dest = out_root->root() / plan.output_rel;
-    auto written = req.packaging == Packaging::kZip ? write_zip(plan.files, dest, options_)
-                                                    : write_folder(plan.files, dest);
+    auto written = packaging_of(plan.identifier) == Packaging::kZip
+                       ? write_zip(plan.files, dest, options_)
+                       : write_folder(plan.files, dest);
     if (!written) return fail(std::move(written.error()));
     ArtifactOutcome o;
     o.identifier = plan.identifier;

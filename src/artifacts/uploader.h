@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct UploadRequest {
   std::filesystem::path src_dir;               // host path of CODEBUILD_SRC_DIR
   std::filesystem::path output_dir;            // where artifacts are written (created if missing)
   Packaging packaging = Packaging::kZip;
+  // A secondary artifact's own packaging (its project secondaryArtifacts entry); identifiers
+  // not listed use `packaging`.
+  std::map<std::string, Packaging> secondary_packaging;
   std::string default_name = "artifacts";  // primary name when the buildspec has none
   Expander expand;                         // for `name` and `base-directory`; may be empty
   // Trees an absolute base-directory may name. Empty means {src_dir as both paths}. The engine

@@ -28,6 +28,18 @@ class AgentLog {
   bool at_line_start_ = true;
 };
 
+// A LogSink whose agent lines get the "[Container] <ts>" prefix: what lower layers (artifact
+// upload, caches) write to.
+class AgentLineSink final : public logs::LogSink {
+ public:
+  explicit AgentLineSink(AgentLog& log) : log_(log) {}
+  void agent_line(std::string_view line) override { log_.line(line); }
+  void output(std::string_view chunk) override { log_.output(chunk); }
+
+ private:
+  AgentLog& log_;
+};
+
 std::string format_timestamp(std::chrono::system_clock::time_point t);
 
 }  // namespace kiln::engine

@@ -20,6 +20,11 @@ PhaseType phase_type(spec::PhaseName n) {
   }
   return PhaseType::kBuild;
 }
+// Kiln's LOCAL type (a folder on this host) is not one of CodeBuild's SourceType values; the
+// record shows such a source as NO_SOURCE with the folder as its location.
+std::string record_source_type(const std::string& type) {
+  return type == "LOCAL" || type.empty() ? "NO_SOURCE" : type;
+}
 }  // namespace
 
 BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::CancelToken& cancel)
@@ -32,10 +37,11 @@ BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::Cancel
   record_.initiator = id.initiator;
   record_.source_version = id.source_version;
   record_.resolved_source_version = id.resolved_source_version;
-  record_.source_location = req.source_dir.string();
+  record_.source_type = record_source_type(req.source.type);
+  record_.source_location = req.source.location;
   record_.buildspec = req.buildspec_text ? *req.buildspec_text : req.buildspec_path;
   for (const auto& s : req.secondary_sources)
-    record_.secondary_sources.emplace_back(s.identifier, s.dir.string());
+    record_.secondary_sources.push_back({s.identifier, record_source_type(s.type), s.location});
   record_.environment_type = req.environment_type;
   record_.image = id.image;
   record_.compute_type = req.compute_type;
@@ -55,7 +61,7 @@ BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::Cancel
   deadline_ = deps.clock.steady_now() +
               std::chrono::duration_cast<std::chrono::steady_clock::duration>(budget);
   scratch_ = req.build_root / "exec";
-  workspace_ = req.in_place ? req.source_dir : req.build_root / "src";
+  workspace_ = req.in_place ? std::filesystem::path(req.source.location) : req.build_root / "src";
 }
 
 void BuildRun::publish() {

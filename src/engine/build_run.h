@@ -1,11 +1,12 @@
 // Internal to the engine: the state of one build while it runs. Engine::run() creates a
 // BuildRun and calls execute(); the phase steps live in build_run.cpp (transitions),
-// download_source.cpp (workspace, buildspec, variables), secret_vars.cpp (secret values,
-// git-credential-helper), command_phase.cpp (commands, finally, on-failure) and
-// upload_phase.cpp (artifacts).
+// download_source.cpp (sources, buildspec, variables), secret_vars.cpp (secret values,
+// git-credential-helper, source credentials), cache_phase.cpp (cache restore and save),
+// command_phase.cpp (commands, finally, on-failure) and upload_phase.cpp (artifacts).
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,11 +38,24 @@ class BuildRun {
   PhaseOutcome provision();
   PhaseOutcome download_source();
   PhaseOutcome run_command_phase(spec::PhaseName name);
-  PhaseOutcome upload_artifacts();
+  PhaseOutcome upload_artifacts();  // artifacts, then the cache
+  PhaseOutcome upload_artifact_files();
   void finalize();
 
   // download_source helpers.
   std::optional<PhaseOutcome> prepare_workspace();
+  source::SourceFetcher& fetcher();
+  std::optional<PhaseOutcome> fetch_source(const source::SourceSpec& spec,
+                                           const std::filesystem::path& dest,
+                                           source::FetchedSource& out);
+  // The stored source credential for a git source's host, registered with the masker.
+  std::optional<PhaseOutcome> git_credentials_for(const source::SourceSpec& spec,
+                                                  source::FetchContext& ctx);
+
+  // cache_phase.cpp: never fail the build (cache/build_cache.h).
+  std::optional<cache::CacheRequest> cache_request();
+  void restore_cache();
+  void save_cache();
   std::optional<PhaseOutcome> load_buildspec();
   std::optional<PhaseOutcome> resolve_variables();
   // Fetches one parameter or secret and registers its value with the masker.
@@ -59,7 +73,7 @@ class BuildRun {
   exec::CommandRequest command_request(const std::string& text, const spec::Phase& phase) const;
 
   // Where a secondary source lives: as the build sees it (CODEBUILD_SRC_DIR_<id>) and on the host.
-  artifacts::SourceRoot secondary_location(const SecondarySource& s) const;
+  artifacts::SourceRoot secondary_location(const source::SourceSpec& s) const;
 
   Result<std::string> expand(const std::string& text);
   void capture_exported_variables();
@@ -78,6 +92,10 @@ class BuildRun {
   std::filesystem::path workspace_;  // host path of CODEBUILD_SRC_DIR
   std::filesystem::path scratch_;
   std::optional<spec::Buildspec> spec_;
+  std::optional<cache::CacheRequest> cache_request_;    // set once the cache was restored
+  std::unique_ptr<source::SourceFetcher> own_fetcher_;  // when EngineDeps has none
+  source::FetchedSource primary_fetched_;
+  std::vector<std::pair<std::string, source::FetchedSource>> secondary_fetched_;
   exec::ShellState initial_state_;         // 0.1 runs every command from this
   exec::ShellState state_;                 // 0.2 carries this from command to command
   std::vector<std::string> secret_names_;  // never exported

@@ -26,32 +26,78 @@ bool stays_inside(const fs::path& rel) {
 }
 }  // namespace
 
-artifacts::SourceRoot BuildRun::secondary_location(const SecondarySource& s) const {
-  // In place, secondary sources are used where they are, like the primary one. Otherwise each
-  // gets a copy beside the primary workspace, as CodeBuild puts them beside CODEBUILD_SRC_DIR.
-  if (req_.in_place) return {s.dir.string(), s.dir};
+artifacts::SourceRoot BuildRun::secondary_location(const source::SourceSpec& s) const {
+  // In place, LOCAL secondary sources are used where they are, like the primary one. Otherwise
+  // each gets a folder beside the primary workspace, as CodeBuild puts them beside
+  // CODEBUILD_SRC_DIR.
+  if (req_.in_place && s.is_local()) return {s.location, s.location};
   const std::string dir = "src_" + s.identifier;
   return {(initial_state_.cwd.parent_path() / dir).string(), workspace_.parent_path() / dir};
 }
 
+source::SourceFetcher& BuildRun::fetcher() {
+  if (deps_.sources != nullptr) return *deps_.sources;
+  if (!own_fetcher_) {
+    own_fetcher_ = source::make_source_fetcher([]() -> Result<net::S3Client*> {
+      return fail(ErrorCode::kInvalidArgument, "this build has no S3 client configured");
+    });
+  }
+  return *own_fetcher_;
+}
+
+// One source into `dest` (an existing empty folder), with CodeBuild's failure context
+// ("<why> for primary source and source version <v>").
+std::optional<PhaseOutcome> BuildRun::fetch_source(const source::SourceSpec& spec,
+                                                   const std::filesystem::path& dest,
+                                                   source::FetchedSource& out) {
+  source::FetchContext ctx;
+  ctx.cancel = &cancel_;
+  ctx.log = [this](std::string_view line) { log_.line(line); };
+  ctx.scratch = req_.build_root / "download";
+  ctx.copy_mode = req_.copy_mode;
+  ctx.timeout_ms =
+      std::max<long>(1000, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 deadline_ - deps_.clock.steady_now())
+                                                 .count()));
+  if (spec.is_git()) {
+    if (auto failed = git_credentials_for(spec, ctx)) return failed;
+    if (req_.cache.type == "LOCAL" && req_.cache.has_mode("LOCAL_SOURCE_CACHE") &&
+        !req_.cache.local_root.empty())
+      ctx.git_mirror_dir = req_.cache.local_root / "git" / source::mirror_dir_name(spec.location);
+  }
+  auto fetched = fetcher().fetch(spec, dest, ctx);
+  if (!fetched) {
+    if (cancel_.cancelled()) {
+      stopped_ = true;
+      return interrupted_outcome();
+    }
+    const std::string which =
+        spec.identifier.empty() ? "primary source" : "secondary source " + spec.identifier;
+    return client_error(fetched.error().message() + " for " + which + " and source version " +
+                        (spec.version.empty() ? std::string("(default)") : spec.version));
+  }
+  out = std::move(*fetched);
+  return std::nullopt;
+}
+
 std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
   if (req_.in_place) return std::nullopt;
-  // copy_tree creates its destination; PROVISIONING left an empty folder there.
   std::error_code ec;
   // NO_SOURCE (a server project with an inline buildspec): the build starts in an empty folder,
   // which PROVISIONING already made.
-  if (req_.source_dir.empty()) return std::nullopt;
-  fs::remove(workspace_, ec);
-  auto copied = workspace::copy_tree(req_.source_dir, workspace_, req_.copy_mode);
-  if (!copied) {
-    return client_error("failed to prepare the workspace: " +
-                        copied.error().with("copying " + req_.source_dir.string()).describe());
+  if (!req_.source.is_none()) {
+    if (auto failed = fetch_source(req_.source, workspace_, primary_fetched_)) return failed;
+    if (!primary_fetched_.resolved_version.empty())
+      record_.resolved_source_version = primary_fetched_.resolved_version;
   }
   for (const auto& s : req_.secondary_sources) {
-    auto c = workspace::copy_tree(s.dir, secondary_location(s).host_path, req_.copy_mode);
-    if (!c)
-      return client_error("failed to prepare secondary source " + s.identifier + ": " +
-                          c.error().describe());
+    const auto dest = secondary_location(s).host_path;
+    std::filesystem::create_directories(dest, ec);
+    source::FetchedSource got;
+    if (auto failed = fetch_source(s, dest, got)) return failed;
+    record_.secondary_source_versions.emplace_back(
+        s.identifier, got.resolved_version.empty() ? got.version : got.resolved_version);
+    secondary_fetched_.emplace_back(s.identifier, std::move(got));
   }
   return std::nullopt;
 }
@@ -124,9 +170,20 @@ std::optional<PhaseOutcome> BuildRun::resolve_variables() {
   BuildIdentity id = req_.identity;
   id.src_dir = initial_state_.cwd.string();
   id.start_time_ms = static_cast<long long>(record_.start_time * 1000);
+  // What DOWNLOAD_SOURCE learnt wins over what the request guessed (§4.1).
+  if (!primary_fetched_.resolved_version.empty())
+    id.resolved_source_version = primary_fetched_.resolved_version;
+  if (!primary_fetched_.repo_url.empty() && !req_.source.is_local())
+    id.source_repo_url = primary_fetched_.repo_url;
+  if (id.source_version.empty()) id.source_version = primary_fetched_.version;
   VarList system = codebuild_variables(id);
   for (const auto& s : req_.secondary_sources)
     system.emplace_back("CODEBUILD_SRC_DIR_" + s.identifier, secondary_location(s).build_path);
+  for (const auto& [sid, got] : secondary_fetched_) {
+    system.emplace_back("CODEBUILD_SOURCE_VERSION_" + sid,
+                        got.resolved_version.empty() ? got.version : got.resolved_version);
+    system.emplace_back("CODEBUILD_SOURCE_REPO_URL_" + sid, got.repo_url);
+  }
   initial_state_.env =
       compose_environment(req_.image_env, buildspec_vars, project_vars, override_vars, system);
   if (spec_->env.git_credential_helper) {
@@ -162,12 +219,7 @@ PhaseOutcome BuildRun::download_source() {
         "Skipping install of runtimes. Runtime version selection is not supported by this "
         "build image.");
   log_.line("Moving to directory " + initial_state_.cwd.string());
-  if (!spec_->cache.present) {
-    log_.line("Cache is not defined in the buildspec");
-    log_.line("Skip cache due to: no paths specified to be cached");
-  } else {
-    log_.line("Skip cache due to: caching is not supported by this version of kiln");
-  }
+  restore_cache();
   log_phases_found();
   return {};
 }

@@ -7,25 +7,45 @@
 // Error only when the request itself is unusable (e.g. the build root cannot be created).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "artifacts/s3_uploader.h"
 #include "artifacts/uploader.h"
+#include "cache/build_cache.h"
 #include "engine/record.h"
 #include "engine/variables.h"
 #include "exec/executor.h"
 #include "logs/log_sink.h"
 #include "secrets/resolver.h"
+#include "source/fetcher.h"
 #include "util/clock.h"
 #include "workspace/workspace.h"
 
 namespace kiln::engine {
 
-struct SecondarySource {
-  std::string identifier;
-  std::filesystem::path dir;
+// The project's cache (ProjectCache, codebuild-semantics §6.1) and where this host keeps local
+// caches.
+struct CacheSettings {
+  std::string type = "NO_CACHE";     // NO_CACHE, S3, LOCAL
+  std::string location;              // S3: bucket/prefix
+  std::vector<std::string> modes;    // LOCAL: LOCAL_SOURCE_CACHE, LOCAL_CUSTOM_CACHE, ...
+  std::string namespace_name;        // cacheNamespace, else the project name
+  std::filesystem::path local_root;  // LOCAL caches and git mirrors on this host
+  // Archive cache eviction after each save (the server's --cache-max-bytes / --cache-max-age;
+  // 0 = no limit).
+  std::uint64_t max_bytes = 0;
+  long long max_age_seconds = 0;
+  bool has_mode(std::string_view m) const {
+    for (const auto& x : modes)
+      if (x == m) return true;
+    return false;
+  }
 };
 
 // A variable whose value is fetched: `reference` is a parameter name or a secrets-manager
@@ -43,12 +63,14 @@ struct SecretVar {
 struct BuildRequest {
   BuildIdentity identity;  // src_dir and start_time_ms are filled in by the engine
 
-  std::filesystem::path source_dir;  // the user's tree; empty: NO_SOURCE, start in an empty folder
-  std::vector<SecondarySource> secondary_sources;
+  // The primary source: NO_SOURCE starts in an empty folder; LOCAL copies the folder in
+  // `location` (or runs in it, in_place); git and S3 sources are fetched in DOWNLOAD_SOURCE.
+  source::SourceSpec source;
+  std::vector<source::SourceSpec> secondary_sources;  // each with its identifier
   // A private folder for this build; the engine makes src/ (the workspace) and exec/ (the
   // executor's scratch) inside it. Must exist and be empty.
   std::filesystem::path build_root;
-  bool in_place = false;  // run in source_dir itself instead of a copy
+  bool in_place = false;  // run in the LOCAL source folder itself instead of a copy
   workspace::CopyMode copy_mode = workspace::CopyMode::kAuto;
 
   std::string buildspec_path;                 // "" = buildspec.yml; relative to the source
@@ -69,6 +91,12 @@ struct BuildRequest {
 
   artifacts::Packaging packaging = artifacts::Packaging::kZip;
   std::filesystem::path artifacts_dir;  // empty: NO_ARTIFACTS, nothing is uploaded
+  // Set: artifacts go to S3 (artifacts_dir is then only their staging folder).
+  std::vector<artifacts::S3ArtifactTarget> s3_artifacts;
+  // kiln run -a s3://...: secondary artifacts without a target go beside the primary one.
+  bool s3_default_secondary = false;
+  std::string encryption_key;  // the project's encryptionKey (SSE-KMS for S3 artifacts)
+  CacheSettings cache;
   std::string executor_name = "process";
 };
 
@@ -79,6 +107,10 @@ struct EngineDeps {
   const Clock& clock;
   secrets::SecretResolver& secrets;
   std::function<void(const BuildRecord&)> on_change;  // optional; called at each phase change
+  // Optional: null fetches LOCAL sources only (git and S3 then fail in DOWNLOAD_SOURCE).
+  source::SourceFetcher* sources = nullptr;
+  // Optional: the build's cache (cache/build_cache.h); null = the buildspec cache is skipped.
+  cache::BuildCache* cache = nullptr;
 };
 
 class Engine {

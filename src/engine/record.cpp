@@ -104,8 +104,12 @@ nlohmann::json to_json(const BuildRecord& r) {
   if (!r.buildspec.empty()) source["buildspec"] = r.buildspec;
   j["source"] = source;
   auto& secondary = j["secondarySources"] = nlohmann::json::array();
-  for (const auto& [id, loc] : r.secondary_sources)
-    secondary.push_back({{"type", "NO_SOURCE"}, {"location", loc}, {"sourceIdentifier", id}});
+  for (const auto& s : r.secondary_sources)
+    secondary.push_back(
+        {{"type", s.type}, {"location", s.location}, {"sourceIdentifier", s.identifier}});
+  auto& versions = j["secondarySourceVersions"] = nlohmann::json::array();
+  for (const auto& [id, version] : r.secondary_source_versions)
+    versions.push_back({{"sourceIdentifier", id}, {"sourceVersion", version}});
 
   nlohmann::json env{{"type", r.environment_type},
                      {"image", r.image},

@@ -78,7 +78,14 @@ struct BuildRecord {
   std::string source_type = "NO_SOURCE";
   std::string source_location;
   std::string buildspec;
-  std::vector<std::pair<std::string, std::string>> secondary_sources;  // identifier -> location
+  struct SecondarySourceRecord {
+    std::string identifier;
+    std::string type;
+    std::string location;
+  };
+  std::vector<SecondarySourceRecord> secondary_sources;
+  // secondarySourceVersions: identifier -> resolved version (commit or S3 version id)
+  std::vector<std::pair<std::string, std::string>> secondary_source_versions;
 
   // environment
   std::string environment_type = "LINUX_CONTAINER";

@@ -36,6 +36,61 @@ std::vector<SecretVar> secret_vars_from_json(const json& j) {
   return out;
 }
 
+json source_to_json(const source::SourceSpec& s) {
+  return {{"identifier", s.identifier},
+          {"type", s.type},
+          {"location", s.location},
+          {"version", s.version},
+          {"gitCloneDepth", s.git_clone_depth},
+          {"fetchSubmodules", s.fetch_submodules},
+          {"insecureSsl", s.insecure_ssl}};
+}
+
+template <typename T>
+void read(const json& j, const char* key, T& out) {
+  if (const auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
+}
+
+source::SourceSpec source_from_json(const json& j) {
+  source::SourceSpec s;
+  read(j, "identifier", s.identifier);
+  read(j, "type", s.type);
+  read(j, "location", s.location);
+  read(j, "version", s.version);
+  read(j, "gitCloneDepth", s.git_clone_depth);
+  read(j, "fetchSubmodules", s.fetch_submodules);
+  read(j, "insecureSsl", s.insecure_ssl);
+  return s;
+}
+
+json target_to_json(const artifacts::S3ArtifactTarget& t) {
+  return {{"identifier", t.identifier},
+          {"type", t.type},
+          {"bucket", t.bucket},
+          {"path", t.path},
+          {"namespaceBuildId", t.namespace_build_id},
+          {"name", t.name},
+          {"packaging", t.packaging == artifacts::Packaging::kZip ? "ZIP" : "NONE"},
+          {"overrideName", t.override_name},
+          {"encryptionDisabled", t.encryption_disabled}};
+}
+
+artifacts::S3ArtifactTarget target_from_json(const json& j) {
+  artifacts::S3ArtifactTarget t;
+  read(j, "identifier", t.identifier);
+  read(j, "type", t.type);
+  read(j, "bucket", t.bucket);
+  read(j, "path", t.path);
+  read(j, "namespaceBuildId", t.namespace_build_id);
+  read(j, "name", t.name);
+  std::string packaging;
+  read(j, "packaging", packaging);
+  t.packaging = packaging == "ZIP" ? artifacts::Packaging::kZip : artifacts::Packaging::kNone;
+  read(j, "overrideName", t.override_name);
+  read(j, "encryptionDisabled", t.encryption_disabled);
+  return t;
+}
+
 const char* copy_mode_name(workspace::CopyMode m) {
   switch (m) {
     case workspace::CopyMode::kAuto: return "auto";
@@ -51,11 +106,6 @@ workspace::CopyMode copy_mode_from(const std::string& s) {
   if (s == "copy") return workspace::CopyMode::kCopy;
   if (s == "hardlink") return workspace::CopyMode::kHardlink;
   return workspace::CopyMode::kAuto;
-}
-
-template <typename T>
-void read(const json& j, const char* key, T& out) {
-  if (const auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
 }
 
 }  // namespace
@@ -74,11 +124,9 @@ json request_to_json(const BuildRequest& req) {
                    {"resolvedSourceVersion", id.resolved_source_version},
                    {"sourceRepoUrl", id.source_repo_url},
                    {"batchIdentifier", id.batch_identifier}};
-  j["sourceDir"] = req.source_dir.string();
+  j["source"] = source_to_json(req.source);
   json secondary = json::array();
-  for (const auto& s : req.secondary_sources) {
-    secondary.push_back({{"identifier", s.identifier}, {"dir", s.dir.string()}});
-  }
+  for (const auto& s : req.secondary_sources) secondary.push_back(source_to_json(s));
   j["secondarySources"] = std::move(secondary);
   j["buildRoot"] = req.build_root.string();
   j["inPlace"] = req.in_place;
@@ -96,6 +144,18 @@ json request_to_json(const BuildRequest& req) {
   j["queuedTimeoutMinutes"] = req.queued_timeout_minutes;
   j["packaging"] = req.packaging == artifacts::Packaging::kNone ? "NONE" : "ZIP";
   j["artifactsDir"] = req.artifacts_dir.string();
+  json targets = json::array();
+  for (const auto& t : req.s3_artifacts) targets.push_back(target_to_json(t));
+  j["s3Artifacts"] = std::move(targets);
+  j["s3DefaultSecondary"] = req.s3_default_secondary;
+  j["encryptionKey"] = req.encryption_key;
+  j["cache"] = {{"type", req.cache.type},
+                {"location", req.cache.location},
+                {"modes", req.cache.modes},
+                {"namespace", req.cache.namespace_name},
+                {"localRoot", req.cache.local_root.string()},
+                {"maxBytes", req.cache.max_bytes},
+                {"maxAgeSeconds", req.cache.max_age_seconds}};
   j["executor"] = req.executor_name;
   return j;
 }
@@ -119,15 +179,10 @@ Result<BuildRequest> request_from_json(const json& j) {
       read(*it, "batchIdentifier", id.batch_identifier);
     }
     std::string text;
-    read(j, "sourceDir", text);
-    req.source_dir = text;
+    if (const auto it = j.find("source"); it != j.end()) req.source = source_from_json(*it);
     if (const auto it = j.find("secondarySources"); it != j.end()) {
-      for (const auto& s : *it) {
-        req.secondary_sources.push_back(
-            {s.at("identifier").get<std::string>(), s.at("dir").get<std::string>()});
-      }
+      for (const auto& s : *it) req.secondary_sources.push_back(source_from_json(s));
     }
-    text.clear();
     read(j, "buildRoot", text);
     req.build_root = text;
     read(j, "inPlace", req.in_place);
@@ -157,6 +212,22 @@ Result<BuildRequest> request_from_json(const json& j) {
     text.clear();
     read(j, "artifactsDir", text);
     req.artifacts_dir = text;
+    if (const auto it = j.find("s3Artifacts"); it != j.end()) {
+      for (const auto& t : *it) req.s3_artifacts.push_back(target_from_json(t));
+    }
+    read(j, "s3DefaultSecondary", req.s3_default_secondary);
+    read(j, "encryptionKey", req.encryption_key);
+    if (const auto it = j.find("cache"); it != j.end()) {
+      read(*it, "type", req.cache.type);
+      read(*it, "location", req.cache.location);
+      read(*it, "modes", req.cache.modes);
+      read(*it, "namespace", req.cache.namespace_name);
+      text.clear();
+      read(*it, "localRoot", text);
+      req.cache.local_root = text;
+      read(*it, "maxBytes", req.cache.max_bytes);
+      read(*it, "maxAgeSeconds", req.cache.max_age_seconds);
+    }
     read(j, "executor", req.executor_name);
     return req;
   } catch (const json::exception& e) {

@@ -101,4 +101,33 @@ std::optional<PhaseOutcome> BuildRun::setup_git_credentials() {
   return std::nullopt;
 }
 
+// Private HTTPS clones use the source credential stored for the source's server type
+// (ImportSourceCredentials), as CodeBuild does; Kiln's plain GIT type uses the credential whose
+// server's public host matches the URL. The token reaches git only through its environment.
+std::optional<PhaseOutcome> BuildRun::git_credentials_for(const source::SourceSpec& spec,
+                                                          source::FetchContext& ctx) {
+  const std::string& url = spec.location;
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) return std::nullopt;
+  if (spec.type == "CODECOMMIT") return std::nullopt;
+  auto creds = deps_.secrets.source_credentials();
+  if (!creds) {
+    log_.line("Source credentials are unavailable: " + creds.error().message());
+    return std::nullopt;
+  }
+  const std::string host = source::git_host(url);
+  for (const auto& c : *creds) {
+    const bool match =
+        spec.type == "GIT" ? credential_host(c.server_type) == host : c.server_type == spec.type;
+    if (!match || c.token.empty()) continue;
+    (void)masking_.add_secret(c.token);
+    ctx.https_token = c.token;
+    ctx.https_username =
+        !c.username.empty() ? c.username
+                            : (c.server_type.rfind("GITLAB", 0) == 0 ? "oauth2" : "x-access-token");
+    log_.line("Using the " + c.server_type + " source credential for " + host);
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 }  // namespace kiln::engine

@@ -4,17 +4,6 @@
 namespace kiln::engine {
 
 namespace {
-// Lets the uploader write agent lines that get CodeBuild's "[Container] <ts>" prefix.
-class AgentLineSink final : public logs::LogSink {
- public:
-  explicit AgentLineSink(AgentLog& log) : log_(log) {}
-  void agent_line(std::string_view line) override { log_.line(line); }
-  void output(std::string_view chunk) override { log_.output(chunk); }
-
- private:
-  AgentLog& log_;
-};
-
 bool starts_with(const std::string& s, const char* prefix) {
   return s.rfind(prefix, 0) == 0;
 }
@@ -61,6 +50,13 @@ void BuildRun::capture_exported_variables() {
 }
 
 PhaseOutcome BuildRun::upload_artifacts() {
+  PhaseOutcome o = upload_artifact_files();
+  // The cache is saved only from a build that succeeded, artifacts included (§6).
+  if (o.status == Status::kSucceeded && succeeding_) save_cache();
+  return o;
+}
+
+PhaseOutcome BuildRun::upload_artifact_files() {
   if (!spec_->artifacts.present) return {};
   if (req_.artifacts_dir.empty()) {
     // A project whose artifacts are NO_ARTIFACTS: CodeBuild uploads nothing and succeeds.

@@ -59,7 +59,7 @@ struct FetchContext {
   std::string https_username;
   std::string https_token;
   std::optional<std::filesystem::path> git_mirror_dir;  // LOCAL_SOURCE_CACHE
-  long timeout_ms = 60 * 60 * 1000;
+  long timeout_ms = 60L * 60 * 1000;
 };
 
 class SourceFetcher {

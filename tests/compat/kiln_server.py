@@ -16,7 +16,8 @@ REGION = "us-east-1"
 
 
 class KilnServer:
-    def __init__(self, data=None, extra_args=()):
+    def __init__(self, data=None, extra_args=(), env=None):
+        self.env = env  # the server's (and so its builds') environment; None = inherit
         self.own_data = data is None
         self.data = pathlib.Path(data or tempfile.mkdtemp(prefix="kiln-compat-"))
         self.extra_args = list(extra_args)
@@ -28,7 +29,8 @@ class KilnServer:
         with open(self.data.parent / (self.data.name + ".stderr"), "ab") as err:
             self.proc = subprocess.Popen(
                 [KILN, "server", "--data", str(self.data), "--listen", "127.0.0.1:0",
-                 *self.extra_args], stdout=subprocess.PIPE, stderr=err, text=True)
+                 *self.extra_args], stdout=subprocess.PIPE, stderr=err, text=True,
+                env=self.env)
         line = self.proc.stdout.readline()
         if "listening on http://" not in line:
             raise RuntimeError("kiln server did not start: %r (see %s.stderr)" % (line, self.data))
@@ -105,3 +107,46 @@ def inline_project(client, name, buildspec, **extra):
                 serviceRole="arn:aws:iam::000000000000:role/kiln")
     args.update(extra)
     return client.create_project(**args)["project"]
+
+
+class MotoS3:
+    """A real S3-compatible endpoint: moto's server on a free loopback port."""
+
+    def __init__(self):
+        import socket
+        import sys
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                      "-p", str(self.port)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto.server did not start")
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def env(self):
+        """The environment a kiln process needs to use this endpoint."""
+        env = dict(os.environ)
+        env.update({"AWS_ENDPOINT_URL_S3": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION})
+        env.pop("AWS_ENDPOINT_URL", None)
+        return env
+
+    def client(self):
+        import boto3
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)

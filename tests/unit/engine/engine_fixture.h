@@ -22,13 +22,16 @@ class EngineTest : public ::testing::Test {
   secrets::SecretResolver* resolver = &secrets;  // tests with secrets point it elsewhere
   engine::BuildRequest request;
   std::vector<std::string> published_phases;
+  source::SourceFetcher* sources = nullptr;  // tests of sources point these at fakes
+  cache::BuildCache* build_cache = nullptr;
 
   EngineTest() {
     request.identity.project = "demo";
     request.identity.uuid = "11111111-2222-3333-4444-555555555555";
     request.identity.initiator = "tester";
     request.identity.image = "kiln/host";
-    request.source_dir = "/nonexistent/demo";
+    request.source.type = "LOCAL";
+    request.source.location = "/nonexistent/demo";
     request.build_root = "/nonexistent/build";
     request.artifacts_dir = "/nonexistent/artifacts";
     request.in_place = true;
@@ -37,10 +40,16 @@ class EngineTest : public ::testing::Test {
 
   engine::BuildRecord run(const std::string& buildspec) {
     request.buildspec_text = buildspec;
-    engine::EngineDeps deps{
-        executor, uploader, log, clock, *resolver, [this](const engine::BuildRecord& r) {
-          published_phases.push_back(engine::to_string(r.current_phase));
-        }};
+    engine::EngineDeps deps{executor,
+                            uploader,
+                            log,
+                            clock,
+                            *resolver,
+                            [this](const engine::BuildRecord& r) {
+                              published_phases.push_back(engine::to_string(r.current_phase));
+                            },
+                            sources,
+                            build_cache};
     engine::Engine e(deps);
     exec::CancelToken cancel;
     return e.run(request, cancel);

@@ -12,7 +12,11 @@ TEST(RequestJson, RoundTrips) {
   req.identity.build_number = 7;
   req.identity.region = "eu-west-1";
   req.identity.initiator = "admin";
-  req.source_dir = "";
+  req.source.type = "GITHUB";
+  req.source.location = "https://example.com/o/r.git";
+  req.source.version = "pr/7";
+  req.source.git_clone_depth = 1;
+  req.source.fetch_submodules = true;
   req.build_root = "/data/builds/u-1";
   req.buildspec_text = "version: 0.2\n";
   req.project_vars = {{"A", "1"}};
@@ -22,14 +26,37 @@ TEST(RequestJson, RoundTrips) {
   req.queued_timeout_minutes = 9;
   req.packaging = artifacts::Packaging::kNone;
   req.copy_mode = workspace::CopyMode::kHardlink;
-  req.secondary_sources = {{"two", "/src/two"}};
+  source::SourceSpec two;
+  two.identifier = "two";
+  two.type = "S3";
+  two.location = "bucket/two.zip";
+  two.version = "v9";
+  req.secondary_sources = {two};
+  artifacts::S3ArtifactTarget t;
+  t.bucket = "out";
+  t.path = "p";
+  t.namespace_build_id = true;
+  t.name = "a.zip";
+  t.packaging = artifacts::Packaging::kZip;
+  t.override_name = true;
+  req.s3_artifacts = {t};
+  req.encryption_key = "alias/k";
+  req.cache.type = "LOCAL";
+  req.cache.modes = {"LOCAL_CUSTOM_CACHE"};
+  req.cache.local_root = "/data/cache";
+  req.cache.max_bytes = 1000;
+  req.cache.max_age_seconds = 60;
 
   auto back = request_from_json(nlohmann::json::parse(request_to_json(req).dump()));
   ASSERT_TRUE(back) << back.error().describe();
   EXPECT_EQ(back->identity.build_id(), "p1:u-1");
   EXPECT_EQ(back->identity.build_number, 7);
   EXPECT_EQ(back->identity.region, "eu-west-1");
-  EXPECT_TRUE(back->source_dir.empty());
+  EXPECT_EQ(back->source.type, "GITHUB");
+  EXPECT_EQ(back->source.location, "https://example.com/o/r.git");
+  EXPECT_EQ(back->source.version, "pr/7");
+  EXPECT_EQ(back->source.git_clone_depth, 1);
+  EXPECT_TRUE(back->source.fetch_submodules);
   EXPECT_EQ(back->build_root, "/data/builds/u-1");
   EXPECT_EQ(back->buildspec_text, "version: 0.2\n");
   EXPECT_EQ(back->override_vars, req.override_vars);
@@ -39,7 +66,20 @@ TEST(RequestJson, RoundTrips) {
   EXPECT_EQ(back->packaging, artifacts::Packaging::kNone);
   EXPECT_EQ(back->copy_mode, workspace::CopyMode::kHardlink);
   ASSERT_EQ(back->secondary_sources.size(), 1u);
-  EXPECT_EQ(back->secondary_sources[0].dir, "/src/two");
+  EXPECT_EQ(back->secondary_sources[0].identifier, "two");
+  EXPECT_EQ(back->secondary_sources[0].type, "S3");
+  EXPECT_EQ(back->secondary_sources[0].version, "v9");
+  ASSERT_EQ(back->s3_artifacts.size(), 1u);
+  EXPECT_EQ(back->s3_artifacts[0].bucket, "out");
+  EXPECT_TRUE(back->s3_artifacts[0].namespace_build_id);
+  EXPECT_EQ(back->s3_artifacts[0].packaging, artifacts::Packaging::kZip);
+  EXPECT_TRUE(back->s3_artifacts[0].override_name);
+  EXPECT_EQ(back->encryption_key, "alias/k");
+  EXPECT_EQ(back->cache.type, "LOCAL");
+  EXPECT_EQ(back->cache.modes, req.cache.modes);
+  EXPECT_EQ(back->cache.local_root, "/data/cache");
+  EXPECT_EQ(back->cache.max_bytes, 1000u);
+  EXPECT_EQ(back->cache.max_age_seconds, 60);
 }
 
 TEST(RequestJson, WrongTypesAreParseErrors) {

@@ -1,0 +1,35 @@
+// StartBuild's sources, artifacts and cache: the project's settings with the build's overrides
+// applied (sourceVersion, sourceTypeOverride, sourceLocationOverride, gitCloneDepthOverride,
+// gitSubmodulesConfigOverride, insecureSslOverride, buildspecOverride, secondarySourcesOverride,
+// secondarySourcesVersionOverride, artifactsOverride, secondaryArtifactsOverride, cacheOverride,
+// encryptionKeyOverride), turned into the engine request's fields. Validation errors are
+// InvalidInputException naming the member.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "api/api_error.h"
+#include "api/data_layout.h"
+#include "engine/engine.h"
+
+namespace kiln::api {
+
+struct BuildIo {
+  nlohmann::json source;             // the effective ProjectSource, for Build.source
+  nlohmann::json secondary_sources;  // the effective list, for Build.secondarySources
+  nlohmann::json artifacts;          // the effective ProjectArtifacts
+  nlohmann::json cache;              // the effective ProjectCache
+};
+
+struct CacheLimits {
+  std::uint64_t max_bytes = 0;
+  long long max_age_seconds = 0;
+};
+
+// Fills req.source, secondary_sources, buildspec_path / buildspec_text, artifacts_dir,
+// packaging, s3_artifacts, encryption_key and cache.
+ApiResult<BuildIo> apply_build_io(const nlohmann::json& project, const nlohmann::json& in,
+                                  const DataLayout& data, const CacheLimits& limits,
+                                  engine::BuildRequest& req);
+
+}  // namespace kiln::api

@@ -1,0 +1,246 @@
+"""Sources, artifacts and caches in S3 (issue #5), end to end: a real `kiln server` whose builds
+use a real S3-compatible endpoint (moto's server on loopback), driven by boto3.
+
+Covers: an S3 zip source (and an older version of it), S3 artifacts (ZIP with BUILD_ID and the
+build-ARN metadata, a NONE secondary artifact), the S3 cache across builds with key and
+fallback-key, InvalidateProjectCache, and a hostile source zip."""
+import hashlib
+import io
+import json
+import pathlib
+import subprocess
+import tempfile
+import unittest
+import zipfile
+
+from kiln_server import KILN, KilnServer, MotoS3, wait_for_build
+
+ENV = {"type": "LINUX_CONTAINER", "image": "kiln/host", "computeType": "BUILD_GENERAL1_SMALL"}
+ROLE = "arn:aws:iam::000000000000:role/kiln"
+
+
+def zip_of(files):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
+class S3Builds(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = MotoS3()
+        cls.s3 = cls.moto.client()
+        for bucket in ("src", "out", "cache"):
+            cls.s3.create_bucket(Bucket=bucket)
+        cls.s3.put_bucket_versioning(Bucket="src",
+                                     VersioningConfiguration={"Status": "Enabled"})
+        cls.server = KilnServer(env=cls.moto.env()).start()
+        cls.cb = cls.server.boto3()
+        cls.logs = cls.server.boto3("logs")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        cls.moto.stop()
+
+    def log_of(self, build):
+        events = self.logs.get_log_events(logGroupName=build["logs"]["groupName"],
+                                          logStreamName=build["logs"]["streamName"])["events"]
+        return "".join(e["message"] for e in events)
+
+    def run_build(self, project, **overrides):
+        b = self.cb.start_build(projectName=project, **overrides)["build"]
+        return wait_for_build(self.cb, b["id"])
+
+    def test_s3_source_and_zip_artifacts(self):
+        v1 = self.s3.put_object(Bucket="src", Key="app/src.zip",
+                                Body=zip_of({"buildspec.yml": BUILDSPEC, "msg.txt": "one\n"}))
+        self.s3.put_object(Bucket="src", Key="app/src.zip",
+                           Body=zip_of({"buildspec.yml": BUILDSPEC, "msg.txt": "two\n"}))
+        self.cb.create_project(
+            name="s3app", source={"type": "S3", "location": "src/app/src.zip"},
+            artifacts={"type": "S3", "location": "out", "path": "builds", "name": "app.zip",
+                       "namespaceType": "BUILD_ID", "packaging": "ZIP"},
+            secondaryArtifacts=[{"type": "S3", "location": "out", "path": "docs",
+                                 "name": "site", "artifactIdentifier": "site",
+                                 "packaging": "NONE"}],
+            environment=ENV, serviceRole=ROLE)
+        done = self.run_build("s3app")
+        self.assertEqual(done["buildStatus"], "SUCCEEDED", self.log_of(done))
+        uuid = done["id"].split(":", 1)[1]
+        key = "builds/%s/app.zip" % uuid
+        self.assertEqual(done["artifacts"]["location"], "arn:aws:s3:::out/" + key)
+        obj = self.s3.get_object(Bucket="out", Key=key)
+        body = obj["Body"].read()
+        self.assertEqual(obj["Metadata"]["codebuild-buildarn"], done["arn"])
+        self.assertEqual(done["artifacts"]["sha256sum"], hashlib.sha256(body).hexdigest())
+        self.assertEqual(done["artifacts"]["md5sum"], hashlib.md5(body).hexdigest())
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            self.assertEqual(z.read("out.txt").decode(), "two\n")
+        site = self.s3.get_object(Bucket="out", Key="docs/site/index.html")["Body"].read()
+        self.assertEqual(site.decode(), "two\n")
+        self.assertEqual(done["secondaryArtifacts"][0]["location"], "arn:aws:s3:::out/docs/site")
+
+        # An older version of the source, by its version id.
+        old = self.run_build("s3app", sourceVersion=v1["VersionId"])
+        self.assertEqual(old["buildStatus"], "SUCCEEDED", self.log_of(old))
+        self.assertIn("CODEBUILD_SOURCE_VERSION=%s" % v1["VersionId"], self.log_of(old))
+        key = "builds/%s/app.zip" % old["id"].split(":", 1)[1]
+        body = self.s3.get_object(Bucket="out", Key=key)["Body"].read()
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            self.assertEqual(z.read("out.txt").decode(), "one\n")
+
+    def test_missing_source_object_fails_download_source(self):
+        self.cb.create_project(name="s3missing",
+                               source={"type": "S3", "location": "src/none/src.zip"},
+                               artifacts={"type": "NO_ARTIFACTS"}, environment=ENV,
+                               serviceRole=ROLE)
+        done = self.run_build("s3missing")
+        self.assertEqual(done["buildStatus"], "FAILED")
+        phase = [p for p in done["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE"][0]
+        self.assertEqual(phase["phaseStatus"], "FAILED")
+        self.assertEqual(phase["contexts"][0]["statusCode"], "CLIENT_ERROR")
+        self.assertTrue(phase["contexts"][0]["message"].startswith("NoSuchKey: "),
+                        phase["contexts"][0]["message"])
+        self.assertTrue(phase["contexts"][0]["message"].endswith(
+            " for primary source and source version (default)"))
+
+    def test_hostile_source_zip_is_refused(self):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("buildspec.yml", BUILDSPEC)
+            z.writestr("../../escape.txt", "pwned")
+        self.s3.put_object(Bucket="src", Key="evil/src.zip", Body=buf.getvalue())
+        self.cb.create_project(name="s3evil", source={"type": "S3", "location": "src/evil/src.zip"},
+                               artifacts={"type": "NO_ARTIFACTS"}, environment=ENV,
+                               serviceRole=ROLE)
+        done = self.run_build("s3evil")
+        phase = [p for p in done["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE"][0]
+        self.assertEqual(phase["phaseStatus"], "FAILED")
+        self.assertIn('entry "../../escape.txt"', phase["contexts"][0]["message"])
+        self.assertIn("leaves the destination folder", phase["contexts"][0]["message"])
+        self.assertFalse(list(self.server.data.rglob("escape.txt")))
+
+    def test_s3_cache_key_fallback_and_invalidate(self):
+        spec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+                "      - if [ -f deps/stamp ]; then echo \"FOUND $(cat deps/stamp)\"; "
+                "else echo MISSING; fi\n"
+                "      - mkdir -p deps && echo \"$KEY\" > deps/stamp\n"
+                "cache:\n  key: deps-$KEY\n  fallback-keys:\n    - deps-\n"
+                "  paths:\n    - 'deps/**/*'\n")
+        self.cb.create_project(name="cached", source={"type": "NO_SOURCE", "buildspec": spec},
+                               artifacts={"type": "NO_ARTIFACTS"}, environment=ENV,
+                               serviceRole=ROLE, cache={"type": "S3", "location": "cache/kiln"})
+
+        def build(key):
+            done = self.run_build("cached", environmentVariablesOverride=[
+                {"name": "KEY", "value": key, "type": "PLAINTEXT"}])
+            self.assertEqual(done["buildStatus"], "SUCCEEDED", self.log_of(done))
+            return self.log_of(done)
+
+        first = build("a")
+        self.assertIn("MISSING", first)
+        self.assertIn("Cache miss", first)
+        self.assertIn("FOUND a", build("a"))        # exact key
+        fallback = build("b")                      # deps-b misses, prefix deps- finds deps-a
+        self.assertIn("FOUND a", fallback)
+        self.assertIn("fallback", fallback)
+        keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket="cache")["Contents"]]
+        self.assertTrue(any(k.startswith("kiln/cached/") for k in keys), keys)
+
+        self.cb.invalidate_project_cache(projectName="cached")
+        self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket="cache", Prefix="kiln/cached/"))
+        self.assertIn("MISSING", build("a"))
+
+    def test_local_custom_cache_and_invalidate(self):
+        spec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+                "      - if [ -f deps/stamp ]; then echo FOUND; else echo MISSING; fi\n"
+                "      - mkdir -p deps && date > deps/stamp\n"
+                "cache:\n  paths:\n    - 'deps/**/*'\n")
+        self.cb.create_project(name="localcache", source={"type": "NO_SOURCE", "buildspec": spec},
+                               artifacts={"type": "NO_ARTIFACTS"}, environment=ENV,
+                               serviceRole=ROLE,
+                               cache={"type": "LOCAL", "modes": ["LOCAL_CUSTOM_CACHE"]})
+        logs = [self.log_of(self.run_build("localcache")) for _ in range(2)]
+        self.assertIn("MISSING", logs[0])
+        self.assertIn("FOUND", logs[1])
+        self.assertTrue((self.server.data / "cache" / "custom").is_dir())
+        self.cb.invalidate_project_cache(projectName="localcache")
+        self.assertIn("MISSING", self.log_of(self.run_build("localcache")))
+
+    def test_invalidate_unknown_project(self):
+        with self.assertRaises(self.cb.exceptions.ResourceNotFoundException):
+            self.cb.invalidate_project_cache(projectName="nope")
+
+
+class KilnRunS3(unittest.TestCase):
+    """`kiln run` with the same S3 paths: -s s3://..., -a s3://..., --cache S3."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = MotoS3()
+        cls.s3 = cls.moto.client()
+        for bucket in ("src", "out", "cache"):
+            cls.s3.create_bucket(Bucket=bucket)
+        cls.tmp = pathlib.Path(tempfile.mkdtemp(prefix="kiln-run-s3-"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.stop()
+
+    def kiln_run(self, *args):
+        record = self.tmp / "record.json"
+        p = subprocess.run([KILN, "run", "--no-color", "--json", str(record), *args],
+                           capture_output=True, text=True, env=self.moto.env(), timeout=120,
+                           cwd=self.tmp, stdin=subprocess.DEVNULL)
+        return p, json.loads(record.read_text())
+
+    def test_s3_source_and_artifacts(self):
+        self.s3.put_object(Bucket="src", Key="run/src.zip",
+                           Body=zip_of({"buildspec.yml": BUILDSPEC, "msg.txt": "three\n"}))
+        p, record = self.kiln_run("-s", "s3://src/run/src.zip", "-a", "s3://out/local")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(record["artifacts"]["location"], "arn:aws:s3:::out/local/artifacts.zip")
+        body = self.s3.get_object(Bucket="out", Key="local/artifacts.zip")["Body"].read()
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            self.assertEqual(z.read("out.txt").decode(), "three\n")
+        site = self.s3.get_object(Bucket="out", Key="local/site.zip")["Body"].read()
+        with zipfile.ZipFile(io.BytesIO(site)) as z:
+            self.assertEqual(z.read("index.html").decode(), "three\n")
+
+    def test_s3_cache_between_runs(self):
+        proj = self.tmp / "cached"
+        proj.mkdir()
+        (proj / "buildspec.yml").write_text(
+            "version: 0.2\nphases:\n  build:\n    commands:\n"
+            "      - if [ -f deps/stamp ]; then echo FOUND; else echo MISSING; fi\n"
+            "      - mkdir -p deps && date > deps/stamp\n"
+            "cache:\n  paths: ['deps/**/*']\n")
+        args = ("-s", str(proj), "-a", str(self.tmp / "arts"), "--cache", "S3",
+                "--cache-location", "cache/run")
+        p, _ = self.kiln_run(*args)
+        self.assertIn("MISSING", p.stdout)
+        p, _ = self.kiln_run(*args)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertIn("FOUND", p.stdout)
+        self.assertIn("Cache hit", p.stdout)
+
+
+BUILDSPEC = """version: 0.2
+phases:
+  build:
+    commands:
+      - echo "CODEBUILD_SOURCE_VERSION=$CODEBUILD_SOURCE_VERSION"
+      - cp msg.txt out.txt && mkdir -p site && cp msg.txt site/index.html
+artifacts:
+  files: [out.txt]
+  secondary-artifacts:
+    site:
+      base-directory: site
+      files: ['**/*']
+"""
+
+if __name__ == "__main__":
+    unittest.main()
