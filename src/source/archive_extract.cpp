@@ -1,5 +1,6 @@
 #include "source/archive_extract.h"
 
+#include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -125,6 +126,8 @@ class Extractor {
   std::string name_;  // the current entry, as the archive spells it
   ExtractStats stats_;
   std::vector<char> buffer_ = std::vector<char>(kBlock);
+  std::vector<std::string> last_parts_;  // the folder open_parent() opened last
+  Fd last_dir_{-1};
 };
 
 // Lexical normalisation is sound here only because no entry is ever written through a symlink,
@@ -174,15 +177,27 @@ Result<Fd> Extractor::enter_dir(int parent, const std::string& name, const std::
 }
 
 Result<Fd> Extractor::open_parent(const std::vector<std::string>& parts) {
+  // Archives list a folder's files together: the previous entry's folder, already walked with
+  // O_NOFOLLOW, is reused (a later entry cannot turn a folder into a symlink: that create fails
+  // with EEXIST). It saves a mkdirat and an openat per path component per file.
+  const std::size_t depth = parts.empty() ? 0 : parts.size() - 1;
+  if (last_dir_ && last_parts_.size() == depth &&
+      std::equal(last_parts_.begin(), last_parts_.end(), parts.begin())) {
+    Fd again(::fcntl(last_dir_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!again) return fail(entry_errno("dup"));
+    return again;
+  }
   Fd dir(::fcntl(dest_.get(), F_DUPFD_CLOEXEC, 0));
   if (!dir) return fail(entry_errno("dup"));
   std::string walked;
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+  for (std::size_t i = 0; i < depth; ++i) {
     walked += (walked.empty() ? "" : "/") + parts[i];
     auto next = enter_dir(dir.get(), parts[i], walked);
     if (!next) return fail(std::move(next.error()));
     dir = std::move(*next);
   }
+  last_parts_.assign(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(depth));
+  last_dir_ = Fd(::fcntl(dir.get(), F_DUPFD_CLOEXEC, 0));
   return dir;
 }
 
