@@ -23,7 +23,8 @@ Result<void> invalidate_s3(const std::string& location, const std::string& ns) {
   auto objects = store->list(ns + "/");
   if (!objects) return fail(std::move(objects.error()).with("listing the cache"));
   for (const auto& o : *objects) {
-    if (auto r = store->remove(o.name); !r) return fail(std::move(r.error()).with("removing " + o.name));
+    if (auto r = store->remove(o.name); !r)
+      return fail(std::move(r.error()).with("removing " + o.name));
   }
   return {};
 }

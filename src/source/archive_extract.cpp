@@ -1,12 +1,12 @@
 #include "source/archive_extract.h"
 
-#include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <limits>
