@@ -36,6 +36,7 @@ struct ServerOptions {
   // Archive (S3) cache eviction per project namespace, applied after each save (docs/cache.md).
   std::uint64_t cache_max_mb = 10240;
   long long cache_max_age_hours = 168;
+  std::vector<std::string> source_roots;
 };
 
 int fail_start(const std::string& message) {
@@ -106,6 +107,7 @@ int run_server(const ServerOptions& o) {
   svc_opts.allow_anonymous = o.allow_anonymous;
   svc_opts.cache_max_bytes = o.cache_max_mb << 20;
   svc_opts.cache_max_age_seconds = o.cache_max_age_hours * 3600;
+  for (const auto& r : o.source_roots) svc_opts.source_roots.emplace_back(r);
   svc_opts.invalidate_cache = [cache_dir = layout.cache_dir()](const nlohmann::json& project) {
     return server::invalidate_project_cache(project, cache_dir);
   };
@@ -159,6 +161,8 @@ std::function<int()> add_server_command(CLI::App& app) {
   cmd->add_option("--region", opts->region, "region in ARNs when a request names none")
       ->capture_default_str();
   cmd->add_option("--account-id", opts->account, "account id in ARNs")->capture_default_str();
+  cmd->add_option("--source-root", opts->source_roots,
+                  "a folder whose subfolders projects may use as LOCAL sources (repeatable)");
   cmd->add_option("--cache-max-mb", opts->cache_max_mb,
                   "S3 cache: keep at most this many MiB per project (0 = no limit)")
       ->capture_default_str();

@@ -52,10 +52,29 @@ ApiResult<artifacts::S3ArtifactTarget> artifact_target(const json& a, const std:
   return t;
 }
 
+// A LOCAL source's folder, resolved (symlinks included), when it lies under one of `roots`.
+ApiResult<std::string> local_source(const std::string& location,
+                                    const std::vector<std::filesystem::path>& roots,
+                                    const std::string& where) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p =
+      fs::path(location).is_absolute() ? fs::weakly_canonical(location, ec) : fs::path();
+  for (const auto& root : roots) {
+    if (p.empty() || ec) break;
+    const fs::path r = fs::weakly_canonical(root, ec);
+    const fs::path rel = p.lexically_relative(r);
+    if (!ec && !rel.empty() && *rel.begin() != ".." && fs::is_directory(p, ec)) return p.string();
+  }
+  return invalid_input("Invalid " + where +
+                       ": a LOCAL source must be an existing folder under one "
+                       "of this server's --source-root folders");
+}
+
 }  // namespace
 
 ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const DataLayout& data,
-                                  const CacheLimits& limits, engine::BuildRequest& req) {
+                                  const BuildIoOptions& options, engine::BuildRequest& req) {
   Fields f(in, "");
   auto depth = f.integer("gitCloneDepthOverride", false, 0, 1 << 30);
   if (!depth) return tl::unexpected(depth.error());
@@ -87,6 +106,11 @@ ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const Dat
   if (*insecure) io.source["insecureSsl"] = **insecure;
   auto primary = source_spec(io.source, "source");
   if (!primary) return tl::unexpected(primary.error());
+  if (primary->is_local()) {
+    auto inside = local_source(primary->location, options.source_roots, "source");
+    if (!inside) return tl::unexpected(inside.error());
+    primary->location = *inside;
+  }
   req.source = std::move(*primary);
   req.source.version = in.value("sourceVersion", project.value("sourceVersion", ""));
 
@@ -114,6 +138,11 @@ ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const Dat
     if (s->identifier.empty() || !engine::valid_variable_name(s->identifier))
       return invalid_input("Invalid " + where + ": sourceIdentifier must be letters, digits, _");
     if (s->is_none()) return invalid_input("Invalid " + where + ": NO_SOURCE is not a source");
+    if (s->is_local()) {
+      auto inside = local_source(s->location, options.source_roots, where);
+      if (!inside) return tl::unexpected(inside.error());
+      s->location = *inside;
+    }
     for (const auto& v : versions)
       if (v.is_object() && v.value("sourceIdentifier", "") == s->identifier)
         s->version = v.value("sourceVersion", "");
@@ -154,8 +183,8 @@ ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const Dat
   if (req.cache.type == "S3" && req.cache.location.empty())
     return invalid_input("Invalid cache: location must be specified for S3 caches");
   req.cache.local_root = data.cache_dir();
-  req.cache.max_bytes = limits.max_bytes;
-  req.cache.max_age_seconds = limits.max_age_seconds;
+  req.cache.max_bytes = options.cache_max_bytes;
+  req.cache.max_age_seconds = options.cache_max_age_seconds;
   return io;
 }
 

@@ -6,6 +6,9 @@
 // InvalidInputException naming the member.
 #pragma once
 
+#include <filesystem>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "api/api_error.h"
@@ -21,15 +24,17 @@ struct BuildIo {
   nlohmann::json cache;              // the effective ProjectCache
 };
 
-struct CacheLimits {
-  std::uint64_t max_bytes = 0;
-  long long max_age_seconds = 0;
+struct BuildIoOptions {
+  std::uint64_t cache_max_bytes = 0;
+  long long cache_max_age_seconds = 0;
+  // LOCAL sources must lie under one of these (the server's --source-root); none: refused.
+  std::vector<std::filesystem::path> source_roots;
 };
 
 // Fills req.source, secondary_sources, buildspec_path / buildspec_text, artifacts_dir,
 // packaging, s3_artifacts, encryption_key and cache.
 ApiResult<BuildIo> apply_build_io(const nlohmann::json& project, const nlohmann::json& in,
-                                  const DataLayout& data, const CacheLimits& limits,
+                                  const DataLayout& data, const BuildIoOptions& options,
                                   engine::BuildRequest& req);
 
 }  // namespace kiln::api

@@ -138,8 +138,9 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   id.image = environment.value("image", "kiln/host");
   id.source_version = version->value_or(project.value("sourceVersion", ""));
   req.build_root = options_.data.build_root(uuid);
-  auto io = apply_build_io(project, in, options_.data,
-                           {options_.cache_max_bytes, options_.cache_max_age_seconds}, req);
+  auto io = apply_build_io(
+      project, in, options_.data,
+      {options_.cache_max_bytes, options_.cache_max_age_seconds, options_.source_roots}, req);
   if (!io) return tl::unexpected(io.error());
   split_vars(project_vars, req.project_vars, req.project_secret_vars);
   if (*vars) split_vars(**vars, req.override_vars, req.override_secret_vars);

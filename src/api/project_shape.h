@@ -13,10 +13,12 @@
 
 namespace kiln::api {
 
-// Enums of the model (codebuild-api §3.5.1) that requests are checked against.
-inline constexpr std::array<std::string_view, 9> kSourceTypes = {
-    "CODECOMMIT", "CODEPIPELINE",      "GITHUB",   "GITLAB", "GITLAB_SELF_MANAGED", "S3",
-    "BITBUCKET",  "GITHUB_ENTERPRISE", "NO_SOURCE"};
+// Enums of the model (codebuild-api §3.5.1) that requests are checked against. Source types
+// add Kiln's GIT (any git URL) and LOCAL (a folder under one of the server's --source-root).
+inline constexpr std::array<std::string_view, 11> kSourceTypes = {
+    "CODECOMMIT",          "CODEPIPELINE", "GITHUB",    "GITLAB",
+    "GITLAB_SELF_MANAGED", "S3",           "BITBUCKET", "GITHUB_ENTERPRISE",
+    "NO_SOURCE",           "GIT",          "LOCAL"};
 inline constexpr std::array<std::string_view, 12> kEnvironmentTypes = {
     "WINDOWS_CONTAINER",
     "LINUX_CONTAINER",

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -44,6 +45,8 @@ struct ServiceOptions {
   // Archive cache eviction (--cache-max-mb, --cache-max-age-hours; 0 = no limit).
   std::uint64_t cache_max_bytes = 0;
   long long cache_max_age_seconds = 0;
+  // Folders whose subfolders projects may use as LOCAL sources (--source-root).
+  std::vector<std::filesystem::path> source_roots;
   // InvalidateProjectCache's work on the stored Project (server/cache_invalidation.h); unset:
   // the operation only checks the project exists.
   std::function<Result<void>(const nlohmann::json& project)> invalidate_cache;

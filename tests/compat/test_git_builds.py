@@ -44,7 +44,8 @@ class PrivateGitBuilds(unittest.TestCase):
              str(pathlib.Path(cls.tmp) / "srv"), "x-access-token", TOKEN],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         cls.url = "http://127.0.0.1:%d/app.git" % int(cls.http.stdout.readline())
-        cls.server = KilnServer().start()
+        cls.work = work
+        cls.server = KilnServer(extra_args=["--source-root", cls.tmp]).start()
         cls.cb = cls.server.boto3()
         cls.logs = cls.server.boto3("logs")
         cls.cb.create_project(name="private", source={"type": "GITHUB", "location": cls.url},
@@ -86,6 +87,22 @@ class PrivateGitBuilds(unittest.TestCase):
         self.assertEqual(phase["contexts"][0], {
             "statusCode": "CLIENT_ERROR",
             "message": "authentication required for primary source and source version (default)"})
+
+    def test_local_folder_sources_only_under_a_source_root(self):
+        self.cb.create_project(name="localsrc", source={"type": "LOCAL",
+                                                        "location": str(self.work)},
+                               artifacts={"type": "NO_ARTIFACTS"}, environment=ENV,
+                               serviceRole="arn:aws:iam::000000000000:role/kiln")
+        spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - cat hello.txt\n"
+        b = self.cb.start_build(projectName="localsrc", buildspecOverride=spec)["build"]
+        done = wait_for_build(self.cb, b["id"])
+        self.assertEqual(done["buildStatus"], "SUCCEEDED", self.log_of(done))
+        self.assertIn("hello from a private repo", self.log_of(done))
+        self.assertEqual(done["resolvedSourceVersion"], self.commit)
+        for outside in ("/etc", self.tmp + "/../.."):
+            with self.assertRaises(self.cb.exceptions.InvalidInputException) as e:
+                self.cb.start_build(projectName="localsrc", sourceLocationOverride=outside)
+            self.assertIn("--source-root", str(e.exception))
 
 
 if __name__ == "__main__":

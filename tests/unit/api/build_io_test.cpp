@@ -3,6 +3,9 @@
 #include "api/build_io.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 namespace kiln::api {
 namespace {
@@ -27,7 +30,7 @@ json project() {
 
 ApiResult<BuildIo> apply(const json& p, const json& in, engine::BuildRequest& req) {
   req.build_root = "/data/builds/u1";
-  return apply_build_io(p, in, DataLayout{"/data"}, {1000, 60}, req);
+  return apply_build_io(p, in, DataLayout{"/data"}, {1000, 60, {"/tmp"}}, req);
 }
 
 TEST(BuildIo, ProjectSettingsBecomeTheRequest) {
@@ -81,6 +84,23 @@ TEST(BuildIo, StartBuildOverridesWin) {
   EXPECT_EQ(io->cache["type"], "S3");
 }
 
+TEST(BuildIo, LocalSourceUnderASourceRootIsResolved) {
+  namespace fs = std::filesystem;
+  std::string dir = (fs::temp_directory_path() / "kiln-local-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  json p = project();
+  p["source"] = {{"type", "LOCAL"}, {"location", dir + "/./"}};
+  engine::BuildRequest req;
+  req.build_root = "/data/builds/u1";
+  auto io = apply_build_io(p, json::object(), DataLayout{"/data"},
+                           {0, 0, {fs::temp_directory_path()}}, req);
+  fs::remove_all(dir);
+  ASSERT_TRUE(io) << io.error().message;
+  EXPECT_EQ(req.source.type, "LOCAL");
+  EXPECT_EQ(fs::path(req.source.location),
+            fs::canonical(fs::temp_directory_path()) / fs::path(dir).filename());
+}
+
 TEST(BuildIo, UnusableSettingsAreInvalidInput) {
   const auto error_of = [](json p, const json& in) {
     engine::BuildRequest req;
@@ -111,6 +131,14 @@ TEST(BuildIo, UnusableSettingsAreInvalidInput) {
   EXPECT_EQ(error_of(project(), json{{"artifactsOverride", {{"type", "S3"}}}}),
             "InvalidInputException: Invalid artifacts: location must be specified for S3 "
             "artifacts");
+  const std::string local_error =
+      "InvalidInputException: Invalid source: a LOCAL source must be an existing folder under "
+      "one of this server's --source-root folders";
+  for (const char* where : {"/etc", "/tmp/../etc", "relative", "/tmp/kiln-no-such-folder"}) {
+    p = project();
+    p["source"] = {{"type", "LOCAL"}, {"location", where}};
+    EXPECT_EQ(error_of(p, json::object()), local_error) << where;
+  }
   p = project();
   p["source"] = {{"type", "NO_SOURCE"}};
   EXPECT_EQ(error_of(p, json::object()),
