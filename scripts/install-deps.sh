@@ -10,7 +10,7 @@ PACKAGES=(
   libarchive-dev libzstd-dev libssl-dev nettle-dev zlib1g-dev liblzma-dev libbz2-dev
   libsqlite3-dev libboost-dev libsodium-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  zip unzip python3 python3-pytest hyperfine procps awscli wrk
+  zip unzip zstd python3 python3-pytest hyperfine procps awscli wrk
 )
 
 missing=()
