@@ -5,6 +5,7 @@
 
 #include "auth/amz_date.h"
 #include "auth/digest.h"
+#include "util/percent_encode.h"
 
 namespace kiln::auth {
 
@@ -277,22 +278,7 @@ std::string canonical_uri(std::string_view path) {
   if (path.back() == '/' && !kept.empty()) normalized += '/';
 
   // Python's quote(path, safe='/~').
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(normalized.size());
-  for (char ch : normalized) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool safe = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                      c == '_' || c == '.' || c == '-' || c == '~' || c == '/';
-    if (safe) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
+  return percent_encode(normalized, "_.-~/");
 }
 
 std::string canonical_query(std::string_view query) {

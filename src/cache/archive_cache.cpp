@@ -174,13 +174,7 @@ Result<CacheReport> ArchiveCache::do_restore(const CacheRequest& req, logs::LogS
   auto c = check(budget, "before downloading");
   if (!c) return fail(std::move(c.error()));
   const fs::path archive = temp_in(req.scratch, "restore");
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove(p, ec);
-    }
-  } cleanup{archive};
+  const detail::RemoveOnExit cleanup{archive};
   auto fetched = store_.fetch(found->name, archive);
   if (!fetched) return fail(std::move(fetched.error()).with("while downloading " + found->name));
   c = check(budget, "after downloading");
@@ -227,13 +221,7 @@ Result<CacheReport> ArchiveCache::do_save(const CacheRequest& req, logs::LogSink
     }
   }
   const fs::path archive = temp_in(req.scratch, "save");
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove(p, ec);
-    }
-  } cleanup{archive};
+  const detail::RemoveOnExit cleanup{archive};
   auto packed = pack_paths(paths, req.workspace, archive, log);
   if (!packed) return fail(std::move(packed.error()));
   if (packed->files == 0) {

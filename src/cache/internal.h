@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "source/archive_extract.h"
 #include "util/error.h"
@@ -43,6 +45,18 @@ std::optional<std::string> workspace_relative(const std::string& path,
 // Object names are '/'-separated with no empty, "." or ".." component, no leading '/', no
 // NUL, and no component starting ".~tmp-" (the local store's temp files). kPathEscape if not.
 [[nodiscard]] Result<void> check_object_name(const std::string& name);
+
+// Removes a temporary file when the restore or save that made it ends, on every path.
+struct RemoveOnExit {
+  explicit RemoveOnExit(std::filesystem::path p) : path(std::move(p)) {}
+  std::filesystem::path path;
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+  ~RemoveOnExit() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
 
 // Seconds since the epoch, from the system clock (object mtimes are wall-clock).
 double epoch_now();

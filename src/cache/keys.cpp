@@ -9,6 +9,7 @@
 
 #include "cache/build_cache.h"
 #include "cache/internal.h"
+#include "util/percent_encode.h"
 
 namespace kiln::cache {
 
@@ -34,24 +35,10 @@ std::string cache_version(const std::vector<std::string>& paths) {
 
 std::string encode_key(const std::string& key) {
   // Byte by byte, so encode(prefix) is a prefix of encode(key) and a fallback key can be
-  // searched as a plain prefix of object names. '/' and '%' are escaped, and "." or ".." can
-  // only appear inside a longer name (the object name adds ".tar.zst"), so no key names
-  // another folder.
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(key.size());
-  for (const char c : key) {
-    const auto u = static_cast<unsigned char>(c);
-    const bool plain = (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') ||
-                       c == '.' || c == '_' || c == '-';
-    if (plain) {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    }
-  }
+  // searched as a plain prefix of object names. '/' and '%' are escaped, and so is a leading
+  // '.', so neither a key nor a namespace (an unchecked cacheNamespace) can be "." or "..".
+  std::string out = percent_encode(key, "._-");
+  if (!out.empty() && out.front() == '.') out.replace(0, 1, "%2E");
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include "engine/build_run.h"
 #include "util/files.h"
+#include "util/percent_encode.h"
 
 namespace kiln::engine {
 
@@ -47,20 +48,6 @@ std::string credential_host(const std::string& server_type) {
   return "";
 }
 
-std::string percent_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 }  // namespace
 
 // env/git-credential-helper: git in the build answers credential requests from the stored
@@ -78,7 +65,8 @@ std::optional<PhaseOutcome> BuildRun::setup_git_credentials() {
     (void)masking_.add_secret(c.token);
     std::string user = c.username;
     if (user.empty()) user = c.server_type == "GITLAB" ? "oauth2" : "x-access-token";
-    lines += "https://" + percent_encode(user) + ":" + percent_encode(c.token) + "@" + host + "\n";
+    lines += "https://" + percent_encode(user, "-_.~") + ":" + percent_encode(c.token, "-_.~") +
+             "@" + host + "\n";
   }
   if (lines.empty()) {
     log_.line("git-credential-helper: no source credentials are stored; git will ask none");

@@ -9,6 +9,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "util/percent_encode.h"
+
 namespace kiln::net::s3wire {
 namespace {
 
@@ -28,11 +30,6 @@ std::optional<pt::ptree> parse_xml(std::string_view xml) {
 
 std::string child_text(const pt::ptree& node, const char* name) {
   return node.get<std::string>(name, "");
-}
-
-bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
 }
 
 // Digits at `s[pos, pos + n)` as a number; -1 when any is not a digit.
@@ -60,20 +57,8 @@ double to_epoch(int year, int month, int day, int hour, int minute, int second) 
 }  // namespace
 
 std::string uri_encode(std::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c) || (keep_slash && c == '/')) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
+  // SigV4's unreserved set, plus '/' in paths.
+  return percent_encode(text, keep_slash ? "-._~/" : "-._~");
 }
 
 std::string query_string(std::vector<std::pair<std::string, std::string>> params) {

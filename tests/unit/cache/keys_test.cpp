@@ -42,7 +42,11 @@ TEST(EncodeKey, CannotNameAnotherFolder) {
     const std::string enc = encode_key(key);
     EXPECT_EQ(enc.find('/'), std::string::npos) << enc;
   }
-  EXPECT_EQ(encode_key("../x"), "..%2Fx");
+  EXPECT_EQ(encode_key("../x"), "%2E.%2Fx");
+  // Whole names (namespaces name folders by themselves): never "." or "..".
+  EXPECT_EQ(encode_key("."), "%2E");
+  EXPECT_EQ(encode_key(".."), "%2E.");
+  EXPECT_EQ(encode_key(".m2"), "%2Em2");
 }
 
 TEST(CacheDetail, MapsAbsolutePathsUnderTheSourceDir) {
