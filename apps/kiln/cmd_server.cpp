@@ -111,10 +111,18 @@ int run_server(const ServerOptions& o) {
   svc_opts.invalidate_cache = [cache_dir = layout.cache_dir()](const nlohmann::json& project) {
     return server::invalidate_project_cache(project, cache_dir);
   };
+  // Builds start from the server's environment, except the server's own AWS credentials (its
+  // workers use them for S3): a build gets no credential it was not given.
   for (char** e = environ; e && *e; ++e) {
     const std::string kv = *e;
     const auto eq = kv.find('=');
-    if (eq != std::string::npos) svc_opts.image_env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    if (eq == std::string::npos) continue;
+    const std::string name = kv.substr(0, eq);
+    if (name == "AWS_ACCESS_KEY_ID" || name == "AWS_SECRET_ACCESS_KEY" ||
+        name == "AWS_SESSION_TOKEN" || name == "AWS_SHARED_CREDENTIALS_FILE" ||
+        name == "AWS_PROFILE" || name == "AWS_CONFIG_FILE")
+      continue;
+    svc_opts.image_env[name] = kv.substr(eq + 1);
   }
   server::ReloadingKeys key_lookup(std::move(keys->keys));
   api::Service service(svc_opts, **store, **secret_store, key_lookup, scheduler, clock);

@@ -32,6 +32,9 @@ artifacts::SourceRoot BuildRun::secondary_location(const source::SourceSpec& s) 
   // CODEBUILD_SRC_DIR.
   if (req_.in_place && s.is_local()) return {s.location, s.location};
   const std::string dir = "src_" + s.identifier;
+  // In place, the workspace is the user's own folder: fetched sources go in the build folder,
+  // never beside the user's tree.
+  if (req_.in_place) return {(req_.build_root / dir).string(), req_.build_root / dir};
   return {(initial_state_.cwd.parent_path() / dir).string(), workspace_.parent_path() / dir};
 }
 
@@ -81,16 +84,16 @@ std::optional<PhaseOutcome> BuildRun::fetch_source(const source::SourceSpec& spe
 }
 
 std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
-  if (req_.in_place) return std::nullopt;
   std::error_code ec;
   // NO_SOURCE (a server project with an inline buildspec): the build starts in an empty folder,
-  // which PROVISIONING already made.
-  if (!req_.source.is_none()) {
+  // which PROVISIONING already made. In place, the primary source is the workspace itself.
+  if (!req_.source.is_none() && !req_.in_place) {
     if (auto failed = fetch_source(req_.source, workspace_, primary_fetched_)) return failed;
     if (!primary_fetched_.resolved_version.empty())
       record_.resolved_source_version = primary_fetched_.resolved_version;
   }
   for (const auto& s : req_.secondary_sources) {
+    if (req_.in_place && s.is_local()) continue;  // used where it is
     const auto dest = secondary_location(s).host_path;
     std::filesystem::create_directories(dest, ec);
     source::FetchedSource got;

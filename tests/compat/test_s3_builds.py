@@ -170,6 +170,17 @@ class S3Builds(unittest.TestCase):
         self.cb.invalidate_project_cache(projectName="localcache")
         self.assertIn("MISSING", self.log_of(self.run_build("localcache")))
 
+    def test_builds_do_not_get_the_servers_credentials(self):
+        spec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+                "      - echo \"key=[$AWS_ACCESS_KEY_ID] secret=[$AWS_SECRET_ACCESS_KEY]\"\n"
+                "      - echo \"endpoint=$AWS_ENDPOINT_URL_S3\"\n")
+        self.cb.create_project(name="nocreds", source={"type": "NO_SOURCE", "buildspec": spec},
+                               artifacts={"type": "NO_ARTIFACTS"}, environment=ENV,
+                               serviceRole=ROLE)
+        log = self.log_of(self.run_build("nocreds"))
+        self.assertIn("key=[] secret=[]", log)
+        self.assertIn("endpoint=" + self.moto.endpoint, log)
+
     def test_invalidate_unknown_project(self):
         with self.assertRaises(self.cb.exceptions.ResourceNotFoundException):
             self.cb.invalidate_project_cache(projectName="nope")

@@ -146,3 +146,23 @@ def test_local_source_cache_reuses_the_git_mirror(kiln, tmp_path):
     assert "newer" in r.out
     assert "Source cache hit" in r.out
     assert list((tmp_path / "cache" / "git").iterdir())
+
+
+def test_in_place_build_fetches_git_secondary_sources_into_the_build_folder(kiln, tmp_path):
+    repo = tmp_path / "lib"
+    make_repo(repo)
+    proj = kiln.project("""
+        version: 0.2
+        phases:
+          build:
+            commands:
+              - cat "$CODEBUILD_SRC_DIR_lib/msg.txt"
+        """, name="inplace")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = kiln.run(proj, "--in-place", "--secondary-source", "lib=file://%s" % repo)
+    assert r.code == 0, r.out
+    assert "main again" in r.out
+    # Nothing was written beside the user's folder.
+    after = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(("artifacts",
+                                                                               "record")))
+    assert after == [n for n in before if not n.startswith(("artifacts", "record"))]
