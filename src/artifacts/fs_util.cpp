@@ -63,17 +63,6 @@ Result<UniqueFd> open_by_components(int root_fd, std::string_view rel, int flags
 
 }  // namespace
 
-void UniqueFd::reset() {
-  if (fd_ >= 0) ::close(fd_);  // result ignored on purpose: see close()
-  fd_ = -1;
-}
-
-Result<void> UniqueFd::close(const std::string& what) {
-  const int fd = std::exchange(fd_, -1);
-  if (fd >= 0 && ::close(fd) != 0) return fail(errno_error(ErrorCode::kIo, "close " + what));
-  return {};
-}
-
 Result<UniqueFd> open_directory(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return fail(errno_error(ErrorCode::kIo, "open " + path.string()));

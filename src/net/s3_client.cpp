@@ -16,25 +16,14 @@
 #include <functional>
 
 #include "net/s3_xml.h"
+#include "util/unique_fd.h"
 
 namespace kiln::net {
 namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = kiln::UniqueFd;
 
 std::string describe(const S3Location& at) {
   return "s3://" + at.bucket + "/" + at.key;

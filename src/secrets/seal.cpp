@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "util/unique_fd.h"
+
 namespace kiln::secrets {
 
 namespace {
@@ -31,20 +33,7 @@ const unsigned char* bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
-// Closes `fd` on every path out of the key file functions.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = kiln::UniqueFd;
 
 Result<void> read_exact(int fd, unsigned char* out, std::size_t n, const std::string& file) {
   std::size_t done = 0;

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/unique_fd.h"
+
 namespace kiln::source {
 
 namespace fs = std::filesystem;
@@ -24,27 +26,7 @@ namespace {
 
 constexpr std::size_t kBlock = std::size_t{64} << 10;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  // Reported separately: on some filesystems close() is where a failed write surfaces.
-  int close() { return ::close(std::exchange(fd_, -1)); }
-
- private:
-  int fd_;
-};
+using Fd = kiln::UniqueFd;
 
 struct ReadFree {
   void operator()(archive* a) const { archive_read_free(a); }
@@ -234,7 +216,8 @@ Result<void> Extractor::write_file(archive* a, archive_entry* e, int parent,
                                       {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
     if (::futimens(out.get(), times) != 0) return fail(entry_errno("set mtime"));
   }
-  if (out.close() != 0) return fail(entry_errno("close"));
+  // Reported separately: on some file systems close() is where a failed write surfaces.
+  if (::close(out.release()) != 0) return fail(entry_errno("close"));
   ++stats_.files;
   return {};
 }

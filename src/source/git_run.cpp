@@ -14,6 +14,7 @@
 
 #include "exec/process_tree.h"
 #include "exec/spawn.h"
+#include "util/unique_fd.h"
 
 namespace kiln::source {
 namespace {
@@ -33,23 +34,7 @@ constexpr std::string_view kHelper =
     "!f() { test \"$1\" = get || exit 0; echo \"username=$KILN_GIT_USERNAME\"; "
     "echo \"password=$KILN_GIT_TOKEN\"; }; f";
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
+using Fd = kiln::UniqueFd;
 
 std::string lower(std::string_view s) {
   std::string out(s);

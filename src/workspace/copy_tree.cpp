@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/unique_fd.h"
 #include "workspace/workspace.h"
 
 namespace kiln::workspace {
@@ -32,22 +33,7 @@ Error io_error(const std::string& what, const std::string& path) {
   return errno_error(ErrorCode::kIo, what + " " + path);
 }
 
-// Closes an fd on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
+using Fd = kiln::UniqueFd;
 
 // The fds of one source folder and its copy, shared by the batches of its files so workers can
 // open files by name (openat) instead of resolving full paths.
