@@ -27,15 +27,20 @@ def zip_of(files):
     return buf.getvalue()
 
 
+def moto_with_buckets():
+    """moto's server with the buckets every test here uses (`src` versioned)."""
+    moto = MotoS3()
+    s3 = moto.client()
+    for bucket in ("src", "out", "cache"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
+    return moto, s3
+
+
 class S3Builds(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.moto = MotoS3()
-        cls.s3 = cls.moto.client()
-        for bucket in ("src", "out", "cache"):
-            cls.s3.create_bucket(Bucket=bucket)
-        cls.s3.put_bucket_versioning(Bucket="src",
-                                     VersioningConfiguration={"Status": "Enabled"})
+        cls.moto, cls.s3 = moto_with_buckets()
         cls.server = KilnServer(env=cls.moto.env()).start()
         cls.cb = cls.server.boto3()
         cls.logs = cls.server.boto3("logs")
@@ -191,10 +196,7 @@ class KilnRunS3(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.moto = MotoS3()
-        cls.s3 = cls.moto.client()
-        for bucket in ("src", "out", "cache"):
-            cls.s3.create_bucket(Bucket=bucket)
+        cls.moto, cls.s3 = moto_with_buckets()
         cls.tmp = pathlib.Path(tempfile.mkdtemp(prefix="kiln-run-s3-"))
 
     @classmethod
