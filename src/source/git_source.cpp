@@ -31,13 +31,23 @@ bool is_local(std::string_view url) {
          (url.find("://") == std::string_view::npos && !is_scp_like(url));
 }
 
+// CodeBuild's "reference and commit" form, `refs/heads/main^{<full sha>}`: {ref, sha}, or
+// {version, ""} for every other form.
+std::pair<std::string, std::string> split_pinned(const std::string& version) {
+  const auto open = version.rfind("^{");
+  if (open != std::string::npos && version.size() == open + 43 && version.back() == '}' &&
+      is_hex(std::string_view(version).substr(open + 2, 40)))
+    return {version.substr(0, open), version.substr(open + 2, 40)};
+  return {version, ""};
+}
+
 // Names that git would read as an option, or that cannot be a ref, are refused before any git
 // runs: the version comes from the API caller.
 Result<void> check_request(const GitCloneRequest& req) {
   if (req.url.empty() || req.url.starts_with("-")) {
     return fail(ErrorCode::kInvalidArgument, "invalid git URL \"" + strip_userinfo(req.url) + "\"");
   }
-  const std::string& v = req.version;
+  const std::string v = split_pinned(req.version).first;
   const bool bad_char = std::any_of(v.begin(), v.end(), [](unsigned char c) {
     return c <= ' ' || c == 0x7f ||
            std::string_view("~^:?*[\\").find(static_cast<char>(c)) != std::string_view::npos;
@@ -132,7 +142,7 @@ class Cloner {
                                   const std::string& origin_url);
 
  private:
-  Result<Target> resolve(const fs::path& dest);
+  Result<Target> resolve(const fs::path& dest, const std::string& v);
   Result<void> fetch_commit(const fs::path& dest, const std::string& commit);
   std::vector<std::string> depth_args() const {
     if (req_.depth <= 0) return {};
@@ -187,8 +197,7 @@ Result<bool> Cloner::update_mirror(const fs::path& mirror, const std::string& ur
   return existed;
 }
 
-Result<Target> Cloner::resolve(const fs::path& dest) {
-  const std::string& v = req_.version;
+Result<Target> Cloner::resolve(const fs::path& dest, const std::string& v) {
   const bool pull_request =
       v.starts_with("pr/") && v.size() > 3 &&
       std::all_of(v.begin() + 3, v.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
@@ -261,7 +270,10 @@ Result<GitCloneResult> Cloner::checkout(const fs::path& dest, const std::string&
                                         const std::string& origin_url) {
   if (auto r = git(dest, {"init", "-q"}, {"init.defaultBranch=main"}); !r) return fail(r.error());
   if (auto r = git(dest, {"remote", "add", "origin", fetch_url}); !r) return fail(r.error());
-  auto target = resolve(dest);
+  // With a pinned commit only that ref is fetched (with its history, whatever the depth) and
+  // the commit is checked out from it.
+  const auto [version, pinned] = split_pinned(req_.version);
+  auto target = resolve(dest, version);
   if (!target) return fail(target.error());
 
   GitCloneResult result;
@@ -275,15 +287,22 @@ Result<GitCloneResult> Cloner::checkout(const fs::path& dest, const std::string&
     if (auto r = git(dest, {"checkout", "-q", "--detach", id}); !r) return fail(r.error());
   } else {
     std::vector<std::string> args = {"fetch", "--quiet"};
-    auto depth = depth_args();
+    auto depth = pinned.empty() ? depth_args() : std::vector<std::string>{};
     args.insert(args.end(), depth.begin(), depth.end());
     args.insert(args.end(), {"origin", "+" + target->remote_ref + ":" + target->local_ref});
     if (auto r = git(dest, args); !r) return fail(r.error());
+    std::string at = target->local_ref;
+    if (!pinned.empty()) {
+      auto in_ref = git_.run(dest, {"merge-base", "--is-ancestor", pinned, target->local_ref});
+      if (!in_ref) return fail(std::move(in_ref.error()));
+      if (!in_ref->ok()) return fail(ref_not_found());
+      at = pinned;
+    }
     // On the branch, as CodeBuild leaves it (`git branch --show-current` works); anything else
     // is detached at the commit (a tag is peeled).
     auto r = target->kind == Target::Kind::kBranch
-                 ? git(dest, {"checkout", "-q", "-B", target->branch, target->local_ref})
-                 : git(dest, {"checkout", "-q", "--detach", target->local_ref});
+                 ? git(dest, {"checkout", "-q", "-B", target->branch, at})
+                 : git(dest, {"checkout", "-q", "--detach", at});
     if (!r) return fail(r.error());
     result.branch = target->branch;
     if (shown.empty()) shown = target->branch.empty() ? "HEAD" : target->branch;

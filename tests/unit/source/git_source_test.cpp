@@ -70,6 +70,23 @@ TEST_F(GitCloneTest, FullCommitThatIsNoRefTip) {
   EXPECT_NE(log_.find("Checked out " + commit_b_ + " (" + commit_b_ + ")"), std::string::npos);
 }
 
+TEST_F(GitCloneTest, RefAndCommitChecksOutThatCommitOnTheRef) {
+  // CodeBuild's `refs/heads/<branch>^{<full sha>}`: B is on main (A - B - D).
+  auto req = request("refs/heads/main^{" + commit_b_ + "}");
+  req.depth = 1;  // the ref is fetched with the history that holds the commit
+  auto r = clone(req);
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->commit, commit_b_);
+  EXPECT_EQ(r->branch, "main");
+  EXPECT_EQ(sh("cat clone/f"), "two");
+}
+
+TEST_F(GitCloneTest, RefAndCommitNotOnThatRefIsReferenceNotFound) {
+  auto r = clone(request("refs/heads/main^{" + commit_c_ + "}"));  // C is only on feature
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "reference not found");
+}
+
 TEST_F(GitCloneTest, ShallowCommitFallsBackWhenTheServerRefusesIds) {
   // Protocol v2 accepts a want of any id; v0 without uploadpack.allow*SHA1InWant refuses it
   // ("Server does not allow request for unadvertised object"). The client picks the protocol,
