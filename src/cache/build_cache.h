@@ -68,6 +68,15 @@ std::unique_ptr<CacheStore> s3_cache_store(net::S3Client& client, net::S3Locatio
                                         std::uint64_t max_bytes, std::chrono::seconds max_age,
                                         double now);
 
+// LOCAL caches on this host: every folder directly under `root` (a project's custom-cache
+// namespace, a git mirror) is one unit, last used at its mtime (touched at each use) and sized
+// by a walk. Units unused for `max_age` go first, then the least recently used until the total
+// is at most `max_bytes` (0 = no limit for either). A unit whose `<folder>.lock` a build holds
+// is never removed. Returns the number of folders removed.
+[[nodiscard]] Result<std::size_t> evict_folders(const std::filesystem::path& root,
+                                                std::uint64_t max_bytes,
+                                                std::chrono::seconds max_age, double now);
+
 // --- what a build does ---------------------------------------------------------------------
 
 struct CacheRequest {

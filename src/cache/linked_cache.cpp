@@ -130,6 +130,8 @@ Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSi
     return report;
   }
   lock_ = std::move(lock);
+  // Last use, for evict_folders(): the folder's mtime.
+  fs::last_write_time(ns_dir_, fs::file_time_type::clock::now(), ec);
 
   bool reused = false;
   std::string shown;

@@ -1,11 +1,15 @@
 // DOWNLOAD_SOURCE: the workspace copy, the buildspec, and the build's variables. Every problem
 // here fails the phase (and the build goes to FINALIZING), as in CodeBuild (§1.9, §3.2).
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <algorithm>
 #include <system_error>
 
 #include "engine/build_run.h"
 #include "spec/parser.h"
 #include "util/files.h"
+#include "util/unique_fd.h"
 
 namespace kiln::engine {
 
@@ -17,6 +21,18 @@ PhaseOutcome yaml_error(std::string message) {
 }
 PhaseOutcome client_error(std::string message) {
   return {Status::kFailed, PhaseContext{"CLIENT_ERROR", std::move(message)}};
+}
+
+// A git mirror serves one build at a time (concurrent fetches into one repository fail on ref
+// locks): the lock is `<mirror>.lock`, the file cache::evict_folders() also respects. An
+// invalid fd when another build holds it.
+UniqueFd lock_mirror(const fs::path& mirror) {
+  std::error_code ec;
+  fs::create_directories(mirror.parent_path(), ec);
+  const std::string path = mirror.string() + ".lock";
+  UniqueFd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) lock.reset();
+  return lock;
 }
 
 // True when `p` (lexically normalised, relative) stays inside its base.
@@ -53,6 +69,7 @@ source::SourceFetcher& BuildRun::fetcher() {
 std::optional<PhaseOutcome> BuildRun::fetch_source(const source::SourceSpec& spec,
                                                    const std::filesystem::path& dest,
                                                    source::FetchedSource& out) {
+  std::error_code ec;
   source::FetchContext ctx;
   ctx.cancel = &cancel_;
   ctx.log = [this](std::string_view line) { log_.line(line); };
@@ -62,13 +79,25 @@ std::optional<PhaseOutcome> BuildRun::fetch_source(const source::SourceSpec& spe
       std::max<long>(1000, static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                  deadline_ - deps_.clock.steady_now())
                                                  .count()));
+  UniqueFd mirror_lock;
   if (spec.is_git()) {
     if (auto failed = git_credentials_for(spec, ctx)) return failed;
     if (req_.cache.type == "LOCAL" && req_.cache.has_mode("LOCAL_SOURCE_CACHE") &&
-        !req_.cache.local_root.empty())
-      ctx.git_mirror_dir = req_.cache.local_root / "git" / source::mirror_dir_name(spec.location);
+        !req_.cache.local_root.empty()) {
+      const auto mirror = req_.cache.local_root / "git" / source::mirror_dir_name(spec.location);
+      mirror_lock = lock_mirror(mirror);
+      if (mirror_lock)
+        ctx.git_mirror_dir = mirror;
+      else
+        log_.line("Source cache " + mirror.string() +
+                  " is in use by another build; cloning without it");
+    }
   }
   auto fetched = fetcher().fetch(spec, dest, ctx);
+  if (fetched && ctx.git_mirror_dir) {
+    // Last use, for the eviction of LOCAL caches (cache::evict_folders).
+    fs::last_write_time(*ctx.git_mirror_dir, fs::file_time_type::clock::now(), ec);
+  }
   if (!fetched) {
     if (cancel_.cancelled()) {
       stopped_ = true;

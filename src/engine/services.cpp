@@ -60,8 +60,16 @@ BuildServices::BuildServices(const BuildRequest& req, ServiceOptions options)
       cache_ =
           cache::archive_cache(*cache_store_, c.max_bytes, std::chrono::seconds(c.max_age_seconds));
     }
-  } else if (c.type == "LOCAL" && c.has_mode("LOCAL_CUSTOM_CACHE") && !c.local_root.empty()) {
-    cache_ = cache::linked_cache(c.local_root / "custom");
+  } else if (c.type == "LOCAL" && !c.local_root.empty()) {
+    // The server's limits apply to all LOCAL caches on this host, trimmed as each build starts;
+    // a failure only leaves more cached than asked (the next build tries again).
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    for (const char* kind : {"custom", "git"}) {
+      (void)cache::evict_folders(c.local_root / kind, c.max_bytes,
+                                 std::chrono::seconds(c.max_age_seconds), now);
+    }
+    if (c.has_mode("LOCAL_CUSTOM_CACHE")) cache_ = cache::linked_cache(c.local_root / "custom");
   }
 }
 

@@ -166,3 +166,20 @@ def test_in_place_build_fetches_git_secondary_sources_into_the_build_folder(kiln
     after = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(("artifacts",
                                                                                "record")))
     assert after == [n for n in before if not n.startswith(("artifacts", "record"))]
+
+
+def test_a_git_mirror_in_use_is_not_shared(kiln, tmp_path):
+    import fcntl
+    repo = tmp_path / "repo"
+    make_repo(repo)
+    args = ("--cache", "LOCAL", "--cache-dir", str(tmp_path / "cache"))
+    assert kiln.run("file://%s" % repo, *args).code == 0
+    mirrors = [p for p in (tmp_path / "cache" / "git").iterdir() if p.is_dir()]
+    assert len(mirrors) == 1
+    with open(str(mirrors[0]) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a concurrent build of the project would
+        r = kiln.run("file://%s" % repo, *args)
+    assert r.code == 0, r.out
+    assert "is in use by another build; cloning without it" in r.out
+    assert "Source cache hit" not in r.out
+    assert "main again" in r.out
