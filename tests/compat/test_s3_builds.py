@@ -159,6 +159,24 @@ class S3Builds(unittest.TestCase):
         self.assertNotIn("Contents", self.s3.list_objects_v2(Bucket="cache", Prefix="kiln/cached/"))
         self.assertIn("MISSING", build("a"))
 
+    def test_corrupt_cache_object_is_a_logged_miss(self):
+        spec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
+                "      - if [ -f deps/stamp ]; then echo FOUND; else echo MISSING; fi\n"
+                "      - mkdir -p deps && date > deps/stamp\n"
+                "cache:\n  paths:\n    - 'deps/**/*'\n")
+        self.cb.create_project(name="corrupt", source={"type": "NO_SOURCE", "buildspec": spec},
+                               artifacts={"type": "NO_ARTIFACTS"}, environment=ENV,
+                               serviceRole=ROLE, cache={"type": "S3", "location": "cache/bad"})
+        self.assertEqual(self.run_build("corrupt")["buildStatus"], "SUCCEEDED")
+        keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket="cache", Prefix="bad/")["Contents"]]
+        self.assertEqual(len(keys), 1, keys)
+        self.s3.put_object(Bucket="cache", Key=keys[0], Body=b"\x28\xb5\x2f\xfd garbage")
+        done = self.run_build("corrupt")
+        log = self.log_of(done)
+        self.assertEqual(done["buildStatus"], "SUCCEEDED", log)
+        self.assertIn("Cache restore failed", log)
+        self.assertIn("MISSING", log)
+
     def test_local_custom_cache_and_invalidate(self):
         spec = ("version: 0.2\nphases:\n  build:\n    commands:\n"
                 "      - if [ -f deps/stamp ]; then echo FOUND; else echo MISSING; fi\n"

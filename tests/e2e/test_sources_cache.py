@@ -183,3 +183,24 @@ def test_a_git_mirror_in_use_is_not_shared(kiln, tmp_path):
     assert "is in use by another build; cloning without it" in r.out
     assert "Source cache hit" not in r.out
     assert "main again" in r.out
+
+
+def test_an_unreachable_s3_cache_never_fails_the_build(kiln):
+    proj = kiln.project("""
+        version: 0.2
+        phases:
+          build:
+            commands:
+              - mkdir -p deps && echo x > deps/f
+        cache:
+          paths:
+            - 'deps/**/*'
+        """)
+    # Nothing listens on port 9: every cache transfer fails at once.
+    env = {"AWS_ENDPOINT_URL_S3": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "k",
+           "AWS_SECRET_ACCESS_KEY": "s"}
+    r = kiln.run(proj, "--cache", "S3", "--cache-location", "bucket/prefix", env=env)
+    assert r.code == 0, r.out
+    assert r.status == "SUCCEEDED"
+    assert "Cache restore failed: " in r.out
+    assert "Cache save failed: " in r.out
