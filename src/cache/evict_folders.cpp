@@ -1,7 +1,4 @@
 // evict_folders(): LOCAL caches on this host, one unit per folder under a root (build_cache.h).
-#include <fcntl.h>
-#include <sys/file.h>
-
 #include <algorithm>
 #include <chrono>
 #include <vector>
@@ -42,10 +39,9 @@ double mtime_of(const fs::path& p) {
 
 // Removes `u` unless a build holds its lock; true when removed.
 Result<bool> remove_unless_locked(const Unit& u) {
-  const fs::path lock_path = u.path.string() + ".lock";
-  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock) return fail(errno_error(ErrorCode::kIo, "open " + lock_path.string()));
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) return false;  // in use: kept
+  auto lock = try_lock_file(u.path.string() + ".lock");
+  if (!lock) return fail(std::move(lock.error()));
+  if (!*lock) return false;  // in use: kept
   std::error_code ec;
   fs::remove_all(u.path, ec);
   if (ec) return fail(ErrorCode::kIo, "remove " + u.path.string() + ": " + ec.message());

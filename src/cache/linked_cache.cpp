@@ -18,8 +18,6 @@
 // Escapes: the folder path must stay inside the workspace lexically (no `..`, absolute paths
 // only under CODEBUILD_SRC_DIR), and no existing component of it may be a symlink (except a
 // link this cache made, in a reused workspace), so the link can never be placed through one.
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,16 +118,14 @@ Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSi
   fs::create_directories(ns_dir_, ec);
   if (ec) return fail(ErrorCode::kIo, "create " + ns_dir_.string() + ": " + ec.message());
   const fs::path lock_path = root_ / (ns + ".lock");
-  artifacts::UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock) return fail(errno_error(ErrorCode::kIo, "open " + lock_path.string()));
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK)
-      return fail(errno_error(ErrorCode::kIo, "flock " + lock_path.string()));
+  auto lock = try_lock_file(lock_path);
+  if (!lock) return fail(std::move(lock.error()));
+  if (!*lock) {
     report.detail = "the local cache is in use by another build of this project";
     log.agent_line("Skip cache due to: " + report.detail);
     return report;
   }
-  lock_ = std::move(lock);
+  lock_ = std::move(*lock);
   // Last use, for evict_folders(): the folder's mtime.
   fs::last_write_time(ns_dir_, fs::file_time_type::clock::now(), ec);
 

@@ -1,8 +1,5 @@
 // DOWNLOAD_SOURCE: the workspace copy, the buildspec, and the build's variables. Every problem
 // here fails the phase (and the build goes to FINALIZING), as in CodeBuild (§1.9, §3.2).
-#include <fcntl.h>
-#include <sys/file.h>
-
 #include <algorithm>
 #include <system_error>
 
@@ -29,10 +26,8 @@ PhaseOutcome client_error(std::string message) {
 UniqueFd lock_mirror(const fs::path& mirror) {
   std::error_code ec;
   fs::create_directories(mirror.parent_path(), ec);
-  const std::string path = mirror.string() + ".lock";
-  UniqueFd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (lock && ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) lock.reset();
-  return lock;
+  auto lock = try_lock_file(mirror.string() + ".lock");
+  return lock ? std::move(*lock) : UniqueFd();
 }
 
 // True when `p` (lexically normalised, relative) stays inside its base.

@@ -2,6 +2,7 @@
 // uses it; close(what) is for the writes whose errors surface only at close (NFS, quotas).
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <utility>
 
@@ -36,5 +37,9 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Takes the exclusive flock on `path` (created 0600 if missing) without waiting: the fd that
+// holds it, an invalid fd when another process holds it, or an Error when it cannot be opened.
+[[nodiscard]] Result<UniqueFd> try_lock_file(const std::filesystem::path& path);
 
 }  // namespace kiln
