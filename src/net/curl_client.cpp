@@ -151,6 +151,16 @@ class CurlClient final : public HttpClient {
     const CurlApi& c = **api;
     CURL* h = c.easy_init();
     if (h == nullptr) return fail(ErrorCode::kInternal, "curl_easy_init failed");
+    // The Docker daemon listens on a unix socket. Checked, unlike the options below: a libcurl
+    // built without unix sockets would otherwise send the request to the URL's host instead.
+    if (!req.unix_socket.empty()) {
+      const CURLcode set = c.easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, req.unix_socket.c_str());
+      if (set != CURLE_OK) {
+        c.easy_cleanup(h);
+        return fail(ErrorCode::kIo,
+                    std::string("libcurl cannot connect to unix sockets: ") + c.easy_strerror(set));
+      }
+    }
     curl_slist* headers = nullptr;
     for (const auto& [k, v] : req.headers)
       headers = c.slist_append(headers, (k + ": " + v).c_str());

@@ -51,6 +51,8 @@ struct HttpRequest {
   std::string sigv4_region;
   std::string sigv4_service;
   AwsCredentials credentials;
+  // Set: connect to this unix socket (the URL's host is then only the Host header).
+  std::string unix_socket;
   long timeout_ms = 30000;  // the whole exchange; a stuck endpoint never hangs a build
   // Up to the TCP/TLS connection, so a dead endpoint fails fast even when a large transfer is
   // given minutes.
