@@ -14,5 +14,6 @@ std::function<int()> add_worker_command(CLI::App& app);
 std::function<int()> add_server_command(CLI::App& app);
 std::function<int()> add_key_command(CLI::App& app);
 std::function<int()> add_secret_command(CLI::App& app);
+std::function<int()> add_image_command(CLI::App& app);
 
 }  // namespace kiln::app

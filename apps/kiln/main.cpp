@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   auto server = kiln::app::add_server_command(app);
   auto key = kiln::app::add_key_command(app);
   auto secret = kiln::app::add_secret_command(app);
+  auto image = kiln::app::add_image_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("server")) return server();
     if (app.got_subcommand("key")) return key();
     if (app.got_subcommand("secret")) return secret();
+    if (app.got_subcommand("image")) return image();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kiln: error: %s\n", e.what());
     return 2;

@@ -1,5 +1,5 @@
-// CreateProject, UpdateProject, DeleteProject, BatchGetProjects, ListProjects and
-// ListCuratedEnvironmentImages (codebuild-api §3.4).
+// CreateProject, UpdateProject, DeleteProject, BatchGetProjects and ListProjects
+// (codebuild-api §3.4). ListCuratedEnvironmentImages is in curated_images_ops.cpp.
 #include <algorithm>
 
 #include "api/ops_common.h"
@@ -122,18 +122,6 @@ ApiResult<json> Service::list_projects(const Call& c) {
   json out = {{"projects", page.items}};
   if (!page.next_token.empty()) out["nextToken"] = page.next_token;
   return out;
-}
-
-ApiResult<json> Service::list_curated_images(const Call&) {
-  // The process executor runs on the host; the image name is recorded, not pulled (issue #4
-  // brings the docker and sandbox executors and the curated kiln/* images).
-  json images = json::array();
-  images.push_back({{"name", "kiln/host"},
-                    {"description", "The Kiln host itself (process executor)"},
-                    {"versions", json::array({"kiln/host:latest"})}});
-  return json{{"platforms", json::array({{{"platform", "DEBIAN"},
-                                          {"languages", json::array({{{"language", "STANDARD"},
-                                                                      {"images", images}}})}}})}};
 }
 
 }  // namespace kiln::api

@@ -151,6 +151,18 @@ class Boto3Test(unittest.TestCase):
         for i in ids[-20:]:
             wait_for_build(self.cb, i, timeout=120)
 
+    def test_list_curated_environment_images(self):
+        platforms = self.cb.list_curated_environment_images()["platforms"]
+        self.assertEqual([p["platform"] for p in platforms], ["DEBIAN"])
+        by_language = {l["language"]: [i["name"] for i in l["images"]]
+                       for l in platforms[0]["languages"]}
+        self.assertEqual(by_language["BASE"], ["kiln/minimal"])
+        self.assertEqual(by_language["PYTHON"], ["kiln/standard", "kiln/docker"])
+        self.assertEqual(by_language["DOCKER"], ["kiln/docker"])
+        image = platforms[0]["languages"][0]["images"][0]
+        self.assertEqual(image["versions"], ["kiln/minimal:latest"])
+        self.assertTrue(image["description"])
+
     def test_input_errors(self):
         code, msg = self.error_code(inline_project, client=self.cb, name="bad name!", buildspec=HELLO)
         self.assertEqual(code, "InvalidInputException")
