@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "engine/engine.h"
 #include "engine/services.h"
-#include "exec/process_executor.h"
+#include "engine/executor_factory.h"
 #include "run_options.h"
 #include "run_sources.h"
 #include "signals.h"
@@ -87,8 +87,8 @@ std::optional<workspace::CopyMode> copy_mode(const std::string& s) {
 
 int run_build(const RunOptions& o) {
   std::error_code ec;
-  if (o.executor != "process")
-    return usage_error("executor '" + o.executor + "' is not available yet (only 'process')");
+  if (o.executor != "process" && o.executor != "sandbox" && o.executor != "docker")
+    return usage_error("--executor must be process, sandbox or docker, not " + o.executor);
   if (o.packaging != "ZIP" && o.packaging != "NONE")
     return usage_error("--packaging must be ZIP or NONE, not " + o.packaging);
   if (!(o.timeout_minutes > 0))
@@ -125,7 +125,8 @@ int run_build(const RunOptions& o) {
   id.project = o.project.empty() ? project_name_from(source) : o.project;
   id.uuid = make_uuid();
   id.initiator = initiator();
-  id.image = o.image.empty() ? "kiln/host" : o.image;
+  // The host has no image; the container executors default to the curated standard image.
+  id.image = !o.image.empty() ? o.image : o.executor == "process" ? "kiln/host" : "kiln/standard";
   if (const char* region = std::getenv("AWS_REGION"); region && *region) id.region = region;
   if (auto head = req.source.is_local() ? source::read_git_head(source) : std::nullopt) {
     id.resolved_source_version = head->commit;
@@ -147,8 +148,21 @@ int run_build(const RunOptions& o) {
   req.image_env = host_environment();
   req.timeout_minutes = o.timeout_minutes;
   req.executor_name = o.executor;
+  req.compute_type = o.compute_type;
+  req.network_mode = o.network;
+  req.privileged_mode = o.privileged;
+  req.image_dir = o.image_dir;
 
-  exec::ProcessExecutor executor;
+  if (o.executor != "process") {
+    for (const auto& line : engine::sweep_leftovers(o.executor))
+      std::fprintf(stderr, "kiln run: %s\n", line.c_str());
+  }
+  auto made = engine::make_executor(req);
+  if (!made) {
+    fs::remove_all(req.build_root, ec);
+    return usage_error(made.error().describe());
+  }
+  exec::Executor& executor = **made;
   engine::BuildServices services(req, {});
   logs::FdSink out(STDOUT_FILENO);
   exec::CancelToken cancel;
@@ -184,7 +198,18 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("-e,--env", o->env, "NAME=VALUE; highest precedence, like StartBuild overrides");
   cmd->add_option("--env-file", o->env_files, "File of NAME=VALUE lines");
   cmd->add_option("--executor", o->executor, "process | sandbox | docker");
-  cmd->add_option("-i,--image", o->image, "Build image");
+  cmd->add_option("-i,--image", o->image,
+                  "Build image (sandbox, docker; default kiln/standard); CodeBuild names map to "
+                  "curated images");
+  cmd->add_option("--compute-type", o->compute_type,
+                  "CPU and memory limits of sandbox and docker builds (default "
+                  "BUILD_GENERAL1_SMALL: 2 vCPUs, 3 GB)");
+  cmd->add_option("--network", o->network,
+                  "bridge | none | host (docker default bridge; sandbox default host)");
+  cmd->add_flag("--privileged", o->privileged,
+                "privilegedMode: the build may run a Docker daemon (docker executor)");
+  cmd->add_option("--image-dir", o->image_dir,
+                  "Curated image store (default $KILN_IMAGE_DIR or ~/.local/share/kiln/images)");
   cmd->add_option("--timeout", o->timeout_minutes, "Build timeout in minutes (fractions allowed)");
   cmd->add_option("--secondary-source", o->secondary_sources, "ID=DIR, ID=GIT-URL or ID=s3://B/K");
   cmd->add_option("--secondary-source-version", o->secondary_versions, "ID=REF");

@@ -17,6 +17,10 @@ struct RunOptions {
   std::vector<std::string> env_files;
   std::string executor = "process";
   std::string image;
+  std::string compute_type = "BUILD_GENERAL1_SMALL";
+  std::string network;  // "" = the executor's default
+  bool privileged = false;
+  std::string image_dir;
   double timeout_minutes = 60;
   std::vector<std::string> secondary_sources;   // ID=DIR|URL
   std::vector<std::string> secondary_versions;  // ID=REF

@@ -194,11 +194,19 @@ PhaseOutcome BuildRun::provision() {
                                              ": " + ec.message()}};
   }
   auto ws = deps_.executor.prepare({record_.id, workspace_, scratch_, req_.identity.image});
+  for (const auto& line : deps_.executor.take_notes()) log_.line(line);
   if (!ws) {
     log_.line("Failed to provision the build environment: " + ws.error().describe());
+    if (ws.error().code() == ErrorCode::kNotFound) {
+      return {Status::kFailed,
+              PhaseContext{"BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE",
+                           "Unable to pull customer's container image. CannotPullContainerError: " +
+                               ws.error().describe()}};
+    }
     return {Status::kFailed, PhaseContext{"CLIENT_ERROR", ws.error().describe()}};
   }
   initial_state_.cwd = *ws;
+  image_env_ = deps_.executor.image_environment().value_or(req_.image_env);
   return {};
 }
 

@@ -74,6 +74,10 @@ class BuildRun {
 
   // Where a secondary source lives: as the build sees it (CODEBUILD_SRC_DIR_<id>) and on the host.
   artifacts::SourceRoot secondary_location(const source::SourceSpec& s) const;
+  // In place, a LOCAL secondary source is used where it is, unless the executor isolates the
+  // build (then it is copied like any other).
+  bool uses_local_in_place(const source::SourceSpec& s) const;
+  std::optional<PhaseOutcome> select_runtimes();
 
   Result<std::string> expand(const std::string& text);
   void capture_exported_variables();
@@ -96,6 +100,7 @@ class BuildRun {
   std::unique_ptr<source::SourceFetcher> own_fetcher_;  // when EngineDeps has none
   source::FetchedSource primary_fetched_;
   std::vector<std::pair<std::string, source::FetchedSource>> secondary_fetched_;
+  exec::EnvMap image_env_;                 // the image's own (or the host's) environment
   exec::ShellState initial_state_;         // 0.1 runs every command from this
   exec::ShellState state_;                 // 0.2 carries this from command to command
   std::vector<std::string> secret_names_;  // never exported

@@ -81,7 +81,8 @@ std::optional<PhaseOutcome> BuildRun::run_one(const spec::Command& cmd, const sp
 
   last_exit_ = result->exit_code;
   if (result->end == End::kExited && result->exit_code == 0) return std::nullopt;
-  const std::string why = reason(*result);
+  std::string why = reason(*result);
+  if (!result->diagnosis.empty()) why += " (" + result->diagnosis + ")";
   log_.line("Command did not exit successfully " + cmd.text + " " + why);
   failed_output = result->tail;
   return PhaseOutcome{Status::kFailed, PhaseContext{"COMMAND_EXECUTION_ERROR",

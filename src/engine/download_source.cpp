@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "engine/build_run.h"
+#include "image/catalog.h"
 #include "spec/parser.h"
 #include "util/files.h"
 #include "util/unique_fd.h"
@@ -40,13 +41,19 @@ bool stays_inside(const fs::path& rel) {
 artifacts::SourceRoot BuildRun::secondary_location(const source::SourceSpec& s) const {
   // In place, LOCAL secondary sources are used where they are, like the primary one. Otherwise
   // each gets a folder beside the primary workspace, as CodeBuild puts them beside
-  // CODEBUILD_SRC_DIR.
-  if (req_.in_place && s.is_local()) return {s.location, s.location};
+  // CODEBUILD_SRC_DIR. A container cannot see the user's other folders: there they are copied.
+  if (uses_local_in_place(s)) return {s.location, s.location};
   const std::string dir = "src_" + s.identifier;
   // In place, the workspace is the user's own folder: fetched sources go in the build folder,
   // never beside the user's tree.
-  if (req_.in_place) return {(req_.build_root / dir).string(), req_.build_root / dir};
+  if (req_.in_place)
+    return {deps_.executor.map_path(req_.build_root / dir).string(), req_.build_root / dir};
   return {(initial_state_.cwd.parent_path() / dir).string(), workspace_.parent_path() / dir};
+}
+
+bool BuildRun::uses_local_in_place(const source::SourceSpec& s) const {
+  const bool isolated = deps_.executor.map_path(req_.build_root) != req_.build_root;
+  return req_.in_place && s.is_local() && !isolated;
 }
 
 source::SourceFetcher& BuildRun::fetcher() {
@@ -117,7 +124,7 @@ std::optional<PhaseOutcome> BuildRun::prepare_workspace() {
       record_.resolved_source_version = primary_fetched_.resolved_version;
   }
   for (const auto& s : req_.secondary_sources) {
-    if (req_.in_place && s.is_local()) continue;  // used where it is
+    if (uses_local_in_place(s)) continue;  // used where it is
     const auto dest = secondary_location(s).host_path;
     std::filesystem::create_directories(dest, ec);
     source::FetchedSource got;
@@ -212,7 +219,7 @@ std::optional<PhaseOutcome> BuildRun::resolve_variables() {
     system.emplace_back("CODEBUILD_SOURCE_REPO_URL_" + sid, got.repo_url);
   }
   initial_state_.env =
-      compose_environment(req_.image_env, buildspec_vars, project_vars, override_vars, system);
+      compose_environment(image_env_, buildspec_vars, project_vars, override_vars, system);
   if (spec_->env.git_credential_helper) {
     if (auto failed = setup_git_credentials()) return failed;
   }
@@ -231,6 +238,40 @@ void BuildRun::log_phases_found() {
   }
 }
 
+// phases.install.runtime-versions against the runtimes of the build's image (§3.7): the host
+// and images that are not curated have none, so a selection there is skipped with CodeBuild's
+// warning; an unknown runtime or version on a curated image is a YAML_FILE_ERROR.
+std::optional<PhaseOutcome> BuildRun::select_runtimes() {
+  const auto& requested = spec_->phases.at(spec::PhaseName::kInstall).runtime_versions;
+  if (requested.empty()) log_.line("No runtime version selected in buildspec.");
+  const auto mapped = image::map_image(req_.identity.image, req_.privileged_mode);
+  const image::ImageRuntimes none;
+  const auto& runtimes = mapped.curated != nullptr ? mapped.curated->runtimes : none;
+  auto wanted = requested;
+  for (auto& [name, version] : wanted) {  // "$MY_RUBY_VAR" and "${MY_RUBY_VAR}"
+    if (version.size() < 2 || version[0] != '$') continue;
+    std::string var = version.substr(1);
+    if (var.size() > 2 && var.front() == '{' && var.back() == '}') var = var.substr(1, var.size() - 2);
+    const auto it = initial_state_.env.find(var);
+    version = it == initial_state_.env.end() ? std::string() : it->second;
+  }
+  auto selected = image::select_runtimes(runtimes, wanted);
+  if (!selected) return yaml_error(selected.error().message);
+  for (const auto& line : selected->log) log_.line(line);
+  if (requested.empty()) {
+    for (const auto& r : selected->runtimes)
+      for (const auto& [k, v] : r.env) initial_state_.env[k] = v;
+  } else {
+    for (const auto& r : selected->runtimes) {
+      log_.line("Selecting '" + r.name + "' runtime version '" +
+                (r.requested.empty() ? r.version : r.requested) + "' based on manual selections...");
+      for (const auto& [k, v] : r.env) initial_state_.env[k] = v;
+    }
+  }
+  state_ = initial_state_;
+  return std::nullopt;
+}
+
 PhaseOutcome BuildRun::download_source() {
   log_.line("Phase is DOWNLOAD_SOURCE");
   if (auto failed = prepare_workspace()) return *failed;
@@ -238,13 +279,7 @@ PhaseOutcome BuildRun::download_source() {
   if (auto failed = load_buildspec()) return *failed;
   if (auto failed = resolve_variables()) return *failed;
 
-  const auto& install = spec_->phases.at(spec::PhaseName::kInstall);
-  if (install.runtime_versions.empty())
-    log_.line("No runtime version selected in buildspec.");
-  else
-    log_.line(
-        "Skipping install of runtimes. Runtime version selection is not supported by this "
-        "build image.");
+  if (auto failed = select_runtimes()) return *failed;
   log_.line("Moving to directory " + initial_state_.cwd.string());
   restore_cache();
   log_phases_found();

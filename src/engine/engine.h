@@ -98,6 +98,11 @@ struct BuildRequest {
   std::string encryption_key;  // the project's encryptionKey (SSE-KMS for S3 artifacts)
   CacheSettings cache;
   std::string executor_name = "process";
+  // The container executors (engine/executor_factory.h): environment.privilegedMode, and the
+  // network ("" = the executor's default, "bridge", "none" or "host").
+  bool privileged_mode = false;
+  std::string network_mode;
+  std::filesystem::path image_dir;  // the curated image store (image/store.h); "" = default
 };
 
 struct EngineDeps {

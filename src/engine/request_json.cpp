@@ -157,6 +157,9 @@ json request_to_json(const BuildRequest& req) {
                 {"maxBytes", req.cache.max_bytes},
                 {"maxAgeSeconds", req.cache.max_age_seconds}};
   j["executor"] = req.executor_name;
+  j["privilegedMode"] = req.privileged_mode;
+  j["networkMode"] = req.network_mode;
+  j["imageDir"] = req.image_dir.string();
   return j;
 }
 
@@ -229,6 +232,11 @@ Result<BuildRequest> request_from_json(const json& j) {
       read(*it, "maxAgeSeconds", req.cache.max_age_seconds);
     }
     read(j, "executor", req.executor_name);
+    read(j, "privilegedMode", req.privileged_mode);
+    read(j, "networkMode", req.network_mode);
+    text.clear();
+    read(j, "imageDir", text);
+    req.image_dir = text;
     return req;
   } catch (const json::exception& e) {
     return fail(ErrorCode::kParse, std::string("build request: ") + e.what());

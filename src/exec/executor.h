@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/error.h"
 
@@ -72,6 +73,9 @@ struct CommandResult {
   int exit_code = 0;  // exit status, or the signal number when kSignaled
   ShellState state;   // state after the command (unchanged if it could not be captured)
   std::string tail;   // the last few KiB of output, for on-failure RETRY regexes
+  // Set by an executor that knows why a command ended abnormally ("the build ran out of memory
+  // ..."); the engine adds it to the phase context.
+  std::string diagnosis;
 };
 
 // Receives command output as it is produced, in chunks that may split lines.
@@ -82,7 +86,20 @@ class Executor {
   virtual ~Executor() = default;
 
   // Creates the environment. The returned state's cwd maps `workspace` into the environment.
+  // kNotFound means the image cannot be found or pulled (BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE).
   [[nodiscard]] virtual Result<std::filesystem::path> prepare(const PrepareRequest& req) = 0;
+
+  // Lines for the build log about how the environment was made (image pulled, limits), taken
+  // once after prepare().
+  virtual std::vector<std::string> take_notes() { return {}; }
+
+  // The environment the image itself defines (PATH, HOME, ...), when the executor has an image;
+  // nullopt = the caller's BuildRequest::image_env stands.
+  virtual std::optional<EnvMap> image_environment() const { return std::nullopt; }
+
+  // Where a host path of the build's folder appears inside the environment (identity on the
+  // host).
+  virtual std::filesystem::path map_path(const std::filesystem::path& host) const { return host; }
 
   // Runs one command to completion, deadline or cancellation. A non-zero exit is not an Error;
   // Error means the command could not be run at all (fork failed, script not writable, ...).

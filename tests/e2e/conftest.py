@@ -11,6 +11,26 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
+# The whole suite runs once per executor (scripts/test.sh): KILN_E2E_EXECUTOR=sandbox or docker
+# adds `--executor X -i IMAGE` to every `kiln run` that does not choose its own executor.
+# Tests marked host_only depend on the host's tools or paths and run under the process executor
+# only.
+EXECUTOR = os.environ.get("KILN_E2E_EXECUTOR", "process")
+IMAGE = os.environ.get("KILN_E2E_IMAGE", "kiln/minimal")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "host_only: needs the host's tools (process executor only)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if EXECUTOR == "process":
+        return
+    skip = pytest.mark.skip(reason=f"host_only: not run under the {EXECUTOR} executor")
+    for item in items:
+        if "host_only" in item.keywords:
+            item.add_marker(skip)
+
 
 def kiln_binary():
     path = os.path.abspath(os.environ.get("KILN_BIN") or str(ROOT / "build" / "release" / "kiln"))
@@ -87,6 +107,8 @@ class Kiln:
         cmd = [self.bin, "run", "-s", str(project), "-a", str(artifacts), "--no-color"]
         if json_record:
             cmd += ["--json", str(record)]
+        if EXECUTOR != "process" and "--executor" not in args:
+            cmd += ["--executor", EXECUTOR, "-i", IMAGE]
         cmd += list(args)
         run_env = dict(os.environ)
         run_env.update(env or {})
