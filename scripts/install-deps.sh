@@ -11,6 +11,7 @@ PACKAGES=(
   libsqlite3-dev libboost-dev libsodium-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zip unzip zstd python3 python3-pytest hyperfine procps awscli wrk
+  docker.io bubblewrap mmdebstrap curl
 )
 
 missing=()

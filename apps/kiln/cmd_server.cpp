@@ -12,6 +12,7 @@
 #include "api/service.h"
 #include "auth/keys.h"
 #include "commands.h"
+#include "engine/executor_factory.h"
 #include "http/server.h"
 #include "secrets/secret_store.h"
 #include "server/cache_invalidation.h"
@@ -37,6 +38,9 @@ struct ServerOptions {
   std::uint64_t cache_max_mb = 10240;
   long long cache_max_age_hours = 168;
   std::vector<std::string> source_roots;
+  std::string executor = "process";
+  std::string network;    // "" = the executor's default
+  std::string image_dir;  // "" = DATA/images
 };
 
 int fail_start(const std::string& message) {
@@ -101,7 +105,17 @@ int run_server(const ServerOptions& o) {
                  *recovered);
   }
 
+  if (o.executor != "process" && o.executor != "sandbox" && o.executor != "docker")
+    return fail_start("--executor must be process, sandbox or docker, not " + o.executor);
+  // A killed server leaves containers and cgroups behind; they go before any new build starts.
+  for (const auto& line : engine::sweep_leftovers(o.executor))
+    std::fprintf(stderr, "kiln server: %s\n", line.c_str());
+
   api::ServiceOptions svc_opts;
+  svc_opts.executor = o.executor;
+  svc_opts.network_mode = o.network;
+  svc_opts.image_dir = fs::absolute(o.image_dir.empty() ? fs::path(o.data) / "images"
+                                                       : fs::path(o.image_dir));
   svc_opts.account = {o.region, o.account};
   svc_opts.data = layout;
   svc_opts.allow_anonymous = o.allow_anonymous;
@@ -161,6 +175,11 @@ std::function<int()> add_server_command(CLI::App& app) {
   auto opts = std::make_shared<ServerOptions>();
   CLI::App* cmd = app.add_subcommand("server", "serve the CodeBuild API (AWS JSON 1.1 + SigV4)");
   cmd->add_option("--data", opts->data, "data folder (state, logs, keys)")->capture_default_str();
+  cmd->add_option("--executor", opts->executor, "where builds run: process, sandbox or docker")
+      ->capture_default_str();
+  cmd->add_option("--network", opts->network,
+                  "network of sandbox and docker builds: bridge (docker), host or none");
+  cmd->add_option("--image-dir", opts->image_dir, "curated image store (default DATA/images)");
   cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on")->capture_default_str();
   cmd->add_option("--max-builds", opts->max_builds,
                   "builds running at once (default: the number of cores)");

@@ -18,7 +18,7 @@
 #include "engine/engine.h"
 #include "engine/request_json.h"
 #include "engine/services.h"
-#include "exec/process_executor.h"
+#include "engine/executor_factory.h"
 #include "logs/log_sink.h"
 #include "signals.h"
 #include "util/files.h"
@@ -70,7 +70,12 @@ int run_worker(const WorkerOptions& o) {
     return 2;
   }
 
-  exec::ProcessExecutor executor;
+  auto made = engine::make_executor(*req);
+  if (!made) {
+    std::fprintf(stderr, "kiln worker: %s\n", made.error().describe().c_str());
+    return 2;
+  }
+  exec::Executor& executor = **made;
   engine::BuildServices services(*req, {});
   logs::FdSink log(log_fd);
   SystemClock clock;

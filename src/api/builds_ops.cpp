@@ -147,6 +147,11 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   req.image_env = options_.image_env;
   req.environment_type = environment.value("type", "LINUX_CONTAINER");
   req.compute_type = environment.value("computeType", "BUILD_GENERAL1_SMALL");
+  req.executor_name = options_.executor;
+  req.network_mode = options_.network_mode;
+  req.image_dir = options_.image_dir;
+  if (const auto p = environment.find("privilegedMode"); p != environment.end() && p->is_boolean())
+    req.privileged_mode = p->get<bool>();
   req.timeout_minutes =
       static_cast<double>(timeout->value_or(project.value("timeoutInMinutes", 60)));
   req.queued_timeout_minutes =

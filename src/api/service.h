@@ -42,6 +42,10 @@ struct ServiceOptions {
   bool allow_anonymous = false;  // accept unsigned requests (--allow-anonymous)
   std::int64_t max_skew_seconds = 900;
   exec::EnvMap image_env;  // the environment builds start from (process executor)
+  // Where builds run (--executor), the network of container builds, and the image store.
+  std::string executor = "process";
+  std::string network_mode;
+  std::filesystem::path image_dir;
   // Archive cache eviction (--cache-max-mb, --cache-max-age-hours; 0 = no limit).
   std::uint64_t cache_max_bytes = 0;
   long long cache_max_age_seconds = 0;

@@ -118,6 +118,9 @@ std::unique_ptr<BuildCache> archive_cache(CacheStore& store, std::uint64_t max_b
 // LOCAL_CUSTOM_CACHE: per-project folders under `root`; a build that finds them locked by a
 // concurrent build of the same project goes on without them.
 std::unique_ptr<BuildCache> linked_cache(std::filesystem::path root);
+// The folder linked_cache(root) keeps a namespace's cached folders in.
+std::filesystem::path linked_cache_dir(const std::filesystem::path& root,
+                                       const std::string& namespace_name);
 
 // --- the pieces, exposed for tests and benchmarks -------------------------------------------
 

@@ -113,7 +113,7 @@ Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSi
   }
   const detail::Budget budget(req.timeout);
   const std::string ns = encode_key(req.namespace_name.empty() ? "default" : req.namespace_name);
-  ns_dir_ = root_ / ns;
+  ns_dir_ = linked_cache_dir(root_, req.namespace_name);
   std::error_code ec;
   fs::create_directories(ns_dir_, ec);
   if (ec) return fail(ErrorCode::kIo, "create " + ns_dir_.string() + ": " + ec.message());
@@ -229,6 +229,10 @@ Result<bool> LinkedCache::link_one(const CacheRequest& req, const std::string& d
 
 std::unique_ptr<BuildCache> linked_cache(fs::path root) {
   return std::make_unique<LinkedCache>(std::move(root));
+}
+
+fs::path linked_cache_dir(const fs::path& root, const std::string& namespace_name) {
+  return root / encode_key(namespace_name.empty() ? "default" : namespace_name);
 }
 
 }  // namespace kiln::cache

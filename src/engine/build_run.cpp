@@ -193,7 +193,15 @@ PhaseOutcome BuildRun::provision() {
             PhaseContext{"CLIENT_ERROR", "cannot create the workspace " + workspace_.string() +
                                              ": " + ec.message()}};
   }
-  auto ws = deps_.executor.prepare({record_.id, workspace_, scratch_, req_.identity.image});
+  exec::PrepareRequest prep{record_.id, workspace_, scratch_, req_.identity.image, {}};
+  if (req_.cache.type == "LOCAL" && req_.cache.has_mode("LOCAL_CUSTOM_CACHE") &&
+      !req_.cache.local_root.empty()) {
+    prep.shared_dirs.push_back(
+        cache::linked_cache_dir(req_.cache.local_root / "custom",
+                                req_.cache.namespace_name.empty() ? req_.identity.project
+                                                                  : req_.cache.namespace_name));
+  }
+  auto ws = deps_.executor.prepare(prep);
   for (const auto& line : deps_.executor.take_notes()) log_.line(line);
   if (!ws) {
     log_.line("Failed to provision the build environment: " + ws.error().describe());

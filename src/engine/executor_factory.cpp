@@ -18,12 +18,8 @@ Result<std::unique_ptr<exec::Executor>> make_executor(const BuildRequest& req) {
   auto limits = exec::compute_limits(req.compute_type);
   if (!limits) return fail(ErrorCode::kInvalidArgument, "unknown compute type " + req.compute_type);
   if (req.executor_name == "sandbox") {
-    if (req.privileged_mode) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "privilegedMode needs the docker executor: the sandbox cannot run a Docker "
-                  "daemon");
-    }
     executors::SandboxExecutorOptions o;
+    o.privileged = req.privileged_mode;
     o.image_dir = image_dir_of(req);
     o.network = req.network_mode.empty() ? "host" : req.network_mode;
     o.limits = *limits;

@@ -44,6 +44,7 @@ ContainerLayout ContainerLayout::make(const PrepareRequest& req, fs::path agent)
   l.build_root = req.scratch.parent_path();
   l.workspace = req.workspace;
   l.agent_host = std::move(agent);
+  l.shared = req.shared_dirs;
   // CodeBuild's folder is /codebuild/output/src<digits>; ours is stable for a build id.
   const auto h = std::hash<std::string>{}(req.build_id) % 1000000000u;
   l.root_inside = fs::path("/codebuild/output") / ("src" + std::to_string(h));
@@ -54,6 +55,7 @@ std::vector<Bind> ContainerLayout::binds() const {
   std::vector<Bind> b{{build_root, root_inside, false}};
   if (relative_if_under(workspace, build_root) != fs::path("src"))
     b.push_back({workspace, workspace_inside(), false});  // in place: the user's own folder
+  for (const auto& d : shared) b.push_back({d, d, false});
   b.push_back({ipc_host, ipc_inside(), false});
   b.push_back({agent_host, agent_inside(), true});
   return b;
@@ -105,6 +107,7 @@ Result<fs::path> AgentExecutor::prepare(const PrepareRequest& req) {
   fs::create_directories(layout_.scratch, ec);
   if (ec) return fail(ErrorCode::kIo, "create " + layout_.scratch.string() + ": " + ec.message());
   ::chmod(layout_.scratch.c_str(), 0700);
+  for (const auto& d : layout_.shared) fs::create_directories(d, ec);
 
   layout_.ipc_host = layout_.scratch / "ipc";
   if ((layout_.ipc_host / "agent.sock").string().size() > kMaxSocketPath) {

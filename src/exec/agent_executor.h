@@ -43,6 +43,7 @@ struct ContainerLayout {
   std::filesystem::path scratch;     // host; kiln's own files, hidden from the build
   std::filesystem::path root_inside;  // /codebuild/output/src<N>
   std::filesystem::path agent_host;   // the kiln-agent binary
+  std::vector<std::filesystem::path> shared;  // PrepareRequest::shared_dirs
 
   static ContainerLayout make(const PrepareRequest& req, std::filesystem::path agent);
 

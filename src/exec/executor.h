@@ -57,6 +57,9 @@ struct PrepareRequest {
   std::filesystem::path workspace;  // host path of the build's source copy
   std::filesystem::path scratch;    // host folder for the executor's own files (scripts, state)
   std::string image;                // ignored by the process executor
+  // Host folders a container executor also shows the build, at the same path, read-write: the
+  // project's LOCAL_CUSTOM_CACHE folder, which the workspace links into.
+  std::vector<std::filesystem::path> shared_dirs;
 };
 
 struct CommandRequest {

@@ -37,6 +37,10 @@ SandboxExecutor::~SandboxExecutor() {
 
 Result<void> SandboxExecutor::launch(const exec::PrepareRequest& req,
                                      const exec::ContainerLayout& layout) {
+  if (options_.privileged) {
+    return fail(ErrorCode::kInvalidArgument,
+                "privilegedMode needs the docker executor: a sandbox cannot run a Docker daemon");
+  }
   sandbox::SandboxSpec spec;
   if (options_.network == "none") {
     spec.network = sandbox::SandboxSpec::Network::kNone;

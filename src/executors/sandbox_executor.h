@@ -30,6 +30,7 @@ struct SandboxExecutorOptions {
   std::string network = "host";     // host | none
   exec::ComputeLimits limits;
   std::string compute_type;  // for messages
+  bool privileged = false;   // refused in PROVISIONING: a sandbox cannot run a Docker daemon
 };
 
 class SandboxExecutor final : public exec::AgentExecutor {

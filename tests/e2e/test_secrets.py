@@ -172,6 +172,7 @@ def test_lint_warns_about_values_too_short_to_mask(kiln, store):
     assert plain.stdout == ""
 
 
+@pytest.mark.host_only  # host tools (git) or host pid files
 def test_git_credential_helper_answers_from_source_credentials(kiln, store):
     token = "ghp_e2eToken0123456789"
     assert secret(kiln, store, "import-source-credential", "GITHUB",

@@ -4,6 +4,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 
 def alive(pid):
     try:
@@ -34,6 +36,7 @@ phases:
 """
 
 
+@pytest.mark.host_only  # host tools (git) or host pid files
 def test_timeout_kills_the_tree_including_daemons(kiln, tmp_path):
     pids = tmp_path / "pids"
     pids.mkdir()
@@ -76,6 +79,7 @@ def test_ctrl_c_stops_the_build_and_writes_the_record(kiln, tmp_path):
     assert wait_gone([daemon, child]) == []
 
 
+@pytest.mark.host_only  # host tools (git) or host pid files
 def test_no_process_survives_a_successful_build(kiln, tmp_path):
     r = kiln.build(f"""\
         version: 0.2

@@ -3,6 +3,8 @@ folder (file:// URLs). S3 sources, artifacts and caches are in tests/compat/test
 where a real S3-compatible server runs."""
 import subprocess
 
+import pytest
+
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
            "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
@@ -41,6 +43,7 @@ def make_repo(path, spec=SPEC):
     return first
 
 
+@pytest.mark.host_only  # host tools (git) or host pid files
 def test_git_branch_tag_and_commit(kiln, tmp_path):
     repo = tmp_path / "repo"
     first = make_repo(repo)
@@ -64,6 +67,7 @@ def test_git_branch_tag_and_commit(kiln, tmp_path):
     assert "resolved=%s" % first in r.out
 
 
+@pytest.mark.host_only  # host tools (git) or host pid files
 def test_shallow_clone(kiln, tmp_path):
     repo = tmp_path / "repo"
     make_repo(repo, SPEC + "      - git rev-list --count HEAD\n")
