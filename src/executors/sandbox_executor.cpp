@@ -68,8 +68,9 @@ Result<void> SandboxExecutor::launch(const exec::PrepareRequest& req,
     entry = std::move(*e);
   } else {
     auto e = store.find(mapped.image);
-    if (!e) return fail(e.error());
-    if (!*e)
+    // A registry reference ("host:5000/x:1") is not a store name at all: it is missing too.
+    if (!e && e.error().code() != ErrorCode::kInvalidArgument) return fail(e.error());
+    if (!e || !*e)
       return fail(ErrorCode::kNotFound,
                   "image " + mapped.image + " is not in the image store " +
                       options_.image_dir.string() +
