@@ -34,6 +34,11 @@ json host_config(const ContainerSpec& s) {
   put_strings(h, "CapAdd", s.cap_add);
   put_strings(h, "CapDrop", s.cap_drop);
   put_strings(h, "SecurityOpt", s.security_opt);
+  put_strings(h, "DeviceCgroupRules", s.device_cgroup_rules);
+  if (s.unmask_paths) {
+    h["MaskedPaths"] = json::array();
+    h["ReadonlyPaths"] = json::array();
+  }
   put_map(h, "Tmpfs", s.tmpfs);
   h["AutoRemove"] = s.auto_remove;
   return h;

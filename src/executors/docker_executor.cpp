@@ -75,6 +75,34 @@ std::uint64_t oom_kills_of(int pid) {
   return 0;
 }
 
+// Docker's privileged mode asks runc for every capability the kernel knows; a host whose own
+// bounding set lacks one (a VM or a nested container, like CI's) refuses that. The fallback is
+// privileged mode spelled out: the capabilities this host can grant, every device, no seccomp,
+// AppArmor or masked /proc and /sys paths.
+void spell_out_privileged(docker::ContainerSpec& spec) {
+  static constexpr const char* kCaps[] = {
+      "CHOWN",         "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER",          "FSETID",
+      "KILL",          "SETGID",       "SETUID",          "SETPCAP",         "LINUX_IMMUTABLE",
+      "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN",   "NET_RAW",         "IPC_LOCK",
+      "IPC_OWNER",     "SYS_MODULE",   "SYS_RAWIO",       "SYS_CHROOT",      "SYS_PTRACE",
+      "SYS_PACCT",     "SYS_ADMIN",    "SYS_BOOT",        "SYS_NICE",        "SYS_RESOURCE",
+      "SYS_TIME",      "SYS_TTY_CONFIG", "MKNOD",         "LEASE",           "AUDIT_WRITE",
+      "AUDIT_CONTROL", "SETFCAP",      "MAC_OVERRIDE",    "MAC_ADMIN",       "SYSLOG",
+      "WAKE_ALARM",    "BLOCK_SUSPEND", "AUDIT_READ"};  // PERFMON and later: Docker >= 23 only
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  std::uint64_t bounding = 0;
+  while (std::getline(in, line))
+    if (line.rfind("CapBnd:", 0) == 0) bounding = std::stoull(line.substr(7), nullptr, 16);
+  spec.privileged = false;
+  spec.cap_add.clear();
+  for (std::size_t bit = 0; bit < std::size(kCaps); ++bit)
+    if ((bounding >> bit) & 1u) spec.cap_add.emplace_back(kCaps[bit]);
+  spec.security_opt = {"seccomp=unconfined", "apparmor=unconfined"};
+  spec.unmask_paths = true;
+  spec.device_cgroup_rules = {"a *:* rwm"};
+}
+
 }  // namespace
 
 DockerExecutor::DockerExecutor(DockerExecutorOptions options) : options_(std::move(options)) {}
@@ -157,7 +185,20 @@ Result<void> DockerExecutor::launch(const exec::PrepareRequest& req,
   auto id = client_->create_container(spec);
   if (!id) return fail(id.error());
   container_ = *id;
-  if (auto r = client_->start(container_); !r) return fail(r.error());
+  auto started = client_->start(container_);
+  if (!started && spec.privileged &&
+      started.error().describe().find("apply caps") != std::string::npos) {
+    (void)client_->remove(container_, true, true);
+    container_.clear();
+    spell_out_privileged(spec);
+    note("This host cannot grant every capability: privileged mode is given as the "
+         "capabilities it has, every device, and no seccomp or AppArmor profile");
+    id = client_->create_container(spec);
+    if (!id) return fail(id.error());
+    container_ = *id;
+    started = client_->start(container_);
+  }
+  if (!started) return fail(started.error());
   auto state = client_->inspect_container(container_);
   if (state) container_pid_ = state->pid;
   oom_seen_ = oom_kills();
