@@ -109,7 +109,8 @@ int serve(int fd) {
     switch (frame->type) {
       case FrameType::kPrepare: {
         auto req = agent::decode_prepare(frame->payload);
-        auto cwd = req ? executor.prepare(*req) : Result<std::filesystem::path>(tl::unexpect, req.error());
+        auto cwd =
+            req ? executor.prepare(*req) : Result<std::filesystem::path>(tl::unexpect, req.error());
         sent = cwd ? agent::write_frame(fd, FrameType::kReady, agent::encode_path(*cwd))
                    : agent::write_frame(fd, FrameType::kError, agent::encode_error(cwd.error()));
         break;
@@ -124,11 +125,14 @@ int serve(int fd) {
         inbox.set_current(&cancel);
         auto result = executor.run(
             *req,
-            [&](std::string_view chunk) { (void)agent::write_frame(fd, FrameType::kOutput, chunk); },
+            [&](std::string_view chunk) {
+              (void)agent::write_frame(fd, FrameType::kOutput, chunk);
+            },
             cancel);
         inbox.set_current(nullptr);
-        sent = result ? agent::write_frame(fd, FrameType::kResult, agent::encode_result(*result))
-                      : agent::write_frame(fd, FrameType::kError, agent::encode_error(result.error()));
+        sent = result
+                   ? agent::write_frame(fd, FrameType::kResult, agent::encode_result(*result))
+                   : agent::write_frame(fd, FrameType::kError, agent::encode_error(result.error()));
         break;
       }
       case FrameType::kShutdown:

@@ -10,8 +10,8 @@
 
 #include "commands.h"
 #include "engine/engine.h"
-#include "engine/services.h"
 #include "engine/executor_factory.h"
+#include "engine/services.h"
 #include "run_options.h"
 #include "run_sources.h"
 #include "signals.h"

@@ -114,8 +114,8 @@ int run_server(const ServerOptions& o) {
   api::ServiceOptions svc_opts;
   svc_opts.executor = o.executor;
   svc_opts.network_mode = o.network;
-  svc_opts.image_dir = fs::absolute(o.image_dir.empty() ? fs::path(o.data) / "images"
-                                                       : fs::path(o.image_dir));
+  svc_opts.image_dir =
+      fs::absolute(o.image_dir.empty() ? fs::path(o.data) / "images" : fs::path(o.image_dir));
   svc_opts.account = {o.region, o.account};
   svc_opts.data = layout;
   svc_opts.allow_anonymous = o.allow_anonymous;

@@ -16,9 +16,9 @@
 
 #include "commands.h"
 #include "engine/engine.h"
+#include "engine/executor_factory.h"
 #include "engine/request_json.h"
 #include "engine/services.h"
-#include "engine/executor_factory.h"
 #include "logs/log_sink.h"
 #include "signals.h"
 #include "util/files.h"

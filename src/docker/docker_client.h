@@ -62,9 +62,10 @@ struct ContainerSpec {
   std::string hostname;
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
-  std::vector<std::string> security_opt;     // "no-new-privileges", "seccomp=unconfined"
+  std::vector<std::string> security_opt;         // "no-new-privileges", "seccomp=unconfined"
   std::vector<std::string> device_cgroup_rules;  // "a *:* rwm": every device
-  bool unmask_paths = false;  // no masked or read-only /proc and /sys paths (CLI systempaths=unconfined)
+  bool unmask_paths =
+      false;  // no masked or read-only /proc and /sys paths (CLI systempaths=unconfined)
   std::map<std::string, std::string> tmpfs;  // mount point -> options ("size=64m,mode=1777")
   bool auto_remove = false;  // the daemon removes it when it exits (its state is then lost)
 };

@@ -196,10 +196,9 @@ PhaseOutcome BuildRun::provision() {
   exec::PrepareRequest prep{record_.id, workspace_, scratch_, req_.identity.image, {}};
   if (req_.cache.type == "LOCAL" && req_.cache.has_mode("LOCAL_CUSTOM_CACHE") &&
       !req_.cache.local_root.empty()) {
-    prep.shared_dirs.push_back(
-        cache::linked_cache_dir(req_.cache.local_root / "custom",
-                                req_.cache.namespace_name.empty() ? req_.identity.project
-                                                                  : req_.cache.namespace_name));
+    prep.shared_dirs.push_back(cache::linked_cache_dir(
+        req_.cache.local_root / "custom",
+        req_.cache.namespace_name.empty() ? req_.identity.project : req_.cache.namespace_name));
   }
   auto ws = deps_.executor.prepare(prep);
   for (const auto& line : deps_.executor.take_notes()) log_.line(line);

@@ -251,7 +251,8 @@ std::optional<PhaseOutcome> BuildRun::select_runtimes() {
   for (auto& [name, version] : wanted) {  // "$MY_RUBY_VAR" and "${MY_RUBY_VAR}"
     if (version.size() < 2 || version[0] != '$') continue;
     std::string var = version.substr(1);
-    if (var.size() > 2 && var.front() == '{' && var.back() == '}') var = var.substr(1, var.size() - 2);
+    if (var.size() > 2 && var.front() == '{' && var.back() == '}')
+      var = var.substr(1, var.size() - 2);
     const auto it = initial_state_.env.find(var);
     version = it == initial_state_.env.end() ? std::string() : it->second;
   }
@@ -264,7 +265,8 @@ std::optional<PhaseOutcome> BuildRun::select_runtimes() {
   } else {
     for (const auto& r : selected->runtimes) {
       log_.line("Selecting '" + r.name + "' runtime version '" +
-                (r.requested.empty() ? r.version : r.requested) + "' based on manual selections...");
+                (r.requested.empty() ? r.version : r.requested) +
+                "' based on manual selections...");
       for (const auto& [k, v] : r.env) initial_state_.env[k] = v;
     }
   }

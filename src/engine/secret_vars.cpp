@@ -83,7 +83,8 @@ std::optional<PhaseOutcome> BuildRun::setup_git_credentials() {
     std::from_chars(v.data(), v.data() + v.size(), n);
   }
   env["GIT_CONFIG_KEY_" + std::to_string(n)] = "credential.helper";
-  env["GIT_CONFIG_VALUE_" + std::to_string(n)] = "store --file=" + deps_.executor.map_path(file).string();
+  env["GIT_CONFIG_VALUE_" + std::to_string(n)] =
+      "store --file=" + deps_.executor.map_path(file).string();
   env["GIT_CONFIG_COUNT"] = std::to_string(n + 1);
   state_ = initial_state_;
   return std::nullopt;

@@ -76,9 +76,8 @@ Result<fs::path> find_agent_binary() {
   if (ec) return fail(ErrorCode::kNotFound, "cannot locate kiln's own executable: " + ec.message());
   auto agent = self.parent_path() / "kiln-agent";
   if (!fs::exists(agent, ec))
-    return fail(ErrorCode::kInvalidArgument,
-                "kiln-agent is missing: it must be installed beside " + self.string() +
-                    " (or named by KILN_AGENT)");
+    return fail(ErrorCode::kInvalidArgument, "kiln-agent is missing: it must be installed beside " +
+                                                 self.string() + " (or named by KILN_AGENT)");
   return agent;
 }
 
@@ -146,7 +145,8 @@ Result<fs::path> AgentExecutor::prepare(const PrepareRequest& req) {
     shutdown();
     return fail(std::move(e).with("while preparing the build environment"));
   };
-  if (auto w = agent::write_frame(conn_fd_, agent::FrameType::kPrepare, agent::encode_prepare(inner));
+  if (auto w =
+          agent::write_frame(conn_fd_, agent::FrameType::kPrepare, agent::encode_prepare(inner));
       !w)
     return fail_prepare(w.error());
   agent::FrameReader reader(conn_fd_);
@@ -171,9 +171,8 @@ Result<void> AgentExecutor::accept_agent(std::chrono::milliseconds limit) {
     if (r < 0 && errno != EINTR) return fail(errno_error(ErrorCode::kIo, "poll agent socket"));
     if (!alive()) {
       auto why = diagnose();
-      return fail(ErrorCode::kProcess,
-                  "the build environment exited before its agent started" +
-                      (why.empty() ? std::string() : ": " + why));
+      return fail(ErrorCode::kProcess, "the build environment exited before its agent started" +
+                                           (why.empty() ? std::string() : ": " + why));
     }
     if (Clock::now() > until) return fail(ErrorCode::kTimeout, "the agent did not connect in time");
   }
@@ -195,16 +194,14 @@ Result<CommandResult> AgentExecutor::run(const CommandRequest& req, const Output
   agent::FrameReader reader(conn_fd_);
   bool cancel_sent = false;
   const auto backstop = req.deadline == Clock::time_point::max() ? Clock::time_point::max()
-                                                                  : req.deadline + kDeadlineGrace;
+                                                                 : req.deadline + kDeadlineGrace;
   for (;;) {
     for (;;) {
       auto f = reader.next();
       if (!f) return fail(f.error());
       if (!*f) break;
       switch ((*f)->type) {
-        case agent::FrameType::kOutput:
-          out((*f)->payload);
-          break;
+        case agent::FrameType::kOutput: out((*f)->payload); break;
         case agent::FrameType::kResult: {
           auto r = agent::decode_result((*f)->payload);
           if (r && (r->end != CommandResult::End::kExited || r->exit_code != 0) &&
@@ -212,8 +209,7 @@ Result<CommandResult> AgentExecutor::run(const CommandRequest& req, const Output
             r->diagnosis = diagnose();
           return r;
         }
-        case agent::FrameType::kError:
-          return fail(agent::decode_error((*f)->payload));
+        case agent::FrameType::kError: return fail(agent::decode_error((*f)->payload));
         default:
           return fail(ErrorCode::kParse, "agent protocol: unexpected frame during a command");
       }

@@ -38,18 +38,18 @@ struct Bind {
 
 // Where the build's host folders appear inside the environment.
 struct ContainerLayout {
-  std::filesystem::path build_root;  // host
-  std::filesystem::path workspace;   // host; outside build_root when in place
-  std::filesystem::path scratch;     // host; kiln's own files, hidden from the build
-  std::filesystem::path root_inside;  // /codebuild/output/src<N>
-  std::filesystem::path agent_host;   // the kiln-agent binary
+  std::filesystem::path build_root;           // host
+  std::filesystem::path workspace;            // host; outside build_root when in place
+  std::filesystem::path scratch;              // host; kiln's own files, hidden from the build
+  std::filesystem::path root_inside;          // /codebuild/output/src<N>
+  std::filesystem::path agent_host;           // the kiln-agent binary
   std::vector<std::filesystem::path> shared;  // PrepareRequest::shared_dirs
 
   static ContainerLayout make(const PrepareRequest& req, std::filesystem::path agent);
 
   std::filesystem::path workspace_inside() const { return root_inside / "src"; }
   std::filesystem::path hidden_inside() const { return root_inside / "exec"; }
-  std::filesystem::path ipc_host;     // holds the socket; bound at ipc_inside()
+  std::filesystem::path ipc_host;  // holds the socket; bound at ipc_inside()
   static std::filesystem::path ipc_inside() { return "/codebuild/kiln"; }
   static std::filesystem::path agent_inside() { return "/codebuild/bin/kiln-agent"; }
   static std::filesystem::path socket_inside() { return "/codebuild/kiln/agent.sock"; }

@@ -118,9 +118,9 @@ Result<Frame> FrameReader::read_blocking(int timeout_ms) {
 
 std::string encode_prepare(const PrepareRequest& req) {
   return dump(json{{"buildId", req.build_id},
-              {"workspace", req.workspace.string()},
-              {"scratch", req.scratch.string()},
-              {"image", req.image}});
+                   {"workspace", req.workspace.string()},
+                   {"scratch", req.scratch.string()},
+                   {"image", req.image}});
 }
 
 Result<PrepareRequest> decode_prepare(std::string_view text) {
@@ -151,7 +151,8 @@ Result<CommandRequest> decode_command(std::string_view text, Clock::time_point n
   r.text = j->value("text", std::string());
   r.shell = j->value("shell", std::string("sh"));
   if (auto it = j->find("state"); it != j->end() && it->is_object()) r.state = state_of(*it);
-  if (auto it = j->find("runAs"); it != j->end() && it->is_string()) r.run_as = it->get<std::string>();
+  if (auto it = j->find("runAs"); it != j->end() && it->is_string())
+    r.run_as = it->get<std::string>();
   if (auto it = j->find("timeoutMs"); it != j->end() && it->is_number_integer())
     r.deadline = now + std::chrono::milliseconds(it->get<std::int64_t>());
   return r;

@@ -18,12 +18,12 @@ struct Row {
 };
 
 constexpr std::array kTable{
-    Row{"BUILD_GENERAL1_SMALL", 3 * kGB, 2},    Row{"BUILD_GENERAL1_MEDIUM", 7 * kGB, 4},
-    Row{"BUILD_GENERAL1_LARGE", 15 * kGB, 8},   Row{"BUILD_GENERAL1_XLARGE", 72 * kGiB, 36},
+    Row{"BUILD_GENERAL1_SMALL", 3 * kGB, 2},      Row{"BUILD_GENERAL1_MEDIUM", 7 * kGB, 4},
+    Row{"BUILD_GENERAL1_LARGE", 15 * kGB, 8},     Row{"BUILD_GENERAL1_XLARGE", 72 * kGiB, 36},
     Row{"BUILD_GENERAL1_2XLARGE", 145 * kGB, 72}, Row{"BUILD_LAMBDA_1GB", 1 * kGiB, 2},
-    Row{"BUILD_LAMBDA_2GB", 2 * kGiB, 2},       Row{"BUILD_LAMBDA_4GB", 4 * kGiB, 2},
-    Row{"BUILD_LAMBDA_8GB", 8 * kGiB, 4},       Row{"BUILD_LAMBDA_10GB", 10 * kGiB, 6},
-    Row{"ATTRIBUTE_BASED_COMPUTE", 0, 0},       Row{"CUSTOM_INSTANCE_TYPE", 0, 0},
+    Row{"BUILD_LAMBDA_2GB", 2 * kGiB, 2},         Row{"BUILD_LAMBDA_4GB", 4 * kGiB, 2},
+    Row{"BUILD_LAMBDA_8GB", 8 * kGiB, 4},         Row{"BUILD_LAMBDA_10GB", 10 * kGiB, 6},
+    Row{"ATTRIBUTE_BASED_COMPUTE", 0, 0},         Row{"CUSTOM_INSTANCE_TYPE", 0, 0},
 };
 
 }  // namespace

@@ -60,8 +60,8 @@ std::uint64_t oom_kills_of(int pid) {
     const std::string ctrls = line.substr(a + 1, b - a - 1);
     const std::string path = line.substr(b + 1);
     if (ctrls.find("memory") != std::string::npos) {
-      file = fs::path("/sys/fs/cgroup/memory") / fs::path(path).relative_path() /
-             "memory.oom_control";
+      file =
+          fs::path("/sys/fs/cgroup/memory") / fs::path(path).relative_path() / "memory.oom_control";
       break;
     }
     if (ctrls.empty() && fs::exists("/sys/fs/cgroup/cgroup.controllers"))
@@ -80,15 +80,44 @@ std::uint64_t oom_kills_of(int pid) {
 // privileged mode spelled out: the capabilities this host can grant, every device, no seccomp,
 // AppArmor or masked /proc and /sys paths.
 void spell_out_privileged(docker::ContainerSpec& spec) {
-  static constexpr const char* kCaps[] = {
-      "CHOWN",         "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER",          "FSETID",
-      "KILL",          "SETGID",       "SETUID",          "SETPCAP",         "LINUX_IMMUTABLE",
-      "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN",   "NET_RAW",         "IPC_LOCK",
-      "IPC_OWNER",     "SYS_MODULE",   "SYS_RAWIO",       "SYS_CHROOT",      "SYS_PTRACE",
-      "SYS_PACCT",     "SYS_ADMIN",    "SYS_BOOT",        "SYS_NICE",        "SYS_RESOURCE",
-      "SYS_TIME",      "SYS_TTY_CONFIG", "MKNOD",         "LEASE",           "AUDIT_WRITE",
-      "AUDIT_CONTROL", "SETFCAP",      "MAC_OVERRIDE",    "MAC_ADMIN",       "SYSLOG",
-      "WAKE_ALARM",    "BLOCK_SUSPEND", "AUDIT_READ"};  // PERFMON and later: Docker >= 23 only
+  static constexpr const char* kCaps[] = {"CHOWN",
+                                          "DAC_OVERRIDE",
+                                          "DAC_READ_SEARCH",
+                                          "FOWNER",
+                                          "FSETID",
+                                          "KILL",
+                                          "SETGID",
+                                          "SETUID",
+                                          "SETPCAP",
+                                          "LINUX_IMMUTABLE",
+                                          "NET_BIND_SERVICE",
+                                          "NET_BROADCAST",
+                                          "NET_ADMIN",
+                                          "NET_RAW",
+                                          "IPC_LOCK",
+                                          "IPC_OWNER",
+                                          "SYS_MODULE",
+                                          "SYS_RAWIO",
+                                          "SYS_CHROOT",
+                                          "SYS_PTRACE",
+                                          "SYS_PACCT",
+                                          "SYS_ADMIN",
+                                          "SYS_BOOT",
+                                          "SYS_NICE",
+                                          "SYS_RESOURCE",
+                                          "SYS_TIME",
+                                          "SYS_TTY_CONFIG",
+                                          "MKNOD",
+                                          "LEASE",
+                                          "AUDIT_WRITE",
+                                          "AUDIT_CONTROL",
+                                          "SETFCAP",
+                                          "MAC_OVERRIDE",
+                                          "MAC_ADMIN",
+                                          "SYSLOG",
+                                          "WAKE_ALARM",
+                                          "BLOCK_SUSPEND",
+                                          "AUDIT_READ"};  // PERFMON and later: Docker >= 23 only
   std::ifstream in("/proc/self/status");
   std::string line;
   std::uint64_t bounding = 0;
@@ -191,8 +220,9 @@ Result<void> DockerExecutor::launch(const exec::PrepareRequest& req,
     (void)client_->remove(container_, true, true);
     container_.clear();
     spell_out_privileged(spec);
-    note("This host cannot grant every capability: privileged mode is given as the "
-         "capabilities it has, every device, and no seccomp or AppArmor profile");
+    note(
+        "This host cannot grant every capability: privileged mode is given as the "
+        "capabilities it has, every device, and no seccomp or AppArmor profile");
     id = client_->create_container(spec);
     if (!id) return fail(id.error());
     container_ = *id;

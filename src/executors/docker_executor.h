@@ -31,12 +31,12 @@ namespace kiln::executors {
 enum class ImagePull { kMissing, kAlways };
 
 struct DockerExecutorOptions {
-  std::string socket;                    // "" = DOCKER_HOST or /var/run/docker.sock
-  std::filesystem::path image_dir;       // the curated image store
-  std::string network = "bridge";        // bridge | none | host
+  std::string socket;               // "" = DOCKER_HOST or /var/run/docker.sock
+  std::filesystem::path image_dir;  // the curated image store
+  std::string network = "bridge";   // bridge | none | host
   bool privileged = false;
   exec::ComputeLimits limits;
-  std::string compute_type;              // for messages
+  std::string compute_type;  // for messages
   ImagePull pull = ImagePull::kMissing;
 };
 

@@ -7,9 +7,9 @@
 #include <functional>
 #include <string>
 
+#include "exec/executor.h"
 #include "image/catalog.h"
 #include "image/store.h"
-#include "exec/executor.h"
 #include "util/error.h"
 
 namespace kiln::executors {
