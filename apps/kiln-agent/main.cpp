@@ -37,8 +37,9 @@ int connect_to(const char* path) {
   if (fd < 0) return -1;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (std::strlen(path) >= sizeof addr.sun_path) return -1;
-  std::strcpy(addr.sun_path, path);
+  const std::size_t len = std::strlen(path);
+  if (len >= sizeof addr.sun_path) return -1;
+  std::memcpy(addr.sun_path, path, len + 1);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
     return -1;

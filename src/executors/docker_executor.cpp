@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -275,9 +276,10 @@ Result<std::size_t> sweep_leftover_containers(const std::string& socket) {
   for (const auto& c : *list) {
     const auto owner = c.labels.find(kOwnerLabel);
     const auto b = c.labels.find(kBootLabel);
-    const int pid = owner == c.labels.end() ? 0 : std::atoi(owner->second.c_str());
+    const long pid = owner == c.labels.end() ? 0 : std::strtol(owner->second.c_str(), nullptr, 10);
     const bool same_boot = b != c.labels.end() && b->second == boot;
-    const bool owner_alive = same_boot && pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+    const bool owner_alive =
+        same_boot && pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
     if (owner_alive) continue;
     if ((*client)->remove(c.id, true, true)) ++removed;
   }

@@ -160,8 +160,9 @@ tl::expected<SelectedRuntimes, RuntimeError> select_runtimes(
     return out;
   }
   for (const auto& [name, version] : requested) {
-    const auto it =
-        std::find_if(image.begin(), image.end(), [&](const Runtime& r) { return r.name == name; });
+    const std::string& wanted = name;  // clang 14 cannot capture a structured binding
+    const auto it = std::find_if(image.begin(), image.end(),
+                                 [&](const Runtime& r) { return r.name == wanted; });
     if (it == image.end()) {
       std::vector<std::string> names;
       for (const auto& r : image) names.push_back(r.name);

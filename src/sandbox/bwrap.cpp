@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -173,6 +174,27 @@ std::string BwrapVersion::str() const {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
+namespace {
+// "bubblewrap 0.8.0" -> 0, 8, 0 (the patch number may be missing).
+bool parse_version(const std::string& text, BwrapVersion& v) {
+  const std::string prefix = "bubblewrap ";
+  if (text.rfind(prefix, 0) != 0) return false;
+  const char* p = text.c_str() + prefix.size();
+  const char* end = text.c_str() + text.size();
+  int* parts[] = {&v.major, &v.minor, &v.patch};
+  int n = 0;
+  for (int* part : parts) {
+    auto [next, ec] = std::from_chars(p, end, *part);
+    if (ec != std::errc()) break;
+    ++n;
+    p = next;
+    if (p == end || *p != '.') break;
+    ++p;
+  }
+  return n >= 2;
+}
+}  // namespace
+
 Result<BwrapVersion> check_bwrap() {
   const std::string install = "install bubblewrap >= 0.8 (apt-get install bubblewrap)";
   const std::optional<std::string> path = bwrap_path();
@@ -183,7 +205,7 @@ Result<BwrapVersion> check_bwrap() {
   if (!text) return fail(std::move(text.error()).with("check bwrap (" + install + ")"));
   BwrapVersion v;
   v.path = *path;
-  if (std::sscanf(text->c_str(), "bubblewrap %d.%d.%d", &v.major, &v.minor, &v.patch) < 2) {
+  if (!parse_version(*text, v)) {
     return fail(ErrorCode::kParse, *path + " --version printed \"" + *text +
                                        "\", not \"bubblewrap X.Y.Z\": " + install);
   }
