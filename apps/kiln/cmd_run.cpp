@@ -19,6 +19,7 @@
 #include "summary.h"
 #include "util/files.h"
 #include "util/json_text.h"
+#include "util/unique_fd.h"
 
 extern char** environ;
 
@@ -85,6 +86,22 @@ std::optional<workspace::CopyMode> copy_mode(const std::string& s) {
   return std::nullopt;
 }
 
+// Build folders of `kiln run`s that were killed (kill -9, power loss): each run holds the flock
+// of `<folder>.lock` beside its folder while it lives, so a lock that can be taken marks a
+// folder nobody owns. A folder without a lock file is a run that is just starting.
+void sweep_build_folders(const fs::path& tmp) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(tmp, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("kiln-build-", 0) != 0 || e.path().extension() != ".lock") continue;
+    auto lock = try_lock_file(e.path());
+    if (!lock || !*lock) continue;
+    std::error_code rm;
+    fs::remove_all(fs::path(e.path()).replace_extension(), rm);
+    if (!rm) fs::remove(e.path(), rm);
+  }
+}
+
 int run_build(const RunOptions& o) {
   std::error_code ec;
   if (o.executor != "process" && o.executor != "sandbox" && o.executor != "docker")
@@ -103,9 +120,12 @@ int run_build(const RunOptions& o) {
   req.packaging = o.packaging == "NONE" ? artifacts::Packaging::kNone : artifacts::Packaging::kZip;
   // temp_directory_path() honours TMPDIR.
   std::string root_template = (fs::temp_directory_path(ec) / "kiln-build-XXXXXX").string();
+  sweep_build_folders(fs::temp_directory_path(ec));
   if (ec || !::mkdtemp(root_template.data()))
     return usage_error("cannot create a build folder in " + root_template);
   req.build_root = root_template;
+  auto folder_lock = try_lock_file(root_template + ".lock");
+  if (!folder_lock) return usage_error(folder_lock.error().describe());
   if (auto applied = apply_run_sources(o, req); !applied) {
     fs::remove_all(req.build_root, ec);
     return usage_error(applied.error().message());
@@ -178,9 +198,9 @@ int run_build(const RunOptions& o) {
     auto w = write_file_atomic(o.json, json_text(engine::to_json(record), 2) + "\n");
     if (!w) std::fprintf(stderr, "kiln run: %s\n", w.error().describe().c_str());
   }
-  if (!o.keep_workspace)
-    fs::remove_all(req.build_root, ec);
-  else
+  if (!o.keep_workspace) fs::remove_all(req.build_root, ec);
+  fs::remove(root_template + ".lock", ec);  // a kept folder is the user's: no sweep takes it
+  if (o.keep_workspace)
     std::fprintf(stderr, "kiln run: workspace kept at %s\n", req.build_root.c_str());
   return record.build_status == engine::Status::kSucceeded ? 0 : 1;
 }

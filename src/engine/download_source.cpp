@@ -141,7 +141,7 @@ std::optional<PhaseOutcome> BuildRun::load_buildspec() {
   std::string shown_path;
   if (req_.buildspec_text) {
     text = *req_.buildspec_text;
-    shown_path = (req_.build_root / "readonly" / "buildspec.yml").string();
+    shown_path = deps_.executor.map_path(req_.build_root / "readonly" / "buildspec.yml").string();
     log_.line("YAML location is " + shown_path);
   } else {
     const bool is_default = req_.buildspec_path.empty();
@@ -151,7 +151,7 @@ std::optional<PhaseOutcome> BuildRun::load_buildspec() {
         return yaml_error("buildspec path " + p.string() + " leaves the source directory");
       p = workspace_ / p;
     }
-    shown_path = p.string();
+    shown_path = deps_.executor.map_path(p).string();  // as the build sees it
     log_.line("YAML location is " + shown_path);
     auto content = read_file(p);
     if (!content) {

@@ -1,5 +1,7 @@
 #include "engine/executor_factory.h"
 
+#include <cctype>
+
 #include "exec/compute.h"
 #include "exec/process_executor.h"
 #include "executors/docker_executor.h"
@@ -36,6 +38,16 @@ Result<std::unique_ptr<exec::Executor>> make_executor(const BuildRequest& req) {
     o.privileged = req.privileged_mode;
     o.limits = *limits;
     o.compute_type = req.compute_type;
+    // CodeBuild keeps Docker's layers only for privileged builds, whose inner daemon uses them.
+    if (req.cache.type == "LOCAL" && req.cache.has_mode("LOCAL_DOCKER_LAYER_CACHE") &&
+        req.privileged_mode && !req.cache.local_root.empty()) {
+      const std::string ns =
+          req.cache.namespace_name.empty() ? req.identity.project : req.cache.namespace_name;
+      std::string name = "kiln-docker-layers-";
+      for (char c : ns) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      o.layer_cache_volume = name;
+      o.layer_cache_lock = req.cache.local_root / "docker" / (name + ".lock");
+    }
     return std::make_unique<executors::DockerExecutor>(std::move(o));
   }
   return fail(ErrorCode::kInvalidArgument,

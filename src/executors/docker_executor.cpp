@@ -204,6 +204,19 @@ Result<void> DockerExecutor::launch(const exec::PrepareRequest& req,
   for (const auto& b : layout.binds())
     spec.binds.push_back(b.host.string() + ":" + b.inside.string() + (b.read_only ? ":ro" : ""));
   spec.tmpfs[layout.hidden_inside().string()] = "ro,size=4k";
+  if (!options_.layer_cache_volume.empty()) {
+    std::error_code ec;
+    fs::create_directories(options_.layer_cache_lock.parent_path(), ec);
+    auto lock = try_lock_file(options_.layer_cache_lock);
+    if (lock && *lock) {
+      layer_cache_lock_ = std::move(*lock);
+      spec.binds.push_back(options_.layer_cache_volume + ":/var/lib/docker");
+      note("Docker layer cache: volume " + options_.layer_cache_volume + " at /var/lib/docker");
+    } else {
+      note("Docker layer cache " + options_.layer_cache_volume +
+           " is in use by another build; running without it");
+    }
+  }
   spec.network_mode = options_.network;
   spec.privileged = options_.privileged;
   spec.init = true;  // docker-init reaps, and forwards signals to the agent
@@ -264,6 +277,7 @@ std::string DockerExecutor::diagnose() {
 void DockerExecutor::destroy() {
   if (client_ && !container_.empty()) (void)client_->remove(container_, true, true);
   container_.clear();
+  layer_cache_lock_ = UniqueFd();  // after the container: its daemon no longer writes the volume
 }
 
 Result<std::size_t> sweep_leftover_containers(const std::string& socket) {

@@ -25,6 +25,7 @@
 #include "docker/docker_client.h"
 #include "exec/agent_executor.h"
 #include "exec/compute.h"
+#include "util/unique_fd.h"
 
 namespace kiln::executors {
 
@@ -38,6 +39,10 @@ struct DockerExecutorOptions {
   exec::ComputeLimits limits;
   std::string compute_type;  // for messages
   ImagePull pull = ImagePull::kMissing;
+  // LOCAL_DOCKER_LAYER_CACHE: a named volume kept as the inner daemon's /var/lib/docker between
+  // a project's builds, one build at a time (the lock file); "" = none.
+  std::string layer_cache_volume;
+  std::filesystem::path layer_cache_lock;
 };
 
 class DockerExecutor final : public exec::AgentExecutor {
@@ -64,6 +69,7 @@ class DockerExecutor final : public exec::AgentExecutor {
   int container_pid_ = 0;
   std::uint64_t oom_seen_ = 0;
   std::optional<exec::EnvMap> image_env_;
+  UniqueFd layer_cache_lock_;
 };
 
 // Removes containers whose kiln.owner-pid is dead (or from an earlier boot). Returns how many.

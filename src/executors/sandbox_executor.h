@@ -6,7 +6,8 @@
 // agent; not the host's files, other builds, Kiln's data folder or host processes. Its
 // processes die with Kiln (bwrap --die-with-parent, the launcher's parent-death signal), and the
 // overlay mount lives only in the sandbox's mount namespace, so a killed Kiln leaves only an
-// empty cgroup and a folder, which sweep_leftover_sandboxes() removes at the next start.
+// empty cgroup and the build folder, which the next start removes (sweep_leftover_cgroups(), and
+// kiln run's sweep of build folders whose lock nobody holds).
 //
 // Networks: "host" (the default: the build has the host's network, as a CodeBuild build has a
 // network) or "none" (a network namespace with only loopback). There is no bridge: that needs

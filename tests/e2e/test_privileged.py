@@ -75,3 +75,32 @@ phases:
     assert "using kiln/docker" in r.out
     assert "\n0\n" in r.out  # the inner daemon sees none of the host's containers
     assert "\ninner:1\n" in r.out
+
+
+def test_local_docker_layer_cache_keeps_var_lib_docker(kiln):
+    import subprocess
+    import uuid
+    token = uuid.uuid4().hex
+    project = "layers-" + token[:8]
+    args = ["--executor", "docker", "-i", "kiln/minimal", "--privileged", "--cache", "LOCAL",
+            "--cache-mode", "LOCAL_DOCKER_LAYER_CACHE", "--cache-dir", str(kiln.tmp / "cache"),
+            "--project", project]
+    try:
+        first = kiln.build(f"version: 0.2\nphases:\n  build:\n    commands:\n"
+                           f"      - echo {token} > /var/lib/docker/kiln-marker\n", *args)
+        assert first.status == "SUCCEEDED", first.out
+        assert "Docker layer cache: volume kiln-docker-layers-" in first.out
+        second = kiln.build("version: 0.2\nphases:\n  build:\n    commands:\n"
+                            "      - cat /var/lib/docker/kiln-marker\n", *args)
+        assert second.status == "SUCCEEDED", second.out
+        assert f"\n{token}\n" in second.out
+        # Without the cache mode the folder starts empty.
+        third = kiln.build("version: 0.2\nphases:\n  build:\n    commands:\n"
+                           "      - test ! -e /var/lib/docker/kiln-marker\n",
+                           "--executor", "docker", "-i", "kiln/minimal", "--privileged",
+                           "--project", project)
+        assert third.status == "SUCCEEDED", third.out
+    finally:
+        subprocess.run(["docker", "volume", "rm", "-f",
+                        "kiln-docker-layers-" + project.replace("-", "_")],
+                       capture_output=True)
