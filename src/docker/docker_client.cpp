@@ -91,28 +91,6 @@ Result<ServerVersions> server_versions(net::HttpClient& http, const std::string&
   return ServerVersions{*parsed, std::nullopt};
 }
 
-// Reads the tar for import_tar() with pread, recording why it stopped if it fails.
-void source_from_file(net::HttpRequest& r, int fd, std::uint64_t size,
-                      std::optional<Error>& failure) {
-  r.body_size = size;
-  r.body_source = [fd, pos = std::uint64_t{0}, size, &failure](char* buf,
-                                                               std::size_t room) mutable {
-    const std::size_t want = std::min<std::uint64_t>(room, size - pos);
-    if (want == 0) return std::size_t{0};
-    ssize_t n = 0;
-    do {
-      n = ::pread(fd, buf, want, static_cast<off_t>(pos));
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-      failure = n < 0 ? errno_error(ErrorCode::kIo, "pread")
-                      : Error(ErrorCode::kIo, "the tar shrank while it was being sent");
-      return net::HttpRequest::kAbortBody;
-    }
-    pos += static_cast<std::uint64_t>(n);
-    return static_cast<std::size_t>(n);
-  };
-}
-
 }  // namespace
 
 Result<std::string> default_socket_path() {
@@ -239,7 +217,7 @@ Result<void> DockerClient::import_tar(const std::filesystem::path& tar, std::str
   net::HttpRequest r = request("POST", "/images/create" + wire::query(params), kImportTimeoutMs);
   r.headers.emplace_back("Content-Type", "application/x-tar");
   std::optional<Error> failure;
-  source_from_file(r, fd.get(), static_cast<std::uint64_t>(st.st_size), failure);
+  net::body_from_file(r, fd.get(), 0, static_cast<std::uint64_t>(st.st_size), failure);
   auto done = send_streamed(std::move(r), what, nullptr, &failure);
   if (!done) return fail(std::move(done.error()));
   return {};

@@ -248,28 +248,16 @@ std::optional<PhaseOutcome> BuildRun::select_runtimes() {
   const image::ImageRuntimes none;
   const auto& runtimes = mapped.curated != nullptr ? mapped.curated->runtimes : none;
   auto wanted = requested;
-  for (auto& [name, version] : wanted) {  // "$MY_RUBY_VAR" and "${MY_RUBY_VAR}"
-    if (version.size() < 2 || version[0] != '$') continue;
-    std::string var = version.substr(1);
-    if (var.size() > 2 && var.front() == '{' && var.back() == '}')
-      var = var.substr(1, var.size() - 2);
-    const auto it = initial_state_.env.find(var);
-    version = it == initial_state_.env.end() ? std::string() : it->second;
+  for (auto& entry : wanted) {  // "$MY_RUBY_VAR": expanded as the build's shell would
+    if (entry.second.find('$') == std::string::npos) continue;
+    auto value = expand(entry.second);
+    entry.second = value ? *value : std::string();
   }
   auto selected = image::select_runtimes(runtimes, wanted);
   if (!selected) return yaml_error(selected.error().message);
   for (const auto& line : selected->log) log_.line(line);
-  if (requested.empty()) {
-    for (const auto& r : selected->runtimes)
-      for (const auto& [k, v] : r.env) initial_state_.env[k] = v;
-  } else {
-    for (const auto& r : selected->runtimes) {
-      log_.line("Selecting '" + r.name + "' runtime version '" +
-                (r.requested.empty() ? r.version : r.requested) +
-                "' based on manual selections...");
-      for (const auto& [k, v] : r.env) initial_state_.env[k] = v;
-    }
-  }
+  for (const auto& r : selected->runtimes)
+    for (const auto& [k, v] : r.env) initial_state_.env[k] = v;
   state_ = initial_state_;
   return std::nullopt;
 }

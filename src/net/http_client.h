@@ -82,6 +82,12 @@ class HttpClient {
   [[nodiscard]] virtual Result<HttpResponse> send(const HttpRequest& req) = 0;
 };
 
+// Streams [offset, offset + size) of `fd` as the request's body with pread, so parts of one file
+// need no shared offset. A read error, or a file that shrank, aborts the request and is left in
+// `failure` (which must outlive the request).
+void body_from_file(HttpRequest& r, int fd, std::uint64_t offset, std::uint64_t size,
+                    std::optional<Error>& failure);
+
 // libcurl through dlopen("libcurl.so.4"); fails with a clear message when it is not installed.
 std::unique_ptr<HttpClient> make_curl_client();
 

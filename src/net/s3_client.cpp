@@ -83,28 +83,6 @@ void add_put_headers(HttpRequest& r, const PutOptions& o) {
   }
 }
 
-// Reads [offset, offset + size) of `fd` with pread, so parts of one file need no shared offset.
-void source_from_file(HttpRequest& r, int fd, std::uint64_t offset, std::uint64_t size,
-                      std::optional<Error>& failure) {
-  r.body_size = size;
-  r.body_source = [fd, pos = offset, end = offset + size, &failure](
-                      char* buf, std::size_t room) mutable -> std::size_t {
-    const std::size_t want = std::min<std::uint64_t>(room, end - pos);
-    if (want == 0) return 0;
-    ssize_t n = 0;
-    do {
-      n = ::pread(fd, buf, want, static_cast<off_t>(pos));
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-      failure = n < 0 ? errno_error(ErrorCode::kIo, "pread")
-                      : Error(ErrorCode::kIo, "the file shrank while it was being uploaded");
-      return HttpRequest::kAbortBody;
-    }
-    pos += static_cast<std::uint64_t>(n);
-    return static_cast<std::size_t>(n);
-  };
-}
-
 // "null" is the version of an object written while versioning was off (moto sends it for every
 // put to an unversioned bucket); callers are promised "" there.
 std::string version_of(const HttpResponse& resp) {
@@ -183,7 +161,7 @@ Result<PutResult> S3Client::put_file(const S3Location& to, const std::filesystem
     HttpRequest r = request(config_, "PUT", url(config_, to.bucket, to.key, {}));
     add_put_headers(r, options);
     std::optional<Error> failure;
-    source_from_file(r, fd.get(), 0, size, failure);
+    body_from_file(r, fd.get(), 0, size, failure);
     auto resp = exchange(http_, r, &failure);
     if (!resp) return fail(std::move(resp.error()).with(what));
     return put_result(*resp, size, 0);
@@ -213,7 +191,7 @@ Result<PutResult> S3Client::put_multipart(const S3Location& to, int fd, std::uin
           config_, "PUT",
           url(config_, to.bucket, to.key, {{"partNumber", number}, {"uploadId", *upload_id}}));
       std::optional<Error> failure;
-      source_from_file(r, fd, offset, std::min(part_size, size - offset), failure);
+      body_from_file(r, fd, offset, std::min(part_size, size - offset), failure);
       auto resp = exchange(http_, r, &failure);
       if (!resp) return fail(std::move(resp.error()).with("in part " + number));
       auto etag = resp->header("etag");
