@@ -30,7 +30,8 @@ namespace {
 struct WorkerOptions {
   std::string request;
   std::string log;
-  std::string secrets;  // the server's secret store folder
+  std::string secrets;     // the server's secret store folder
+  std::string build_user;  // process builds run as this user (engine::make_executor)
   int parent = 0;
 };
 
@@ -70,7 +71,7 @@ int run_worker(const WorkerOptions& o) {
     return 2;
   }
 
-  auto made = engine::make_executor(*req);
+  auto made = engine::make_executor(*req, o.build_user);
   if (!made) {
     std::fprintf(stderr, "kiln worker: %s\n", made.error().describe().c_str());
     return 2;
@@ -99,6 +100,7 @@ std::function<int()> add_worker_command(CLI::App& app) {
   cmd->add_option("--request", opts->request, "build request JSON file")->required();
   cmd->add_option("--log", opts->log, "log file, appended as the build prints")->required();
   cmd->add_option("--secrets", opts->secrets, "the server's secret store folder")->required();
+  cmd->add_option("--build-user", opts->build_user, "run process builds as this user");
   cmd->add_option("--parent", opts->parent, "the server's pid; exit if it is already gone");
   return [opts] { return run_worker(*opts); };
 }

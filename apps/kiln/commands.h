@@ -15,5 +15,6 @@ std::function<int()> add_server_command(CLI::App& app);
 std::function<int()> add_key_command(CLI::App& app);
 std::function<int()> add_secret_command(CLI::App& app);
 std::function<int()> add_image_command(CLI::App& app);
+std::function<int()> add_backup_command(CLI::App& app);
 
 }  // namespace kiln::app

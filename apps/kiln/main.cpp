@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   auto key = kiln::app::add_key_command(app);
   auto secret = kiln::app::add_secret_command(app);
   auto image = kiln::app::add_image_command(app);
+  auto backup = kiln::app::add_backup_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("key")) return key();
     if (app.got_subcommand("secret")) return secret();
     if (app.got_subcommand("image")) return image();
+    if (app.got_subcommand("backup")) return backup();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kiln: error: %s\n", e.what());
     return 2;

@@ -1,5 +1,10 @@
 #include "engine/executor_factory.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <cctype>
 
 #include "exec/compute.h"
@@ -11,19 +16,128 @@
 
 namespace kiln::engine {
 
+namespace {
+
+namespace fs = std::filesystem;
+
+// Gives what root owns in `top` and beneath it to `user`, without following symlinks, skipping
+// `skip` (the executor's own scratch folder, which it manages itself). Files of other users (a
+// buildspec's run-as) keep their owner.
+Result<void> hand_over_one(const fs::path& p, const exec::UserIds& user) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};  // removed meanwhile by a background process of the build
+    return fail(errno_error(ErrorCode::kIo, "stat " + p.string()));
+  }
+  if (st.st_uid != 0 || ::lchown(p.c_str(), user.uid, user.gid) == 0) return {};
+  return fail(errno_error(ErrorCode::kIo, "chown " + p.string()));
+}
+
+Result<void> hand_over(const fs::path& top, const exec::UserIds& user, const fs::path& skip) {
+  if (auto r = hand_over_one(top, user); !r) return r;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(top, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path() == skip) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (auto r = hand_over_one(it->path(), user); !r) return r;
+  }
+  if (ec) return fail(ErrorCode::kIo, "chown " + top.string() + ": " + ec.message());
+  return {};
+}
+
+// How BuildRun::expand's commands begin (src/engine/upload_phase.cpp).
+constexpr std::string_view kExpansionPrefix = "cat <<KILN_EXPAND_EOF";
+
+// The ProcessExecutor with a default run-as user (make_executor's `build_user`).
+class BuildUserExecutor final : public exec::Executor {
+ public:
+  explicit BuildUserExecutor(exec::UserIds user) : user_(std::move(user)) {}
+
+  Result<fs::path> prepare(const exec::PrepareRequest& req) override {
+    build_root_ = req.scratch.parent_path();
+    scratch_ = req.scratch;
+    shared_ = req.shared_dirs;
+    return inner_.prepare(req);
+  }
+
+  Result<exec::CommandResult> run(const exec::CommandRequest& req, const exec::OutputFn& out,
+                                  const exec::CancelToken& cancel) override {
+    // Root (the worker) writes the build's folder in DOWNLOAD_SOURCE only: sources, then the
+    // cache, whose key may first be expanded in the build's shell (BuildRun::expand,
+    // src/engine/upload_phase.cpp). So the folder is handed over before every command up to
+    // the first buildspec command; after that root only reads it, and a walk per command would
+    // cost ~10 us per file the build made (215 ms per command after 20,000 files).
+    if (!handed_over_) {
+      if (auto r = hand_over_all(); !r) return fail(std::move(r.error()));
+      handed_over_ = req.text.rfind(kExpansionPrefix, 0) != 0;
+    }
+    exec::CommandRequest mine = req;
+    if (!mine.run_as) mine.run_as = user_.name;
+    auto ids = exec::lookup_user(*mine.run_as);
+    if (ids && ids->uid == 0) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "run-as " + *mine.run_as + " is refused: this server runs process builds as " +
+                      user_.name + " so that they cannot read its data folder (docs/server.md)");
+    }
+    return inner_.run(mine, out, cancel);
+  }
+
+  void shutdown() override { inner_.shutdown(); }
+
+ private:
+  Result<void> hand_over_all() {
+    if (auto r = hand_over(build_root_, user_, scratch_); !r) return r;
+    for (const auto& dir : shared_) {
+      if (auto r = hand_over(dir, user_, {}); !r) return r;
+      // The folders between the build's and the cache's common ancestor (the data folder) and
+      // the cache become traversable, not listable, so the workspace's links into it resolve.
+      fs::path common;
+      for (auto a = build_root_.begin(), b = dir.begin();
+           a != build_root_.end() && b != dir.end() && *a == *b; ++a, ++b)
+        common /= *a;
+      std::error_code ec;
+      for (fs::path p = dir.parent_path(); p != common && p.has_relative_path();
+           p = p.parent_path()) {
+        fs::permissions(p, fs::perms::others_exec, fs::perm_options::add, ec);
+        if (ec) return fail(ErrorCode::kIo, "chmod " + p.string() + ": " + ec.message());
+      }
+    }
+    return {};
+  }
+
+  exec::ProcessExecutor inner_;
+  exec::UserIds user_;
+  fs::path build_root_;
+  fs::path scratch_;
+  std::vector<fs::path> shared_;
+  bool handed_over_ = false;
+};
+
+}  // namespace
+
 std::filesystem::path image_dir_of(const BuildRequest& req) {
   return req.image_dir.empty() ? image::default_image_dir() : req.image_dir;
 }
 
-Result<std::unique_ptr<exec::Executor>> make_executor(const BuildRequest& req) {
-  if (req.executor_name == "process") return std::make_unique<exec::ProcessExecutor>();
+Result<std::unique_ptr<exec::Executor>> make_executor(const BuildRequest& req,
+                                                      const std::string& build_user) {
+  if (req.executor_name == "process") {
+    if (build_user.empty()) return std::make_unique<exec::ProcessExecutor>();
+    auto user = exec::lookup_user(build_user);
+    if (!user) return fail(std::move(user.error()).with("the server's build user"));
+    return std::make_unique<BuildUserExecutor>(std::move(*user));
+  }
   auto limits = exec::compute_limits(req.compute_type);
   if (!limits) return fail(ErrorCode::kInvalidArgument, "unknown compute type " + req.compute_type);
   if (req.executor_name == "sandbox") {
     executors::SandboxExecutorOptions o;
     o.privileged = req.privileged_mode;
     o.image_dir = image_dir_of(req);
-    o.network = req.network_mode.empty() ? "host" : req.network_mode;
+    o.network = req.network_mode.empty() ? "bridge" : req.network_mode;
+    o.max_builds = req.max_builds;
     o.limits = *limits;
     o.compute_type = req.compute_type;
     return std::make_unique<executors::SandboxExecutor>(std::move(o));

@@ -19,7 +19,19 @@
 namespace kiln::engine {
 
 // kInvalidArgument for an unknown executor, network mode or compute type.
-[[nodiscard]] Result<std::unique_ptr<exec::Executor>> make_executor(const BuildRequest& req);
+//
+// `build_user` (process executor only; the server sets it when it runs as root, docs/server.md
+// "Executors"): commands run as that Linux user unless the buildspec names another run-as user,
+// and never as root. Before each command, what root (the worker) wrote in the build's folder
+// (the workspace, secondary sources, restored caches, its linked LOCAL_CUSTOM_CACHE folders) is
+// handed to that user, so the build can write there and nowhere else in the server's data
+// folder. kNotFound if the user does not exist.
+[[nodiscard]] Result<std::unique_ptr<exec::Executor>> make_executor(
+    const BuildRequest& req, const std::string& build_user = "");
+
+// The name of the user process builds of a root server run as (created by the server with
+// `useradd --system` if missing).
+inline constexpr const char* kBuildUser = "kiln-build";
 
 // Removes what a killed kiln left behind (sandbox cgroups and folders, containers), found by
 // owner: only leftovers of processes that no longer run. Returns log lines saying what went.

@@ -75,9 +75,22 @@ CREATE TABLE source_credentials (
 );
 )sql";
 
+// Version 2: one value sealed under the master key when the store is first opened, so a start
+// with another key (a master.key from elsewhere, or a new one made after it was deleted) is
+// refused at once instead of failing every secret read afterwards.
+const char* const kSchemaV2 = R"sql(
+CREATE TABLE key_canary (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sealed TEXT NOT NULL
+);
+)sql";
+
+const std::string kCanaryAd = "canary:master-key";
+
 const std::vector<store::Migration>& secret_migrations() {
   static const std::vector<store::Migration> steps = {
       {1, "create parameters, secrets and source credentials", kSchemaV1},
+      {2, "add the master key canary", kSchemaV2},
   };
   return steps;
 }
@@ -102,9 +115,20 @@ Result<std::unique_ptr<store::Db>> open_db(const fs::path& file) {
   }
   const auto& steps = secret_migrations();
   KILN_STORE_CHECK(store::check_schema(*db, steps.back().version));
+  KILN_STORE_CHECK(store::quick_check(*db));
   KILN_STORE_CHECK(configure(*db, file == ":memory:"));
   KILN_STORE_CHECK(store::migrate(*db, steps));
   return std::move(db);
+}
+
+// True if the store holds its canary or any sealed value.
+Result<bool> holds_sealed_values(store::Db& db) {
+  for (const char* table : {"key_canary", "parameters", "secret_versions", "source_credentials"}) {
+    KILN_STORE_TRY(q, db.query(std::string("SELECT 1 FROM ") + table + " LIMIT 1"));
+    KILN_STORE_TRY(row, q.step());
+    if (row) return true;
+  }
+  return false;
 }
 
 // Creates `dir` 0700 (and its missing parents with the default mode).
@@ -166,10 +190,53 @@ Result<std::string> SqliteSecretStore::unseal_text(const std::string& text,
     return unseal(key_, std::string_view(sealed).substr(0, len), ad);
   }();
   if (!opened) {
-    opened.error().with("in " + db_->file() +
-                        (key_file_.empty() ? std::string() : " with the key " + key_file_));
+    // The files go to the server's log, not into the error an API caller sees.
+    std::fprintf(stderr, "kiln: secret store %s%s: %s\n", db_->file().c_str(),
+                 key_file_.empty() ? "" : (" with the key " + key_file_).c_str(),
+                 opened.error().describe().c_str());
   }
   return opened;
+}
+
+Result<void> SqliteSecretStore::check_key_canary() {
+  std::lock_guard lock(mu_);
+  const auto wrong_key = [&](const std::string& what) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the master key " + key_file_ + " does not open " + what + " in " + db_->file() +
+                    ": it is not the key this secret store was sealed with. Put back the "
+                    "master.key that belongs to this data folder (from a backup: kiln backup, "
+                    "docs/server.md); Kiln refuses to start rather than fail every secret read");
+  };
+  {
+    KILN_STORE_TRY(q, db_->query("SELECT sealed FROM key_canary WHERE id = 1"));
+    KILN_STORE_TRY(row, q.step());
+    if (row) {
+      if (!unseal_text(q.text(0), kCanaryAd)) return wrong_key("its canary");
+      return {};
+    }
+  }
+  // A store from before the canary: one value of each kind must open before the canary vouches
+  // for this key.
+  const std::pair<const char*, std::string (*)(const Query&)> probes[] = {
+      {"SELECT sealed, name, version FROM parameters LIMIT 1",
+       [](const Query& q) { return "param:" + q.text(1) + ":" + q.text(2); }},
+      {"SELECT sealed, secret, version_id FROM secret_versions LIMIT 1",
+       [](const Query& q) { return "secret:" + q.text(1) + ":" + q.text(2); }},
+      {"SELECT sealed, server_type FROM source_credentials LIMIT 1",
+       [](const Query& q) { return "srccred:" + q.text(1); }},
+  };
+  for (const auto& [sql, ad_of] : probes) {
+    KILN_STORE_TRY(q, db_->query(sql));
+    KILN_STORE_TRY(row, q.step());
+    if (row && !unseal_text(q.text(0), ad_of(q))) return wrong_key("the stored values");
+  }
+  Transaction tx(*db_);
+  KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
+  KILN_STORE_TRY(insert, db_->query("INSERT INTO key_canary (id, sealed) VALUES (1, ?) "
+                                    "ON CONFLICT (id) DO NOTHING"));
+  KILN_STORE_CHECK(insert.bind(1, seal_text(random_alnum(32), kCanaryAd)));
+  KILN_STORE_CHECK(insert.run());
+  return tx.commit();
 }
 
 std::int64_t SqliteSecretStore::now_ms() const {
@@ -407,10 +474,23 @@ Result<std::unique_ptr<SecretStore>> open_secret_store(const std::filesystem::pa
     KILN_STORE_CHECK(init_sodium());
     KILN_STORE_CHECK(make_private_dir(dir));
     const fs::path key_file = dir / "master.key";
-    KILN_STORE_TRY(key, MasterKey::load_or_create(key_file));
     KILN_STORE_TRY(db, open_db(dir / "secrets.db"));
-    return std::make_unique<SqliteSecretStore>(std::move(db), std::move(key), key_file.string(),
-                                               clock);
+    // A lost key is never replaced by a new one while values sealed under the old one remain.
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(key_file, ec))) {
+      KILN_STORE_TRY(sealed, holds_sealed_values(*db));
+      if (sealed) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "the master key " + key_file.string() + " is missing, but " + db->file() +
+                        " holds values sealed under it: put it back from a backup (kiln backup, "
+                        "docs/server.md). Kiln will not make a new key that opens none of them");
+      }
+    }
+    KILN_STORE_TRY(key, MasterKey::load_or_create(key_file));
+    auto opened = std::make_unique<SqliteSecretStore>(std::move(db), std::move(key),
+                                                      key_file.string(), clock);
+    KILN_STORE_CHECK(opened->check_key_canary());
+    return std::unique_ptr<SecretStore>(std::move(opened));
   }();
   if (!opened) opened.error().with("while opening the secret store in " + dir.string());
   return opened;

@@ -69,6 +69,11 @@ class SqliteSecretStore final : public SecretStore {
   Result<std::vector<SourceCredential>> list_source_credentials() override;
   Result<void> delete_source_credential(const std::string& server_type) override;
 
+  // Checks that the master key opens the store's canary, a value sealed when the store was first
+  // opened (made now if missing, once one stored value of each kind opens). kInvalidArgument
+  // naming both files if the key is not the store's.
+  Result<void> check_key_canary();
+
  private:
   // The base64 text stored for `plaintext` in the row named `ad`.
   std::string seal_text(std::string_view plaintext, const std::string& ad) const;

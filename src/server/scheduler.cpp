@@ -55,6 +55,17 @@ Scheduler::~Scheduler() {
   shutdown();
 }
 
+void Scheduler::say_server_shut_down(json& build) {
+  if (build.value("buildStatus", "") != "STOPPED" || !build.contains("phases")) return;
+  for (auto& phase : build["phases"]) {
+    if (!phase.is_object() || !phase.contains("contexts")) continue;
+    for (auto& c : phase["contexts"]) {
+      if (c.is_object() && c.value("statusCode", "") == "BUILD_STOPPED")
+        c["message"] = "Build was stopped because the Kiln server shut down";
+    }
+  }
+}
+
 double Scheduler::now() const {
   const auto t = clock_.now().time_since_epoch();
   return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count()) /
@@ -186,7 +197,8 @@ Result<void> Scheduler::launch(const store::BuildRow& row) {
   std::filesystem::create_directories(log.parent_path(), ec);
   if (ec) return fail(ErrorCode::kIo, "create " + log.parent_path().string() + ": " + ec.message());
   const auto request_file = options_.data.request_file(uuid);
-  if (auto w = write_file_atomic(request_file, json_text(request)); !w)
+  // 0600: DATA/builds is traversable by a root server's build user (docs/server.md).
+  if (auto w = write_file_atomic(request_file, json_text(request), 0600); !w)
     return fail(std::move(w.error()));
 
   int fds[2];
@@ -199,6 +211,10 @@ Result<void> Scheduler::launch(const store::BuildRow& row) {
                 "--log",       log.string(),
                 "--secrets",   options_.data.secrets_dir().string(),
                 "--parent",    std::to_string(::getpid())};
+  if (!options_.build_user.empty()) {
+    spawn.argv.emplace_back("--build-user");
+    spawn.argv.push_back(options_.build_user);
+  }
   for (char** e = environ; e && *e; ++e) spawn.env.emplace_back(*e);
   spawn.stdin_fd = devnull;
   spawn.output_fd = fds[1];
@@ -282,6 +298,15 @@ void Scheduler::follow(std::string id, pid_t pid, int fd, double launched) {
 }
 
 void Scheduler::record(const std::string& id, json build, double launched, bool final_line) {
+  if (final_line) {
+    bool stopping = false;
+    {
+      std::lock_guard lock(mu_);
+      stopping = stopping_;
+    }
+    // The worker knows only that it was signalled; the scheduler knows why.
+    if (stopping) say_server_shut_down(build);
+  }
   auto rows = store_.get_builds({id});
   if (rows && !rows->empty()) {
     const json stored = json::parse(rows->front().json, nullptr, false);

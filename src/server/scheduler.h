@@ -30,6 +30,7 @@ struct SchedulerOptions {
   api::DataLayout data;
   std::filesystem::path kiln_binary;  // started as `kiln worker`
   unsigned max_running = 2;
+  std::string build_user;  // passed to every worker: process builds run as this user; "" = ours
   std::chrono::milliseconds tick{200};  // queued-timeout checks
 };
 
@@ -47,7 +48,8 @@ class Scheduler final : public api::BuildControl {
   void wake() override;
   bool stop(const std::string& build_id) override;
 
-  // Stops taking builds, stops the running ones (they end STOPPED) and waits for their workers.
+  // Stops taking builds, stops the running ones and waits for their workers. They end STOPPED,
+  // with the context "Build was stopped because the Kiln server shut down".
   void shutdown();
 
  private:
@@ -62,6 +64,8 @@ class Scheduler final : public api::BuildControl {
   void follow(std::string id, pid_t pid, int fd, double launched);
   void record(const std::string& id, nlohmann::json build, double launched, bool final_line);
   double now() const;
+  // Rewords the BUILD_STOPPED contexts of a build the server's shutdown stopped.
+  static void say_server_shut_down(nlohmann::json& build);
 
   SchedulerOptions options_;
   store::Store& store_;

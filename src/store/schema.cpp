@@ -105,6 +105,27 @@ Result<void> check_schema(Db& db, int known_version) {
   return {};
 }
 
+Result<void> quick_check(Db& db) {
+  auto findings = [&]() -> Result<std::string> {
+    // Up to 5 findings: enough to tell damage from a single bad page without listing thousands.
+    KILN_STORE_TRY(q, db.query("PRAGMA quick_check(5)"));
+    std::string all;
+    for (;;) {
+      KILN_STORE_TRY(row, q.step());
+      if (!row) break;
+      if (!all.empty()) all += "; ";
+      for (const char c : q.text(0)) all += c == '\n' ? ' ' : c;
+    }
+    return all;
+  }();
+  if (!findings) return fail(unusable(db, std::move(findings.error())));
+  if (*findings == "ok") return {};
+  return fail(ErrorCode::kIo, "cannot use " + db.file() + ": SQLite's quick_check found damage (" +
+                                  *findings +
+                                  "); Kiln leaves it untouched: restore the data folder from a "
+                                  "backup (kiln backup, docs/server.md)");
+}
+
 Result<void> migrate(Db& db, const std::vector<Migration>& steps) {
   KILN_STORE_TRY(before, pragma_int(db, "user_version"));
   for (const Migration& step : steps) {

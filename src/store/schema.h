@@ -32,6 +32,12 @@ const std::vector<Migration>& migrations();
 // schema newer than `known_version` (kInvalidArgument).
 Result<void> check_schema(Db& db, int known_version);
 
+// PRAGMA quick_check: SQLite reads every page and checks its structure (not index contents,
+// which integrity_check would add at many times the cost). kIo naming the file and SQLite's first
+// finding if it reports anything but "ok", so a damaged database stops the server at start
+// rather than failing requests later.
+Result<void> quick_check(Db& db);
+
 // Applies the steps of `steps` above the file's version, in order, each in its own transaction.
 // Safe against another process migrating the same file at the same time.
 Result<void> migrate(Db& db, const std::vector<Migration>& steps);

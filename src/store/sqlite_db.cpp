@@ -1,7 +1,12 @@
 #include "store/sqlite_db.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cassert>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 
 namespace kiln::store {
 
@@ -28,9 +33,30 @@ std::string squeeze(std::string_view sql) {
   return out;
 }
 
+// The file, the SQL and SQLite's words go to the process's stderr (the server's log); the Error
+// keeps SQLite's reason only, because API callers see it (issue #13: neither SQL text nor a
+// server path belongs in a response).
+Error sqlite_error(const std::string& file, std::string_view sql, std::string_view why) {
+  std::fprintf(stderr, "kiln: sqlite %s: %s: %.*s\n", file.c_str(), squeeze(sql).c_str(),
+               static_cast<int>(why.size()), why.data());
+  return Error(ErrorCode::kIo, "the database failed: " + std::string(why));
+}
+
 Error sqlite_error(const std::string& file, std::string_view sql, sqlite3* db) {
   // sqlite3_errmsg(nullptr) is "out of memory", the one way open leaves no handle.
-  return Error(ErrorCode::kIo, "sqlite " + file + ": " + squeeze(sql) + ": " + sqlite3_errmsg(db));
+  return sqlite_error(file, sql, sqlite3_errmsg(db));
+}
+
+// SQLite creates a missing file 0644, and its -wal and -shm files copy the database's mode; a
+// database made 0600 first keeps all three private whatever the umask.
+Result<void> create_private(const std::filesystem::path& file) {
+  if (file.empty() || file == ":memory:") return {};
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0)
+    return ::close(fd) == 0 ? Result<void>{}
+                            : fail(errno_error(ErrorCode::kIo, "close " + file.string()));
+  if (errno == EEXIST) return {};
+  return fail(errno_error(ErrorCode::kIo, "create SQLite database " + file.string()));
 }
 
 }  // namespace
@@ -104,6 +130,7 @@ double Query::real(int column) const {
 }
 
 Result<std::unique_ptr<Db>> Db::open(const std::filesystem::path& file) {
+  KILN_STORE_CHECK(create_private(file));
   sqlite3* raw = nullptr;
   // NOMUTEX: the caller serialises all use of the connection. SQLite's unix VFS opens its files
   // O_CLOEXEC, so the workers the server forks do not inherit them.
@@ -146,11 +173,13 @@ Result<Query> Db::query(const std::string& sql) {
                            SQLITE_PREPARE_PERSISTENT, &stmt, &tail) != SQLITE_OK) {
       return fail(error(sql).with("while preparing a statement"));
     }
-    if (stmt == nullptr) return fail(ErrorCode::kInternal, "empty SQL statement: " + sql);
+    if (stmt == nullptr) return fail(sqlite_error(file_, sql, "empty SQL statement"));
     it = cache_.emplace(sql, Cached{stmt, false}).first;
   }
   if (it->second.in_use) {
-    return fail(ErrorCode::kInternal, "statement already in use: " + squeeze(sql));
+    std::fprintf(stderr, "kiln: sqlite %s: statement already in use: %s\n", file_.c_str(),
+                 squeeze(sql).c_str());
+    return fail(ErrorCode::kInternal, "a database statement is already in use");
   }
   it->second.in_use = true;
   return Query(*this, it->second.stmt, &it->second.in_use);
@@ -161,7 +190,7 @@ Result<void> Db::exec(const std::string& sql) {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     std::string why = message != nullptr ? message : sqlite3_errmsg(db_);
     sqlite3_free(message);
-    return fail(ErrorCode::kIo, "sqlite " + file_ + ": " + squeeze(sql) + ": " + why);
+    return fail(sqlite_error(file_, sql, why));
   }
   return {};
 }

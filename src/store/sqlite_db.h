@@ -1,8 +1,10 @@
 // A thin RAII layer over one SQLite connection (the C API): prepared statements cached by their
 // text, typed binds and columns, transactions that roll back unless committed.
 //
-// Every sqlite3_* result is checked; a failure becomes kIo with the file, the SQL and
-// sqlite3_errmsg ("sqlite /data/kiln.db: UPDATE builds SET ...: database is locked").
+// Every sqlite3_* result is checked; a failure becomes kIo with SQLite's reason only ("the
+// database failed: database is locked"), and the file and the SQL go to stderr, the server's log
+// ("kiln: sqlite /data/kiln.db: UPDATE builds SET ...: database is locked"): API responses carry
+// store errors, and neither SQL nor a server path belongs there.
 //
 // Thread safety: none. A Db and its Queries belong to one thread at a time; SqliteStore holds a
 // mutex around every use (the connection is opened SQLITE_OPEN_NOMUTEX for that reason).
@@ -83,8 +85,8 @@ class Query {
 
 class Db {
  public:
-  // Opens or creates `file` read-write, with extended result codes. Reads nothing yet: a file
-  // that is not a database is only noticed by the first statement.
+  // Opens or creates `file` read-write, with extended result codes. A new file is made 0600. Reads
+  // nothing yet: a file that is not a database is only noticed by the first statement.
   static Result<std::unique_ptr<Db>> open(const std::filesystem::path& file);
   ~Db();
   Db(const Db&) = delete;
@@ -102,7 +104,7 @@ class Db {
   sqlite3* handle() const { return db_; }
   const std::string& file() const { return file_; }
 
-  // kIo naming the file, the SQL (whitespace squeezed) and the connection's last error.
+  // kIo with the connection's last error; the file and the SQL are logged to stderr.
   Error error(std::string_view sql) const;
 
   // Switches to write-ahead logging and checks it took (an in-memory database keeps "memory").

@@ -57,6 +57,7 @@ Result<std::unique_ptr<Store>> open_sqlite(const std::filesystem::path& file) {
   const auto& steps = migrations();
   // Before anything writes: a file Kiln cannot use is left exactly as it was.
   KILN_STORE_CHECK(check_schema(*db, steps.back().version));
+  KILN_STORE_CHECK(quick_check(*db));
   KILN_STORE_CHECK(configure(*db, file.empty() || file == ":memory:"));
   KILN_STORE_CHECK(migrate(*db, steps));
   return std::make_unique<SqliteStore>(std::move(db));

@@ -16,8 +16,12 @@ REGION = "us-east-1"
 
 
 class KilnServer:
-    def __init__(self, data=None, extra_args=(), env=None):
+    def __init__(self, data=None, extra_args=(), env=None, executor="process"):
         self.env = env  # the server's (and so its builds') environment; None = inherit
+        # The tests' projects use the host image (kiln/host), so they ask for the process
+        # executor explicitly; the server's own default is sandbox (docs/server.md). None = the
+        # server's default.
+        self.executor = executor
         self.own_data = data is None
         self.data = pathlib.Path(data or tempfile.mkdtemp(prefix="kiln-compat-"))
         self.extra_args = list(extra_args)
@@ -26,10 +30,13 @@ class KilnServer:
 
     def start(self):
         self.data.mkdir(parents=True, exist_ok=True)
-        with open(self.data.parent / (self.data.name + ".stderr"), "ab") as err:
+        executor = []
+        if self.executor and "--executor" not in self.extra_args:
+            executor = ["--executor", self.executor]
+        with open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(
                 [KILN, "server", "--data", str(self.data), "--listen", "127.0.0.1:0",
-                 *self.extra_args], stdout=subprocess.PIPE, stderr=err, text=True,
+                 *executor, *self.extra_args], stdout=subprocess.PIPE, stderr=err, text=True,
                 env=self.env)
         line = self.proc.stdout.readline()
         if "listening on http://" not in line:
@@ -40,6 +47,10 @@ class KilnServer:
     @property
     def endpoint(self):
         return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def stderr_path(self):
+        return self.data.parent / (self.data.name + ".stderr")
 
     def client_env(self):
         env = dict(os.environ)

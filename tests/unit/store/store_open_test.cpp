@@ -229,14 +229,20 @@ TEST(Migrate, EachStepCommitsOrRollsBackAlone) {
   EXPECT_TRUE(migrate(**again, {steps[0]}));
 }
 
-TEST(Db, ErrorsNameTheFileTheSqlAndSqlitesReason) {
+// Store errors reach API responses: SQLite's reason only. The file and the SQL go to stderr,
+// the server's log (issue #13).
+TEST(Db, ErrorsKeepSqlAndFileOutButLogThem) {
   auto db = Db::open(":memory:");
   ASSERT_TRUE(db);
+  ::testing::internal::CaptureStderr();
   auto q = (*db)->query("SELECT * FROM missing_table");
+  const std::string logged = ::testing::internal::GetCapturedStderr();
   ASSERT_FALSE(q);
   EXPECT_EQ(q.error().describe(),
-            "while preparing a statement: sqlite :memory:: SELECT * FROM missing_table: "
-            "no such table: missing_table");
+            "while preparing a statement: the database failed: no such table: missing_table");
+  EXPECT_EQ(logged,
+            "kiln: sqlite :memory:: SELECT * FROM missing_table: "
+            "no such table: missing_table\n");
 }
 
 TEST(Db, RefusesAStatementAlreadyInUse) {
