@@ -16,9 +16,11 @@
 #include "run_sources.h"
 #include "signals.h"
 #include "source/local_git.h"
+#include "spec/parser.h"
 #include "summary.h"
 #include "util/files.h"
 #include "util/json_text.h"
+#include "util/safe_read.h"
 #include "util/unique_fd.h"
 
 extern char** environ;
@@ -164,6 +166,19 @@ int run_build(const RunOptions& o) {
   req.in_place = o.in_place;
   req.copy_mode = *mode;
   req.buildspec_path = o.buildspec;
+  if (fs::path(o.buildspec).is_absolute()) {
+    // A file the user named on their own command line may lie anywhere (the engine opens a
+    // relative one beneath the source), but it is still a regular file of bounded size: -b
+    // /dev/zero or a FIFO must fail at once, not exhaust memory or hang.
+    auto text = read_regular_file(o.buildspec, spec::kMaxBuildspecBytes);
+    if (!text) {
+      fs::remove_all(req.build_root, ec);
+      return usage_error("-b " + text.error().message());
+    }
+    req.buildspec_text = std::move(*text);
+    req.buildspec_origin = o.buildspec;
+    req.buildspec_path.clear();
+  }
   req.override_vars = std::move(*overrides);
   req.image_env = host_environment();
   req.timeout_minutes = o.timeout_minutes;
@@ -212,7 +227,8 @@ std::function<int()> add_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a buildspec on a local source tree");
   cmd->add_option("-s,--source", o->source,
                   "Source folder (default .), git URL, or s3://bucket/key.zip");
-  cmd->add_option("-b,--buildspec", o->buildspec, "Buildspec, relative to the source or absolute");
+  cmd->add_option("-b,--buildspec", o->buildspec,
+                  "Buildspec: relative to the source (opened beneath it) or an absolute path");
   cmd->add_option("-a,--artifacts", o->artifacts,
                   "Artifacts folder (default ./kiln-artifacts) or s3://bucket/path");
   cmd->add_option("-e,--env", o->env, "NAME=VALUE; highest precedence, like StartBuild overrides");
@@ -225,7 +241,8 @@ std::function<int()> add_run_command(CLI::App& app) {
                   "CPU and memory limits of sandbox and docker builds (default "
                   "BUILD_GENERAL1_SMALL: 2 vCPUs, 3 GB)");
   cmd->add_option("--network", o->network,
-                  "bridge | none | host (docker default bridge; sandbox default host)");
+                  "bridge (default) | none | host; sandbox also host-loopback (bridge that "
+                  "reaches the host's 127.0.0.1)");
   cmd->add_flag("--privileged", o->privileged,
                 "privilegedMode: the build may run a Docker daemon (docker executor)");
   cmd->add_option("--image-dir", o->image_dir,

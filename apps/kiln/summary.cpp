@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "util/escape.h"
+
 namespace kiln::app {
 
 namespace {
@@ -29,10 +31,12 @@ void print_summary(const engine::BuildRecord& r, SummaryStyle style) {
   std::printf("\nBuild %s %s%s%s in %.3fs\n", r.id.c_str(),
               style.color ? color_of(r.build_status) : "", engine::to_string(r.build_status), reset,
               total);
+  // Artifact names come from the buildspec: no control characters reach the terminal.
   if (r.artifacts && !r.artifacts->location.empty())
-    std::printf("Artifact: %s\n", r.artifacts->location.c_str());
+    std::printf("Artifact: %s\n", escape_control(r.artifacts->location).c_str());
   for (const auto& a : r.secondary_artifacts)
-    std::printf("Artifact %s: %s\n", a.identifier.c_str(), a.location.c_str());
+    std::printf("Artifact %s: %s\n", escape_control(a.identifier).c_str(),
+                escape_control(a.location).c_str());
   std::fflush(stdout);
 }
 

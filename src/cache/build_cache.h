@@ -7,7 +7,7 @@
 //    `key`, `fallback-keys` and `action` follow §6.2 exactly (docs/cache.md).
 //  - linked caches (`cache.type: LOCAL` with LOCAL_CUSTOM_CACHE): each directory that
 //    `cache.paths` names is a folder on the host that persists between builds of the project
-//    and is symlinked into the workspace.
+//    and is symlinked into the workspace; container executors mount only those folders.
 //
 // Nothing here can fail a build: a miss, a corrupt or truncated object, an unreachable store or
 // a timeout are logged ("Cache miss ...", "Cache restore failed: ...") and the build goes on
@@ -88,6 +88,11 @@ struct CacheRequest {
   std::string build_src_dir;        // CODEBUILD_SRC_DIR as the build sees it (absolute paths)
   std::filesystem::path scratch;    // an empty private folder on the workspace's file system
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};  // per restore or save
+  // LOCAL_CUSTOM_CACHE under an executor that isolates the build: the per-path folders it
+  // mounted at PROVISIONING (linked_cache_folders()). Only those can be linked; a folder for a
+  // path new to the namespace is created, filled at save with a copy of what the build left at
+  // that path, and mounted from the next build on. Unset: the build sees the host (process).
+  std::optional<std::vector<std::filesystem::path>> visible_folders;
 };
 
 // What happened, for the log and for tests.
@@ -121,6 +126,13 @@ std::unique_ptr<BuildCache> linked_cache(std::filesystem::path root);
 // The folder linked_cache(root) keeps a namespace's cached folders in.
 std::filesystem::path linked_cache_dir(const std::filesystem::path& root,
                                        const std::string& namespace_name);
+// The per-path folders of a namespace, for PROVISIONING: a container executor mounts each of
+// them read-write, never the namespace folder itself, so a build cannot put anything at its top
+// level (a symlink to / where a cached folder was). Anything there that is not a real folder (a
+// symlink a process build made, a file) is removed first, never followed. Never fails: a
+// namespace that cannot be read has no folders.
+std::vector<std::filesystem::path> linked_cache_folders(const std::filesystem::path& root,
+                                                        const std::string& namespace_name);
 
 // --- the pieces, exposed for tests and benchmarks -------------------------------------------
 

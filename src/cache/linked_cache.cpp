@@ -18,9 +18,16 @@
 // Escapes: the folder path must stay inside the workspace lexically (no `..`, absolute paths
 // only under CODEBUILD_SRC_DIR), and no existing component of it may be a symlink (except a
 // link this cache made, in a reused workspace), so the link can never be placed through one.
+//
+// The namespace folder's top level is kiln's: container executors mount only the per-path
+// folders (CacheRequest::visible_folders), and whatever is found there that is not a real
+// folder (a symlink to / that a process build put in place of a cached folder) is removed,
+// never followed, before the folders are listed, linked or saved (issue #13).
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <string>
@@ -30,6 +37,7 @@
 #include "artifacts/fs_util.h"
 #include "cache/build_cache.h"
 #include "cache/internal.h"
+#include "workspace/workspace.h"
 
 namespace kiln::cache {
 
@@ -57,6 +65,28 @@ std::optional<std::string> leading_dir(const std::string& pattern) {
   return dir;
 }
 
+// Removes every entry at the top of `ns_dir` that is not a real folder; never follows one.
+void drop_non_folders(const fs::path& ns_dir, logs::LogSink* log) {
+  std::error_code ec;
+  for (fs::directory_iterator it(ns_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code st;
+    if (it->symlink_status(st).type() == fs::file_type::directory) continue;
+    std::error_code rm;
+    fs::remove(it->path(), rm);  // a symlink itself, not its target
+    if (log != nullptr)
+      log->agent_line("Removed " + it->path().filename().string() +
+                      " from the cache: not a folder kiln made");
+  }
+}
+
+// Opens `dir` beneath `workspace` as a folder, no symlink on the way; kiln's fd then names
+// that exact folder whatever the build's processes rename meanwhile.
+Result<artifacts::UniqueFd> open_folder_beneath(const fs::path& workspace, const std::string& dir) {
+  auto root = artifacts::open_directory(workspace);
+  if (!root) return fail(std::move(root.error()));
+  return artifacts::open_beneath(root->get(), dir, O_RDONLY | O_DIRECTORY);
+}
+
 class LinkedCache final : public BuildCache {
  public:
   explicit LinkedCache(fs::path root) : root_(std::move(root)) {}
@@ -77,6 +107,8 @@ class LinkedCache final : public BuildCache {
       report.detail = "no cached folders were linked";
       return report;
     }
+    drop_non_folders(ns_dir_, &log);
+    for (const std::string& dir : pending_) fill_new_folder(req, dir, log);
     lock_.reset();  // the links stay; another build may use the folders now
     report.outcome = Outcome::kSaved;
     report.files = linked_;
@@ -97,8 +129,12 @@ class LinkedCache final : public BuildCache {
 
   Result<CacheReport> do_restore(const CacheRequest& req, logs::LogSink& log);
   Result<bool> link_one(const CacheRequest& req, const std::string& dir, logs::LogSink& log);
+  void fill_new_folder(const CacheRequest& req, const std::string& dir, logs::LogSink& log);
 
   fs::path root_;
+  // Folders created for paths new to the namespace under an isolating executor: not linked in
+  // this build (its environment cannot see them), filled from the workspace at save.
+  std::vector<std::string> pending_;
   fs::path ns_dir_;
   artifacts::UniqueFd lock_;
   std::uint64_t linked_ = 0;
@@ -128,6 +164,7 @@ Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSi
   lock_ = std::move(*lock);
   // Last use, for evict_folders(): the folder's mtime.
   fs::last_write_time(ns_dir_, fs::file_time_type::clock::now(), ec);
+  drop_non_folders(ns_dir_, &log);
 
   bool reused = false;
   std::string shown;
@@ -149,7 +186,19 @@ Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSi
                      ": Only directories can be specified for caching");
       continue;
     }
-    const bool existed = fs::is_directory(ns_dir_ / encode_key(*dir), ec);
+    const fs::path cached = ns_dir_ / encode_key(*dir);
+    const bool existed = fs::is_directory(fs::symlink_status(cached, ec));
+    if (req.visible_folders && std::find(req.visible_folders->begin(), req.visible_folders->end(),
+                                         cached) == req.visible_folders->end()) {
+      // The environment was made before this folder existed, so it cannot see it: it is
+      // filled at save, and linked from the next build on.
+      fs::create_directory(cached, ec);
+      if (ec) return fail(ErrorCode::kIo, "create " + cached.string() + ": " + ec.message());
+      log.agent_line("Cache folder for " + *dir +
+                     " created: it is filled when this build succeeds and used from the next");
+      pending_.push_back(*dir);
+      continue;
+    }
     auto done = link_one(req, *dir, log);
     if (!done) return fail(std::move(done.error()));
     if (!*done) continue;
@@ -159,6 +208,11 @@ Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSi
   }
   report.files = linked_;
   report.seconds = budget.elapsed();
+  if (linked_ == 0 && !pending_.empty()) {
+    report.outcome = Outcome::kMiss;
+    report.detail = "cache folders created on first use";
+    return report;
+  }
   if (linked_ == 0) {
     report.outcome = Outcome::kSkipped;
     report.detail = "no folder to link";
@@ -206,8 +260,11 @@ Result<bool> LinkedCache::link_one(const CacheRequest& req, const std::string& d
     }
   }
   std::error_code ec;
-  if (fs::exists(cached, ec) && !fs::is_directory(cached, ec)) {
-    return fail(ErrorCode::kIo, cached.string() + " is not a folder");
+  if (fs::exists(fs::symlink_status(cached, ec)) &&
+      !fs::is_directory(fs::symlink_status(cached, ec))) {
+    // Not a folder kiln made (a symlink a build left in its place): removed, never followed.
+    fs::remove(cached, ec);
+    if (ec) return fail(ErrorCode::kIo, "remove " + cached.string() + ": " + ec.message());
   }
   fs::create_directory(cached, ec);
   if (ec) return fail(ErrorCode::kIo, "create " + cached.string() + ": " + ec.message());
@@ -225,7 +282,45 @@ Result<bool> LinkedCache::link_one(const CacheRequest& req, const std::string& d
   return true;
 }
 
+// Copies what the build left at `dir` into the new, empty folder for it. A copy, not a move:
+// in place, the workspace is the user's own folder.
+void LinkedCache::fill_new_folder(const CacheRequest& req, const std::string& dir,
+                                  logs::LogSink& log) {
+  const fs::path cached = ns_dir_ / encode_key(dir);
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(cached, ec)) || !fs::is_empty(cached, ec)) return;
+  auto from = open_folder_beneath(req.workspace, dir);
+  if (!from) {
+    log.agent_line("Cache folder for " + dir + " left empty: " + from.error().message());
+    return;
+  }
+  fs::remove(cached, ec);  // copy_tree makes its destination
+  auto copied = workspace::copy_tree("/proc/self/fd/" + std::to_string(from->get()), cached);
+  if (!copied) {
+    fs::remove_all(cached, ec);
+    fs::create_directory(cached, ec);
+    log.agent_line("Cache folder for " + dir + " left empty: " + copied.error().describe());
+    return;
+  }
+  log.agent_line("Cache saved: " + dir + " copied into " + cached.string() + " (" +
+                 std::to_string(copied->files) + " files)");
+}
+
 }  // namespace
+
+std::vector<fs::path> linked_cache_folders(const fs::path& root,
+                                           const std::string& namespace_name) {
+  const fs::path ns_dir = linked_cache_dir(root, namespace_name);
+  drop_non_folders(ns_dir, nullptr);
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(ns_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code st;
+    if (it->symlink_status(st).type() == fs::file_type::directory) out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 std::unique_ptr<BuildCache> linked_cache(fs::path root) {
   return std::make_unique<LinkedCache>(std::move(root));

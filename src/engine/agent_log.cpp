@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "util/escape.h"
+
 namespace kiln::engine {
 
 std::string format_timestamp(std::chrono::system_clock::time_point t) {
@@ -27,6 +29,10 @@ void AgentLog::line(std::string_view text) {
   l += ' ';
   l += text;
   sink_.agent_line(l);
+}
+
+void EscapingSink::agent_line(std::string_view line) {
+  inner_.agent_line(escape_control(line, KeepNewlines::kYes));
 }
 
 void AgentLog::output(std::string_view chunk) {

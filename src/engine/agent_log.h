@@ -40,6 +40,22 @@ class AgentLineSink final : public logs::LogSink {
   AgentLog& log_;
 };
 
+// A LogSink decorator for the end of the chain, after the masker: agent lines quote buildspec
+// text (commands, keys, paths), so their control characters are escaped (util/escape.h; line
+// feeds stay, for multi-line commands) and a buildspec cannot send escape sequences to the
+// terminal of `kiln run` or of whoever reads the log. Command output passes unchanged, as in
+// CodeBuild. Does not own `inner`.
+class EscapingSink final : public logs::LogSink {
+ public:
+  explicit EscapingSink(logs::LogSink& inner) : inner_(inner) {}
+  void agent_line(std::string_view line) override;
+  void output(std::string_view chunk) override { inner_.output(chunk); }
+  void flush() override { inner_.flush(); }
+
+ private:
+  logs::LogSink& inner_;
+};
+
 std::string format_timestamp(std::chrono::system_clock::time_point t);
 
 }  // namespace kiln::engine

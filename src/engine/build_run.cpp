@@ -28,7 +28,12 @@ std::string record_source_type(const std::string& type) {
 }  // namespace
 
 BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::CancelToken& cancel)
-    : deps_(deps), req_(req), cancel_(cancel), masking_(deps.log), log_(masking_, deps.clock) {
+    : deps_(deps),
+      req_(req),
+      cancel_(cancel),
+      escaping_(deps.log),
+      masking_(escaping_),
+      log_(masking_, deps.clock) {
   const auto& id = req.identity;
   record_.id = id.build_id();
   record_.arn = build_arn(id.region, id.account, record_.id);
@@ -39,7 +44,9 @@ BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::Cancel
   record_.resolved_source_version = id.resolved_source_version;
   record_.source_type = record_source_type(req.source.type);
   record_.source_location = req.source.location;
-  record_.buildspec = req.buildspec_text ? *req.buildspec_text : req.buildspec_path;
+  record_.buildspec = !req.buildspec_origin.empty() ? req.buildspec_origin
+                      : req.buildspec_text          ? *req.buildspec_text
+                                                    : req.buildspec_path;
   for (const auto& s : req.secondary_sources)
     record_.secondary_sources.push_back({s.identifier, record_source_type(s.type), s.location});
   record_.environment_type = req.environment_type;
@@ -65,7 +72,30 @@ BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::Cancel
 }
 
 void BuildRun::publish() {
+  mask_build_fields();
   if (deps_.on_change) deps_.on_change(record_);
+}
+
+// Fields whose text the build chose (artifact names, report names) or printed (contexts,
+// exported values) may carry a secret's value, like the log: `name: art-$TOKEN` put the
+// token in artifacts.location (issue #13). They are masked before anyone sees the record.
+void BuildRun::mask_build_fields() {
+  const auto mask = [this](std::string& s) {
+    if (!s.empty()) s = masking_.mask(s);
+  };
+  for (auto& p : record_.phases)
+    for (auto& c : p.contexts) mask(c.message);
+  const auto mask_artifact = [&](ArtifactRecord& a) {
+    mask(a.location);
+    mask(a.identifier);
+  };
+  if (record_.artifacts) mask_artifact(*record_.artifacts);
+  for (auto& a : record_.secondary_artifacts) mask_artifact(a);
+  for (auto& [name, value] : record_.exported_variables) {
+    mask(name);
+    mask(value);
+  }
+  for (auto& arn : record_.report_arns) mask(arn);
 }
 
 void BuildRun::begin_phase(PhaseType t) {
@@ -196,9 +226,12 @@ PhaseOutcome BuildRun::provision() {
   exec::PrepareRequest prep{record_.id, workspace_, scratch_, req_.identity.image, {}};
   if (req_.cache.type == "LOCAL" && req_.cache.has_mode("LOCAL_CUSTOM_CACHE") &&
       !req_.cache.local_root.empty()) {
-    prep.shared_dirs.push_back(cache::linked_cache_dir(
+    // Only the per-path folders, never the namespace folder: a build that could write there
+    // could leave a symlink in place of a cached folder (cache/build_cache.h).
+    custom_cache_folders_ = cache::linked_cache_folders(
         req_.cache.local_root / "custom",
-        req_.cache.namespace_name.empty() ? req_.identity.project : req_.cache.namespace_name));
+        req_.cache.namespace_name.empty() ? req_.identity.project : req_.cache.namespace_name);
+    prep.shared_dirs = custom_cache_folders_;
   }
   auto ws = deps_.executor.prepare(prep);
   for (const auto& line : deps_.executor.take_notes()) log_.line(line);

@@ -32,7 +32,8 @@ class BuildRun {
   // Phase bookkeeping.
   void begin_phase(PhaseType t);
   void end_phase(const PhaseOutcome& o, bool log_completion = true);
-  void publish();
+  void publish();  // masks (mask_build_fields), then hands the record to on_change
+  void mask_build_fields();
 
   // Steps.
   PhaseOutcome provision();
@@ -87,7 +88,9 @@ class BuildRun {
   EngineDeps& deps_;
   const BuildRequest& req_;
   const exec::CancelToken& cancel_;
-  // Every byte of the log passes the masker before any sink sees it (issue #6).
+  // Every byte of the log passes the masker before any sink sees it (issue #6), then agent
+  // lines have their control characters escaped (they quote buildspec text; issue #13).
+  EscapingSink escaping_;
   secrets::MaskingSink masking_;
   AgentLog log_;
   BuildRecord record_;
@@ -96,8 +99,9 @@ class BuildRun {
   std::filesystem::path workspace_;  // host path of CODEBUILD_SRC_DIR
   std::filesystem::path scratch_;
   std::optional<spec::Buildspec> spec_;
-  std::optional<cache::CacheRequest> cache_request_;    // set once the cache was restored
-  std::unique_ptr<source::SourceFetcher> own_fetcher_;  // when EngineDeps has none
+  std::optional<cache::CacheRequest> cache_request_;         // set once the cache was restored
+  std::vector<std::filesystem::path> custom_cache_folders_;  // mounted at PROVISIONING
+  std::unique_ptr<source::SourceFetcher> own_fetcher_;       // when EngineDeps has none
   source::FetchedSource primary_fetched_;
   std::vector<std::pair<std::string, source::FetchedSource>> secondary_fetched_;
   exec::EnvMap image_env_;                 // the image's own (or the host's) environment

@@ -29,6 +29,9 @@ std::optional<cache::CacheRequest> BuildRun::cache_request() {
   r.workspace = workspace_;
   r.build_src_dir = initial_state_.cwd.string();
   r.scratch = req_.build_root / "cache";
+  // A container sees only the LOCAL_CUSTOM_CACHE folders it was given at PROVISIONING.
+  if (deps_.executor.map_path(req_.build_root) != req_.build_root)
+    r.visible_folders = custom_cache_folders_;
   std::error_code ec;
   std::filesystem::create_directories(r.scratch, ec);
   if (ec) {

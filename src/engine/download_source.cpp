@@ -6,7 +6,9 @@
 #include "engine/build_run.h"
 #include "image/catalog.h"
 #include "spec/parser.h"
+#include "util/escape.h"
 #include "util/files.h"
+#include "util/safe_read.h"
 #include "util/unique_fd.h"
 
 namespace kiln::engine {
@@ -141,36 +143,49 @@ std::optional<PhaseOutcome> BuildRun::load_buildspec() {
   std::string shown_path;
   if (req_.buildspec_text) {
     text = *req_.buildspec_text;
-    shown_path = deps_.executor.map_path(req_.build_root / "readonly" / "buildspec.yml").string();
+    shown_path =
+        !req_.buildspec_origin.empty()
+            ? req_.buildspec_origin
+            : deps_.executor.map_path(req_.build_root / "readonly" / "buildspec.yml").string();
     log_.line("YAML location is " + shown_path);
+    if (text.size() > spec::kMaxBuildspecBytes)
+      return yaml_error("the buildspec is larger than " + size_text(spec::kMaxBuildspecBytes) +
+                        ", the limit");
   } else {
+    // CodeBuild: a buildspec path is relative to CODEBUILD_SRC_DIR (codebuild-semantics §1.1).
+    // It is read on the host, so it is opened beneath the source: a path or a symlink that
+    // leads out of it (/etc/shadow) must not put a host file's lines into the build log, and
+    // a device or FIFO (/dev/zero) must not exhaust the worker or hang it.
     const bool is_default = req_.buildspec_path.empty();
-    fs::path p = is_default ? fs::path("buildspec.yml") : fs::path(req_.buildspec_path);
-    if (p.is_relative()) {
-      if (!stays_inside(p))
-        return yaml_error("buildspec path " + p.string() + " leaves the source directory");
-      p = workspace_ / p;
-    }
-    shown_path = deps_.executor.map_path(p).string();  // as the build sees it
+    const fs::path p = is_default ? fs::path("buildspec.yml") : fs::path(req_.buildspec_path);
+    if (p.is_absolute() || !stays_inside(p))
+      return yaml_error("buildspec path " + p.string() + " leaves the source directory");
+    shown_path = deps_.executor.map_path(workspace_ / p).string();  // as the build sees it
     log_.line("YAML location is " + shown_path);
-    auto content = read_file(p);
+    auto content = read_file_beneath(workspace_, p.string(), spec::kMaxBuildspecBytes, shown_path);
     if (!content) {
-      if (is_default) return yaml_error("YAML file does not exist");
-      return yaml_error("stat " + shown_path + ": no such file or directory");
+      const ErrorCode code = content.error().code();
+      if (code == ErrorCode::kNotFound && is_default) return yaml_error("YAML file does not exist");
+      if (code == ErrorCode::kNotFound)
+        return yaml_error("stat " + shown_path + ": no such file or directory");
+      if (code == ErrorCode::kPathEscape)
+        return yaml_error("buildspec path " + p.string() + " leaves the source directory");
+      return yaml_error(content.error().message());
     }
     text = std::move(*content);
   }
 
   auto parsed = spec::parse_buildspec(text, shown_path);
+  // Messages quote keys and values: a line feed in one must not start a forged log line.
   for (const auto& d : parsed.diagnostics) {
     if (d.severity == spec::Diagnostic::Severity::kWarning)
       log_.line("Warning: " + shown_path + ":" + std::to_string(d.mark.line) + ":" +
-                std::to_string(d.mark.column) + ": " + d.message);
+                std::to_string(d.mark.column) + ": " + escape_control(d.message));
   }
   if (!parsed.spec) {
     for (const auto& d : parsed.diagnostics)
       if (d.severity == spec::Diagnostic::Severity::kError)
-        return yaml_error(spec::phase_context_message(d));
+        return yaml_error(escape_control(spec::phase_context_message(d)));
     return yaml_error("invalid buildspec");
   }
   spec_ = std::move(*parsed.spec);

@@ -73,8 +73,16 @@ struct BuildRequest {
   bool in_place = false;  // run in the LOCAL source folder itself instead of a copy
   workspace::CopyMode copy_mode = workspace::CopyMode::kAuto;
 
-  std::string buildspec_path;                 // "" = buildspec.yml; relative to the source
+  // "" = buildspec.yml. Relative to the source, and opened beneath it: `..` above it, an
+  // absolute path and a symlink out of it fail the build (YAML_FILE_ERROR), as does anything
+  // but a regular file of at most spec::kMaxBuildspecBytes (docs/buildspec.md "Where the
+  // buildspec is read from").
+  std::string buildspec_path;
   std::optional<std::string> buildspec_text;  // inline buildspec (NO_SOURCE, overrides)
+  // Where buildspec_text was read from, when it is a file (`kiln run -b /abs/file`, which the
+  // CLI reads itself): shown in "YAML location is" and kept as the record's buildspec instead
+  // of the text. Never set by the server.
+  std::string buildspec_origin;
 
   VarList project_vars;   // project environment.environmentVariables (PLAINTEXT)
   VarList override_vars;  // environmentVariablesOverride; kiln run's -e / --env-file
@@ -103,6 +111,7 @@ struct BuildRequest {
   bool privileged_mode = false;
   std::string network_mode;
   std::filesystem::path image_dir;  // the curated image store (image/store.h); "" = default
+  unsigned max_builds = 0;  // builds the server runs at once (sizes sandbox pids.max); 0: one
 };
 
 struct EngineDeps {

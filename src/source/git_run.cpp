@@ -158,6 +158,13 @@ Result<GitOutput> GitSession::run(const std::filesystem::path& dir,
     // Scoped to the clone's host: a submodule elsewhere never sees the token.
     config("credential." + options_.credential_url + ".helper=" + std::string(kHelper));
   }
+  // Only the transports of classify_git_location(): no remote helper (ext::, fd::, ...) may
+  // run, whatever a URL, a submodule or a redirect names; file:// only when the user (kiln)
+  // gave it, not from a submodule (git's own default since 2.38.1, CVE-2022-39253).
+  config("protocol.allow=never");
+  for (const char* p : {"https", "http", "git", "ssh"})
+    config(std::string("protocol.") + p + ".allow=always");
+  config("protocol.file.allow=user");
   if (options_.insecure_ssl) config("http.sslVerify=false");
   config("gc.autoDetach=false");  // an automatic gc in the background would outlive the wait
   for (const auto& kv : extra_config) config(kv);

@@ -44,8 +44,10 @@ std::pair<std::string, std::string> split_pinned(const std::string& version) {
 // Names that git would read as an option, or that cannot be a ref, are refused before any git
 // runs: the version comes from the API caller.
 Result<void> check_request(const GitCloneRequest& req) {
-  if (req.url.empty() || req.url.starts_with("-")) {
-    return fail(ErrorCode::kInvalidArgument, "invalid git URL \"" + strip_userinfo(req.url) + "\"");
+  if (const auto where = classify_git_location(req.url);
+      where.kind == GitLocation::Kind::kRefused) {
+    return fail(ErrorCode::kInvalidArgument,
+                "invalid git URL \"" + strip_userinfo(req.url) + "\": it " + where.reason);
   }
   const std::string v = split_pinned(req.version).first;
   const bool bad_char = std::any_of(v.begin(), v.end(), [](unsigned char c) {
@@ -388,6 +390,43 @@ Result<GitCloneResult> git_clone(const GitCloneRequest& req, const exec::CancelT
     discard(req.dest, existed);
   }
   return result;
+}
+
+GitLocation classify_git_location(std::string_view url) {
+  using Kind = GitLocation::Kind;
+  const auto refused = [](std::string why) {
+    return GitLocation{Kind::kRefused, "", std::move(why)};
+  };
+  if (url.empty()) return refused("is empty");
+  if (url.front() == '-') return refused("starts with '-' (git would read it as an option)");
+  if (url.find_first_of(std::string_view("\0\r\n", 3)) != std::string_view::npos)
+    return refused("contains a control character");
+  // transport_get(): `<helper>::<address>` runs git-remote-<helper>, whatever the address.
+  const std::size_t helper_end = url.find("::");
+  if (helper_end != std::string_view::npos && helper_end > 0 &&
+      std::all_of(
+          url.begin(), url.begin() + static_cast<std::ptrdiff_t>(helper_end),
+          [](unsigned char c) { return std::isalnum(c) != 0 || c == '+' || c == '-' || c == '.'; }))
+    return refused("uses the " + std::string(url.substr(0, helper_end)) + ":: remote helper");
+  if (url.starts_with("file://")) return {Kind::kLocal, std::string(url.substr(7)), ""};
+  if (const auto scheme = url.find("://");
+      scheme != std::string_view::npos && scheme < url.find('/')) {
+    const std::string_view name = url.substr(0, scheme);
+    for (std::string_view ok : {"https", "http", "git", "ssh", "git+ssh", "ssh+git"}) {
+      if (name != ok) continue;
+      if (url.substr(scheme + 3).starts_with("-") ||
+          url.substr(scheme + 3).find("@-") < url.substr(scheme + 3).find('/'))
+        return refused("names a host starting with '-'");
+      return {Kind::kRemote, "", ""};
+    }
+    return refused("uses the " + std::string(name) + ":// transport, which Kiln does not allow");
+  }
+  if (is_scp_like(url)) {
+    const std::string_view host = url.substr(url.find('@') < url.find(':') ? url.find('@') + 1 : 0);
+    if (host.starts_with("-")) return refused("names a host starting with '-'");
+    return {Kind::kRemote, "", ""};
+  }
+  return {Kind::kLocal, std::string(url), ""};
 }
 
 bool looks_like_git_url(std::string_view location) {

@@ -70,4 +70,22 @@ struct GitCloneResult {
 // True for a URL or path this module can clone (used to tell `kiln run -s URL` from a folder).
 bool looks_like_git_url(std::string_view location);
 
+// What git would read for a clone URL, following git's own rules (git-clone(1) "GIT URLS"):
+//  - kRemote: http(s)://, git://, ssh:// (also git+ssh://, ssh+git://) and scp-like
+//    `[user@]host:path` (a ':' before any '/');
+//  - kLocal: file:// URLs and paths (absolute or relative, `.git` or not), which git opens on
+//    this machine; `path` is what git opens (file:// removed);
+//  - kRefused: anything git would hand to a remote helper or read as an option: `<helper>::`
+//    addresses (ext::, fd::, ...), other schemes, a leading '-' (`--upload-pack=...`), a NUL or
+//    a line break, or a remote host starting with '-'.
+// The server treats kLocal like a LOCAL source, under --source-root (docs/sources.md), and
+// refuses kRefused; git_clone() also lets git use only the transports of kRemote and kLocal.
+struct GitLocation {
+  enum class Kind { kRemote, kLocal, kRefused };
+  Kind kind = Kind::kRefused;
+  std::string path;    // kLocal
+  std::string reason;  // kRefused: "uses the ext:: remote helper", ...
+};
+GitLocation classify_git_location(std::string_view url);
+
 }  // namespace kiln::source

@@ -1,46 +1,31 @@
 #include "spec/lint.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
-#include <system_error>
 #include <tuple>
 
 #include "spec/diagnostic.h"
 #include "spec/parser.h"
+#include "util/safe_read.h"
 
 namespace kiln::spec {
 namespace {
 
-// The whole file, or nullopt and the message to print.
+// The whole file, or nullopt and the message to print. Regular files only, and at most
+// kMaxBuildspecBytes: `-b /dev/zero` or a FIFO must neither exhaust memory nor hang.
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) {
+  auto text = read_regular_file(path, kMaxBuildspecBytes);
+  if (text) return std::move(*text);
+  if (text.error().code() == ErrorCode::kNotFound) {
     error = "YAML file does not exist";
-    return std::nullopt;
+  } else if (text.error().code() == ErrorCode::kInvalidArgument) {
+    // "<path>: is a directory" -> "cannot read file: is a directory"
+    const std::string& m = text.error().message();
+    error = "cannot read file: " + (m.starts_with(path + ": ") ? m.substr(path.size() + 2) : m);
+  } else {
+    error = "cannot read file: " + text.error().message();
   }
-  if (std::filesystem::is_directory(status)) {
-    error = "cannot read file: Is a directory";
-    return std::nullopt;
-  }
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::string("cannot read file: ") + std::strerror(errno != 0 ? errno : EIO);
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();  // sets failbit on `text` for an empty file, which is fine
-  if (in.bad()) {
-    error = std::string("cannot read file: ") + std::strerror(errno != 0 ? errno : EIO);
-    return std::nullopt;
-  }
-  return text.str();
+  return std::nullopt;
 }
 
 }  // namespace

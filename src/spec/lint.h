@@ -4,9 +4,11 @@
 // renders it ("FILE:LINE:COL: error|warning: message", the source line, a caret). Nothing else is
 // printed, so editors can parse it. A file that cannot be read is one error without a position:
 //   FILE: error: YAML file does not exist          (CodeBuild's own wording, §1.1)
-//   FILE: error: cannot read file: <reason>
-// Reads the files with the C++ standard library; safe to call from any thread as long as `out`
-// is not shared.
+//   FILE: error: cannot read file: <reason>   ("is a directory", "is a FIFO", "is a device",
+//                                              "is larger than 1 MiB, the limit", ...)
+// Reads regular files only, at most kMaxBuildspecBytes each (util/safe_read.h), so `-b
+// /dev/zero` or a FIFO fails at once. Control characters in anything quoted are escaped.
+// Safe to call from any thread as long as `out` is not shared.
 #pragma once
 
 #include <functional>

@@ -96,6 +96,14 @@ bool has_value(const Node& map, std::string_view key) {
   return false;
 }
 
+bool plausible_key(std::string_view key) {
+  return !key.empty() && key.size() <= kMaxKeyNameLength &&
+         std::all_of(key.begin(), key.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' ||
+                  c == '.';
+         });
+}
+
 bool visit_map(Context& ctx, const Node& map, std::string_view path,
                const std::vector<Field>& fields) {
   if (map.is_null()) return true;
@@ -117,9 +125,13 @@ bool visit_map(Context& ctx, const Node& map, std::string_view path,
       f->handle(*key, *value);
       continue;
     }
-    std::string message = "unknown " + std::string(path.empty() ? "top-level " : "") + "key \"" +
-                          key->text + "\"" + where + " (ignored";
-    if (auto s = suggestion(key->text, fields); !s.empty())
+    // A key that could not be a buildspec key is not quoted: the "buildspec" may be some other
+    // file (a path or symlink pointing at /etc/shadow), whose lines must not reach the log.
+    const bool plausible = plausible_key(key->text);
+    std::string message = "unknown " + std::string(path.empty() ? "top-level " : "") + "key " +
+                          (plausible ? "\"" + key->text + "\"" : "that is not a key name") + where +
+                          " (ignored";
+    if (auto s = plausible ? suggestion(key->text, fields) : std::string(); !s.empty())
       message += "; did you mean \"" + s + "\"?";
     ctx.warning(key->mark, message + ")");
   }

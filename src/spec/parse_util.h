@@ -45,8 +45,14 @@ struct Field {
   std::function<void(const Node& key, const Node& value)> handle;
 };
 
+// Whether `key` could be a buildspec key: 1 to kMaxKeyNameLength letters, digits, '_', '-' or
+// '.'. Unknown keys that are not are reported without their text (visit_map).
+inline constexpr std::size_t kMaxKeyNameLength = 64;
+bool plausible_key(std::string_view key);
+
 // Runs the handler of each known key, in source order. Any other key gets a warning
-// (`unknown key "x" in "path" (ignored)`, with a "did you mean" when a known key is close), so a
+// (`unknown key "x" in "path" (ignored)`, with a "did you mean" when a known key is close;
+// `unknown key that is not a key name in "path" (ignored)` when !plausible_key), so a
 // newer buildspec still runs (DESIGN §3.2). A null `map` is an empty mapping. Anything else is an
 // error (`"path" must be a mapping, found a list`) and returns false.
 bool visit_map(Context& ctx, const Node& map, std::string_view path,

@@ -4,6 +4,7 @@
 // wording (codebuild-semantics §1.9); unknown keys are warnings so newer buildspecs still run.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,12 @@
 #include "spec/diagnostic.h"
 
 namespace kiln::spec {
+
+// The largest buildspec kiln reads from a file (docs/buildspec.md "Where the buildspec is read
+// from"). CodeBuild documents no limit for files; its inline buildspecs stop at 25,600
+// characters (https://github.com/aws/aws-cdk/pull/14974). 1 MiB is forty times that, far above
+// any real buildspec, and bounds what a hostile path (/dev/zero, a huge file) can make kiln read.
+inline constexpr std::uint64_t kMaxBuildspecBytes = std::uint64_t{1} << 20;
 
 struct ParseOutcome {
   std::optional<Buildspec> spec;        // set iff there are no errors

@@ -121,5 +121,92 @@ TEST_F(LinkedCacheTest, NoPathsIsSkipped) {
   EXPECT_TRUE(has("Skip cache due to: no paths specified to be cached"));
 }
 
+// Attacks on the namespace folder (issue #13): container executors mount only the per-path
+// folders, and a symlink a build left at the namespace's top level (`<ns>/node_modules -> /`) is
+// removed, never followed or kept.
+
+TEST_F(LinkedCacheTest, ASymlinkInPlaceOfACachedFolderIsRemovedNotFollowed) {
+  fs::create_directories(ns_dir_);
+  const fs::path outside = tmp_.dir("outside");
+  write(outside / "keep.txt", "host file");
+  fs::create_directory_symlink(outside, ns_dir_ / "node_modules");  // what a build left
+  auto cache = linked_cache(root_);
+  CacheRequest req = build({"node_modules/**/*"});
+  CacheReport r = cache->restore(req, log_);
+  EXPECT_EQ(r.outcome, Outcome::kMiss);
+  EXPECT_FALSE(fs::is_symlink(ns_dir_ / "node_modules"));
+  EXPECT_TRUE(fs::is_directory(ns_dir_ / "node_modules"));
+  EXPECT_TRUE(fs::is_empty(ns_dir_ / "node_modules"));
+  EXPECT_EQ(slurp(outside / "keep.txt"), "host file");
+  EXPECT_TRUE(has("Removed node_modules from the cache: not a folder kiln made"));
+}
+
+TEST_F(LinkedCacheTest, SymlinksABuildMadeAreNotKeptAtSave) {
+  auto cache = linked_cache(root_);
+  CacheRequest req = build({"node_modules/**/*"});
+  ASSERT_EQ(cache->restore(req, log_).outcome, Outcome::kMiss);
+  // The build (process executor: it sees the host) swaps the folder for a link to /, and adds
+  // one beside it.
+  fs::remove_all(ns_dir_ / "node_modules");
+  fs::create_directory_symlink("/", ns_dir_ / "node_modules");
+  fs::create_directory_symlink("/", ns_dir_ / "extra");
+  EXPECT_EQ(cache->save(req, log_).outcome, Outcome::kSaved);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(ns_dir_ / "node_modules")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(ns_dir_ / "extra")));
+}
+
+TEST_F(LinkedCacheTest, OnlyRealPerPathFoldersAreMounted) {
+  fs::create_directories(ns_dir_ / "node_modules");
+  fs::create_directories(ns_dir_ / "%2Em2");
+  fs::create_directory_symlink("/", ns_dir_ / "evil");
+  write(ns_dir_ / "file", "x");
+  EXPECT_EQ(linked_cache_folders(root_, "my/project"),
+            (std::vector<fs::path>{ns_dir_ / "%2Em2", ns_dir_ / "node_modules"}));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(ns_dir_ / "evil")));
+  EXPECT_FALSE(fs::exists(ns_dir_ / "file"));
+  EXPECT_TRUE(linked_cache_folders(root_, "never-used").empty());
+}
+
+TEST_F(LinkedCacheTest, AFolderTheEnvironmentCannotSeeIsFilledAtSaveThenLinked) {
+  {
+    auto cache = linked_cache(root_);
+    CacheRequest req = build({"node_modules/**/*"});
+    req.visible_folders = linked_cache_folders(root_, "my/project");  // none yet
+    write(req.workspace / "node_modules/from-source.txt", "source");
+    CacheReport r = cache->restore(req, log_);
+    EXPECT_EQ(r.outcome, Outcome::kMiss);
+    // Not linked: the build would see a dangling link.
+    EXPECT_FALSE(fs::is_symlink(req.workspace / "node_modules"));
+    EXPECT_TRUE(
+        has("Cache folder for node_modules created: it is filled when this build "
+            "succeeds and used from the next"));
+    write(req.workspace / "node_modules/dep/index.js", "installed");
+    fs::create_symlink("/etc/passwd", req.workspace / "node_modules/link");  // kept as a link
+    EXPECT_EQ(cache->save(req, log_).outcome, Outcome::kSaved);
+    EXPECT_EQ(slurp(ns_dir_ / "node_modules/dep/index.js"), "installed");
+    EXPECT_EQ(fs::read_symlink(ns_dir_ / "node_modules/link"), "/etc/passwd");
+    // A copy: the workspace (in place, the user's folder) keeps its files.
+    EXPECT_EQ(slurp(req.workspace / "node_modules/dep/index.js"), "installed");
+  }
+  auto cache = linked_cache(root_);
+  CacheRequest next = build({"node_modules/**/*"});
+  next.visible_folders = linked_cache_folders(root_, "my/project");
+  EXPECT_EQ(cache->restore(next, log_).outcome, Outcome::kHit);
+  EXPECT_EQ(fs::read_symlink(next.workspace / "node_modules"), ns_dir_ / "node_modules");
+}
+
+TEST_F(LinkedCacheTest, ABuildThatSwappedItsFolderForALinkIsNotCopied) {
+  auto cache = linked_cache(root_);
+  CacheRequest req = build({"node_modules/**/*"});
+  req.visible_folders = std::vector<fs::path>{};
+  ASSERT_EQ(cache->restore(req, log_).outcome, Outcome::kMiss);
+  const fs::path outside = tmp_.dir("outside");
+  write(outside / "secret.txt", "host secret");
+  fs::create_directory_symlink(outside, req.workspace / "node_modules");
+  EXPECT_EQ(cache->save(req, log_).outcome, Outcome::kSaved);
+  EXPECT_TRUE(fs::is_empty(ns_dir_ / "node_modules"));
+  EXPECT_TRUE(has("Cache folder for node_modules left empty: "));
+}
+
 }  // namespace
 }  // namespace kiln::cache

@@ -2,12 +2,18 @@
 #include "spec/lint.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
+
+#include "spec/diagnostic.h"
+#include "spec/parser.h"
 
 namespace kiln::spec {
 namespace {
@@ -71,7 +77,7 @@ TEST_F(LintTest, MissingFileUsesCodeBuildsMessage) {
 TEST_F(LintTest, DirectoryCannotBeRead) {
   std::ostringstream out;
   EXPECT_EQ(lint_files({dir_.string()}, out), 1);
-  EXPECT_EQ(out.str(), dir_.string() + ": error: cannot read file: Is a directory\n");
+  EXPECT_EQ(out.str(), dir_.string() + ": error: cannot read file: is a directory\n");
 }
 
 TEST_F(LintTest, EveryFileIsCheckedInOrder) {
@@ -99,6 +105,72 @@ TEST(LintText, UsesThePathGiven) {
   std::ostringstream clean;
   EXPECT_TRUE(lint_text("inline", kGood, clean));
   EXPECT_EQ(clean.str(), "");
+}
+
+// Files that are not buildspecs, or that carry terminal control characters (issue #13):
+// nothing quoted reaches a terminal raw, a key that could not be a key is not quoted, and
+// devices, FIFOs and huge files fail at once.
+
+const std::string kPhases = "version: 0.2\nphases:\n  build:\n    commands: [make]\n";
+
+TEST_F(LintTest, ControlCharactersInKeysAreEscaped) {
+  const std::string path = write("b.yml", kPhases + "\"a\\e]0;pwned\\ab\": 1\n");
+  std::ostringstream out;
+  EXPECT_EQ(lint_files({path}, out), 0);
+  // The key (with a real ESC and BEL) is not a plausible key name, so it is not quoted.
+  EXPECT_EQ(out.str(), path +
+                           ":5:1: warning: unknown top-level key that is not a key name "
+                           "(ignored)\n\"a\\e]0;pwned\\ab\": 1\n^\n");
+  EXPECT_EQ(out.str().find('\x1b'), std::string::npos);
+  EXPECT_EQ(out.str().find('\x07'), std::string::npos);
+}
+
+TEST_F(LintTest, RawControlBytesInTheSourceLineAreEscapedAndTheCaretFollows) {
+  Diagnostic d;
+  d.severity = Diagnostic::Severity::kWarning;
+  d.mark = {1, 4};
+  d.message = "bad \x1b[31mred";
+  EXPECT_EQ(format_diagnostic("f\x07.yml",
+                              "a\x1b"
+                              "b: x\n",
+                              d),
+            "f\\x07.yml:1:4: warning: bad \\x1b[31mred\na\\x1bb: x\n      ^\n");
+}
+
+TEST_F(LintTest, AnotherFilesLinesAreNeverQuoted) {
+  // What /etc/shadow looks like to the parser: a mapping whose keys are whole lines.
+  const std::string shadow =
+      "root: $y$j9T$abcdefghijklmnop$qrstuvwxyz0123456789ABCDEFGHIJK:19000:0:99999:7:::\n"
+      "daemon: *:19000:0:99999:7:::\n";
+  auto parsed = parse_buildspec(
+      kPhases + "\"root:$y$j9T$secret-hash:19000:0:99999:7:::\": 1\n" + shadow, "buildspec.yml");
+  for (const auto& d : parsed.diagnostics) {
+    EXPECT_EQ(d.message.find("secret-hash"), std::string::npos) << d.message;
+    EXPECT_EQ(d.message.find("abcdefghijklmnop"), std::string::npos) << d.message;
+  }
+  // A key that could be one is still named, with its suggestion.
+  auto typo = parse_buildspec(kPhases + "artifact:\n  files: [a]\n", "buildspec.yml");
+  ASSERT_FALSE(typo.diagnostics.empty());
+  EXPECT_EQ(typo.diagnostics[0].message,
+            "unknown top-level key \"artifact\" (ignored; did you mean \"artifacts\"?)");
+}
+
+TEST_F(LintTest, DevicesFifosAndHugeFilesFailAtOnce) {
+  const std::string fifo = (dir_ / "fifo.yml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string big = (dir_ / "big.yml").string();
+  std::ofstream(big) << kPhases << "# " << std::string(kMaxBuildspecBytes, 'x') << "\n";
+  auto run = std::async(std::launch::async, [&] {
+    std::ostringstream out;
+    const int rc = lint_files({"/dev/zero", fifo, big}, out);
+    return std::make_pair(rc, out.str());
+  });
+  ASSERT_EQ(run.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const auto [rc, text] = run.get();
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(text, "/dev/zero: error: cannot read file: is a device\n" + fifo +
+                      ": error: cannot read file: is a FIFO\n" + big +
+                      ": error: cannot read file: is larger than 1 MiB, the limit\n");
 }
 
 }  // namespace
