@@ -58,7 +58,8 @@ struct PrepareRequest {
   std::filesystem::path scratch;    // host folder for the executor's own files (scripts, state)
   std::string image;                // ignored by the process executor
   // Host folders a container executor also shows the build, at the same path, read-write: the
-  // project's LOCAL_CUSTOM_CACHE folder, which the workspace links into.
+  // per-path folders of the project's LOCAL_CUSTOM_CACHE, which the workspace links into (never
+  // the namespace folder above them, where a build could plant a symlink: docs/cache.md).
   std::vector<std::filesystem::path> shared_dirs;
 };
 
