@@ -1,6 +1,8 @@
 // Helpers shared by the operation files (projects_ops.cpp, builds_ops.cpp, logs_ops.cpp).
 #pragma once
 
+#include <cstddef>
+
 #include "api/api_error.h"
 #include "util/error.h"
 
@@ -16,6 +18,10 @@ inline ApiError from_error(const Error& e) {
     default: return {"InternalFailure", "Kiln's store failed: " + e.describe(), 500};
   }
 }
+
+// Batch* reads fetch stored rows this many at a time, so that the rows held at once stay small
+// beside the answer, which is refused once it passes kMaxResponseBytes (validate.h).
+inline constexpr std::size_t kRowsPerFetch = 10;
 
 // Unwraps a Result into `var`, or returns the error from the enclosing ApiResult function.
 #define KILN_API_TRY(var, expr)                                               \

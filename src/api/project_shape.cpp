@@ -1,6 +1,7 @@
 #include "api/project_shape.h"
 
 #include "api/validate.h"
+#include "util/json_text.h"
 
 namespace kiln::api {
 namespace {
@@ -12,14 +13,6 @@ using nlohmann::json;
     if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
   } while (false)
 
-ApiResult<void> check_cache(const json& cache, const std::string& where) {
-  Fields f(cache, where);
-  KILN_TRY(f.one_of("type", true, {"NO_CACHE", "S3", "LOCAL"}));
-  KILN_TRY(f.string("location", false));
-  KILN_TRY(f.list("modes", false, 3));
-  return {};
-}
-
 ApiResult<void> check_list_of(const json* list, const std::string& where,
                               ApiResult<void> (*check)(const json&, const std::string&, bool)) {
   if (list == nullptr) return {};
@@ -27,6 +20,19 @@ ApiResult<void> check_list_of(const json* list, const std::string& where,
     const std::string at = where + "." + std::to_string(i + 1);
     if (!(*list)[i].is_object()) return invalid_input(at + " must be an object");
     KILN_TRY(check((*list)[i], at, true));
+  }
+  return {};
+}
+
+// Tag key 1..127 and value 0..255 characters (codebuild-api §3.5, Tag).
+ApiResult<void> check_tags(const json* tags) {
+  if (tags == nullptr) return {};
+  for (std::size_t i = 0; i < tags->size(); ++i) {
+    const std::string at = "tags." + std::to_string(i + 1);
+    if (!(*tags)[i].is_object()) return invalid_input(at + " must be an object");
+    Fields t((*tags)[i], at);
+    KILN_TRY(t.string("key", false, 1, 127));
+    KILN_TRY(t.string("value", false, 0, 255));
   }
   return {};
 }
@@ -42,6 +48,9 @@ ApiResult<void> check_project_members(const json& in, bool create) {
   if (!secondary) return tl::unexpected(secondary.error());
   KILN_TRY(check_list_of(*secondary, "secondarySources", check_source));
   KILN_TRY(f.string("sourceVersion", false));
+  auto versions = f.list("secondarySourceVersions", false, 12);
+  if (!versions) return tl::unexpected(versions.error());
+  if (*versions) KILN_TRY(check_source_versions(**versions, "secondarySourceVersions"));
   auto artifacts = f.object("artifacts", create);
   if (!artifacts) return tl::unexpected(artifacts.error());
   if (*artifacts) KILN_TRY(check_artifacts(**artifacts, "artifacts", false));
@@ -58,11 +67,22 @@ ApiResult<void> check_project_members(const json& in, bool create) {
   KILN_TRY(f.integer("timeoutInMinutes", false, 5, 2160));
   KILN_TRY(f.integer("queuedTimeoutInMinutes", false, 5, 480));
   KILN_TRY(f.string("encryptionKey", false, 1));
-  KILN_TRY(f.list("tags", false, 50));
+  auto tags = f.list("tags", false, 50);
+  if (!tags) return tl::unexpected(tags.error());
+  KILN_TRY(check_tags(*tags));
   KILN_TRY(f.boolean("badgeEnabled"));
   KILN_TRY(f.integer("concurrentBuildLimit", false, 1, 10000));
   KILN_TRY(f.integer("autoRetryLimit", false, 0, 10));
   return {};
+}
+
+// The stored project's size, against kMaxProjectBytes.
+ApiResult<void> check_project_size(const json& project) {
+  const std::size_t size = json_text(project).size();
+  if (size <= kMaxProjectBytes) return {};
+  return invalid_input("The project would be " + std::to_string(size) +
+                       " bytes as stored; Kiln's limit is " + std::to_string(kMaxProjectBytes) +
+                       " bytes");
 }
 
 // Copies the members a Project carries over from the input, as given.
@@ -101,9 +121,13 @@ ApiResult<void> check_source(const json& source, const std::string& where, bool 
   auto type = f.one_of("type", true, kSourceTypes);
   if (!type) return tl::unexpected(type.error());
   KILN_TRY(f.string("location", false));
-  auto buildspec = f.string("buildspec", false);
+  auto buildspec = f.string("buildspec", false, 0, kMaxBuildspecLength);
   if (!buildspec) return tl::unexpected(buildspec.error());
   KILN_TRY(f.integer("gitCloneDepth", false, 0, 1 << 30));
+  auto submodules = f.object("gitSubmodulesConfig", false);
+  if (!submodules) return tl::unexpected(submodules.error());
+  if (*submodules)
+    KILN_TRY(Fields(**submodules, f.path("gitSubmodulesConfig")).boolean("fetchSubmodules"));
   KILN_TRY(f.boolean("insecureSsl"));
   KILN_TRY(f.boolean("reportBuildStatus"));
   auto id = f.string("sourceIdentifier", secondary, 1);
@@ -114,13 +138,37 @@ ApiResult<void> check_source(const json& source, const std::string& where, bool 
   return {};
 }
 
-ApiResult<void> check_environment_variables(const json& list, const std::string& where) {
+ApiResult<void> check_cache(const json& cache, const std::string& where) {
+  Fields f(cache, where);
+  KILN_TRY(f.one_of("type", true, {"NO_CACHE", "S3", "LOCAL"}));
+  KILN_TRY(f.string("location", false));
+  KILN_TRY(f.list("modes", false, 3));
+  return {};
+}
+
+ApiResult<void> check_source_versions(const json& list, const std::string& where) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string at = where + "." + std::to_string(i + 1);
     if (!list[i].is_object()) return invalid_input(at + " must be an object");
     Fields v(list[i], at);
-    KILN_TRY(v.string("name", true, 1));
-    KILN_TRY(v.string("value", true));
+    KILN_TRY(v.string("sourceIdentifier", true, 1));
+    KILN_TRY(v.string("sourceVersion", true, 1));
+  }
+  return {};
+}
+
+ApiResult<void> check_environment_variables(const json& list, const std::string& where) {
+  if (list.size() > kMaxEnvironmentVariables) {
+    return constraint_error("[" + std::to_string(list.size()) + " items]", where,
+                            "Member must have length less than or equal to " +
+                                std::to_string(kMaxEnvironmentVariables));
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = where + "." + std::to_string(i + 1);
+    if (!list[i].is_object()) return invalid_input(at + " must be an object");
+    Fields v(list[i], at);
+    KILN_TRY(v.string("name", true, 1, kMaxVariableName));
+    KILN_TRY(v.string("value", true, 0, kMaxVariableValue));
     KILN_TRY(v.one_of("type", false, {"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"}));
   }
   return {};
@@ -134,7 +182,7 @@ ApiResult<void> check_environment(const json& env, const std::string& where) {
   KILN_TRY(f.boolean("privilegedMode"));
   KILN_TRY(f.string("certificate", false));
   KILN_TRY(f.one_of("imagePullCredentialsType", false, {"CODEBUILD", "SERVICE_ROLE"}));
-  auto vars = f.list("environmentVariables", false, 1 << 16);
+  auto vars = f.list("environmentVariables", false, kMaxEnvironmentVariables);
   if (!vars) return tl::unexpected(vars.error());
   if (*vars) KILN_TRY(check_environment_variables(**vars, where + ".environmentVariables"));
   return {};
@@ -182,6 +230,7 @@ ApiResult<json> project_from_create(const json& in, const Account& account, doub
         {"s3Logs", {{"status", "DISABLED"}, {"encryptionDisabled", false}}}}},
       {"projectVisibility", "PRIVATE"}};
   copy_members(p, in);
+  KILN_TRY(check_project_size(p));
   return p;
 }
 
@@ -189,6 +238,7 @@ ApiResult<json> project_apply_update(json project, const json& in, double now) {
   KILN_TRY(check_project_members(in, false));
   copy_members(project, in);
   project["lastModified"] = now;
+  KILN_TRY(check_project_size(project));
   return project;
 }
 

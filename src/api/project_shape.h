@@ -38,6 +38,19 @@ inline constexpr std::array<std::string_view, 12> kComputeTypes = {
     "BUILD_LAMBDA_2GB",      "BUILD_LAMBDA_4GB",        "BUILD_LAMBDA_8GB",
     "BUILD_LAMBDA_10GB",     "ATTRIBUTE_BASED_COMPUTE", "CUSTOM_INSTANCE_TYPE"};
 
+// Bounds on what a project or a build may carry (docs/server.md "Request limits"). The model
+// gives none for environment variables; 4096 characters is the bound real CodeBuild answered
+// ("EnvironmentVariable should be at most 4096 characters"). The project cap bounds the members
+// Kiln stores without reading (vpcConfig, fileSystemLocations, ...), so that BatchGetProjects'
+// answers stay bounded.
+inline constexpr std::size_t kMaxEnvironmentVariables = 500;  // per list
+inline constexpr std::size_t kMaxVariableName = 255;
+inline constexpr std::size_t kMaxVariableValue = 4096;
+// An inline buildspec (source.buildspec, buildspecOverride).
+inline constexpr std::size_t kMaxBuildspecLength = std::size_t{256} * 1024;
+// The stored Project JSON.
+inline constexpr std::size_t kMaxProjectBytes = std::size_t{1024} * 1024;
+
 struct Account {
   std::string region = "us-east-1";
   std::string id = "000000000000";
@@ -58,5 +71,8 @@ ApiResult<void> check_environment(const nlohmann::json& env, const std::string& 
 ApiResult<void> check_artifacts(const nlohmann::json& artifacts, const std::string& where,
                                 bool secondary);
 ApiResult<void> check_environment_variables(const nlohmann::json& list, const std::string& where);
+ApiResult<void> check_cache(const nlohmann::json& cache, const std::string& where);
+// A list of ProjectSourceVersion ({sourceIdentifier, sourceVersion}).
+ApiResult<void> check_source_versions(const nlohmann::json& list, const std::string& where);
 
 }  // namespace kiln::api

@@ -1,5 +1,8 @@
 #include "api/validate.h"
 
+#include <algorithm>
+#include <climits>
+
 namespace kiln::api {
 
 tl::unexpected<ApiError> constraint_error(const std::string& value, const std::string& path,
@@ -7,6 +10,12 @@ tl::unexpected<ApiError> constraint_error(const std::string& value, const std::s
   std::string shown = value.size() > 64 ? value.substr(0, 64) + "..." : value;
   return invalid_input("1 validation error detected: Value '" + shown + "' at '" + path +
                        "' failed to satisfy constraint: " + constraint);
+}
+
+tl::unexpected<ApiError> response_too_large(std::string_view what) {
+  return invalid_input("The response would be larger than Kiln's limit of " +
+                       std::to_string(kMaxResponseBytes / (std::size_t{1024} * 1024)) +
+                       " MiB: ask for fewer " + std::string(what) + " per call");
 }
 
 bool valid_project_name(std::string_view name) {
@@ -73,6 +82,11 @@ ApiResult<std::optional<long long>> Fields::integer(std::string_view name, bool 
     return std::nullopt;
   }
   if (!m->is_number_integer()) return invalid_input(path(name) + " must be an integer");
+  // nlohmann keeps 2^63..2^64-1 as unsigned; reading those as long long would wrap negative.
+  if (m->is_number_unsigned() && m->get<unsigned long long>() > LLONG_MAX) {
+    return constraint_error(m->dump(), path(name),
+                            "Member must have value less than or equal to " + std::to_string(max));
+  }
   const long long v = m->get<long long>();
   if (v < min) {
     return constraint_error(
@@ -117,6 +131,32 @@ ApiResult<const json*> Fields::list(std::string_view name, bool required,
         "Member must have length less than or equal to " + std::to_string(max_items));
   }
   return m;
+}
+
+ApiResult<std::vector<std::string>> Fields::unique_strings(std::string_view name,
+                                                           std::size_t max_items,
+                                                           std::size_t max_len) const {
+  auto items = list(name, true, max_items);
+  if (!items) return tl::unexpected(items.error());
+  if ((*items)->empty()) {
+    return constraint_error("[]", path(name), "Member must have length greater than or equal to 1");
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < (*items)->size(); ++i) {
+    const json& item = (**items)[i];
+    const std::string at = path(name) + "." + std::to_string(i + 1);
+    if (!item.is_string()) return invalid_input(at + " must be a string");
+    const auto& s = item.get_ref<const std::string&>();
+    if (s.empty()) {
+      return constraint_error(s, at, "Member must have length greater than or equal to 1");
+    }
+    if (s.size() > max_len) {
+      return constraint_error(
+          s, at, "Member must have length less than or equal to " + std::to_string(max_len));
+    }
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  }
+  return out;
 }
 
 }  // namespace kiln::api

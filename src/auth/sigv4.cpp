@@ -204,6 +204,14 @@ tl::expected<void, AuthError> check_content_sha256(const SignedRequest& request)
 
 }  // namespace
 
+bool valid_region(std::string_view region) {
+  if (region.empty() || region.size() > kMaxRegionLength) return false;
+  if (region.front() < 'a' || region.front() > 'z' || region.back() == '-') return false;
+  return std::all_of(region.begin(), region.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
 std::string Authorization::scope() const {
   return date + "/" + region + "/" + service + "/" + std::string(kTerminator);
 }
@@ -357,6 +365,15 @@ tl::expected<Identity, AuthError> verify(const SignedRequest& request, const Key
       expected_services.end()) {
     return error(kInvalid, "Credential should be scoped to correct service: " +
                                services_text(expected_services) + ".");
+  }
+  if (!valid_region(auth->region)) {
+    // The region goes into every ARN Kiln mints: only a region's shape gets that far. Quoted
+    // back cut short, since it is the client's text.
+    const std::string shown =
+        auth->region.size() > 32 ? auth->region.substr(0, 32) + "..." : auth->region;
+    return error(kInvalid, "Credential should be scoped to a valid region, not '" + shown +
+                               "'. A region is 1 to " + std::to_string(kMaxRegionLength) +
+                               " lowercase letters, digits and '-', such as us-east-1.");
   }
   if (auto ok = check_date(request, *auth, now, max_skew_seconds); !ok) {
     return tl::unexpected(std::move(ok.error()));

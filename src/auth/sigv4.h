@@ -56,13 +56,18 @@ struct AuthError {
 
 inline constexpr std::int64_t kDefaultMaxSkewSeconds = 900;
 
+// An AWS region's shape: 1..kMaxRegionLength characters of a-z, 0-9 and '-', starting with a
+// letter and not ending with '-' ("us-east-1", "eu-central-2", "local").
+inline constexpr std::size_t kMaxRegionLength = 32;
+bool valid_region(std::string_view region);
+
 // Checks, in order: Authorization present (MissingAuthenticationTokenException), its algorithm
 // and shape (IncompleteSignatureException), the key is known and active
-// (UnrecognizedClientException), the scope's service is one of `expected_services`
-// (InvalidSignatureException), X-Amz-Date is present, well formed and on the scope's date
-// (IncompleteSignatureException), it is within `max_skew_seconds` of `now` either way
-// (InvalidSignatureException "Signature expired" / "Signature not yet current"), host and
-// x-amz-date are signed, and so is x-amz-target when the request has one, since Kiln dispatches
+// (UnrecognizedClientException), the scope's service is one of `expected_services` and its
+// region has valid_region's shape (InvalidSignatureException), X-Amz-Date is present, well formed
+// and on the scope's date (IncompleteSignatureException), it is within `max_skew_seconds` of `now`
+// either way (InvalidSignatureException "Signature expired" / "Signature not yet current"), host
+// and x-amz-date are signed, and so is x-amz-target when the request has one, since Kiln dispatches
 // on it (IncompleteSignatureException), the signature (InvalidSignatureException), and last a
 // declared x-amz-content-sha256 against the body. `now` is seconds since the epoch.
 // An X-Amz-Security-Token is signed like any header but not checked: Kiln issues no session

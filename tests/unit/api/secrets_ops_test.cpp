@@ -3,82 +3,19 @@
 // of answers that should not carry them.
 #include <gtest/gtest.h>
 
-#include "api/service.h"
-#include "auth/sigv4.h"
-#include "secrets/secret_store.h"
-#include "store/store.h"
-#include "util/clock.h"
+#include "api/service_fixture.h"
 
 namespace kiln::api {
 namespace {
 
 using nlohmann::json;
 
-class NoBuilds final : public BuildControl {
- public:
-  void wake() override {}
-  bool stop(const std::string&) override { return false; }
-};
-
-const auth::AccessKey kKey{"AKIAKILNTEST00000001", "test-secret", "alice", true};
-
-class OneKey final : public auth::KeyLookup {
- public:
-  std::optional<auth::AccessKey> find(std::string_view id) const override {
-    if (id == kKey.id) return kKey;
-    return std::nullopt;
-  }
-};
-
-struct Answer {
-  int status;
-  json body;
-  std::string text;
-  std::string type() const { return body.value("__type", ""); }
-  std::string message() const { return body.value("message", ""); }
-};
-
-class SecretsOpsTest : public ::testing::Test {
+class SecretsOpsTest : public ServiceTest {
  protected:
-  // `sign_as`: the SigV4 service to sign for; empty sends the request unsigned.
-  Answer call(const std::string& target, const json& in, const std::string& sign_as = "") {
-    http::Request req;
-    req.method = "POST";
-    req.target = req.path = "/";
-    req.body = in.dump();
-    req.headers = {{"host", "127.0.0.1:7447"},
-                   {"content-type", "application/x-amz-json-1.1"},
-                   {"x-amz-date", "20231114T221320Z"},  // the FakeClock's instant
-                   {"x-amz-target", target}};
-    if (!sign_as.empty()) {
-      const auth::SignedRequest signed_req{req.method, req.path, "", &req.headers, req.body};
-      req.headers.emplace_back("authorization",
-                               auth::sign_request(signed_req, kKey, "eu-west-1", sign_as));
-    }
-    const http::Response r = service_.handle(req);
-    return {r.status, json::parse(r.body.empty() ? "{}" : r.body), r.body};
-  }
-  json ok(const std::string& target, const json& in) {
-    Answer a = call(target, in);
-    EXPECT_EQ(a.status, 200) << target << ": " << a.text;
-    return a.body;
-  }
   json ssm(const std::string& op, const json& in) { return ok("AmazonSSM." + op, in); }
   json sm(const std::string& op, const json& in) { return ok("secretsmanager." + op, in); }
   Answer ssm_err(const std::string& op, const json& in) { return call("AmazonSSM." + op, in); }
   Answer sm_err(const std::string& op, const json& in) { return call("secretsmanager." + op, in); }
-
-  FakeClock clock_;
-  std::unique_ptr<store::Store> store_ = store::open_sqlite(":memory:").value();
-  std::unique_ptr<secrets::SecretStore> secrets_ = secrets::memory_secret_store(clock_);
-  OneKey keys_;
-  NoBuilds control_;
-  Service service_{ServiceOptions{{"us-east-1", "123456789012"}, {"/nonexistent"}, true, 900, {}},
-                   *store_,
-                   *secrets_,
-                   keys_,
-                   control_,
-                   clock_};
 };
 
 TEST_F(SecretsOpsTest, PutAndGetAStringParameter) {

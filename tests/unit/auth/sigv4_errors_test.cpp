@@ -180,6 +180,32 @@ TEST_F(VerifyTest, AnyRegionIsAcceptedAndReported) {
   EXPECT_EQ(id->region, "ap-southeast-2");
 }
 
+// Issue #13, finding 13: the scope's region went unchecked into the ARNs Kiln stores.
+TEST_F(VerifyTest, RegionMustHaveARegionsShape) {
+  for (const char* region : {"us-east-1", "eu-central-2", "us-gov-west-1", "local", "a"}) {
+    sign(region);
+    EXPECT_TRUE(run()) << region;
+  }
+  sign("us-east-1\"}");
+  expect_error("InvalidSignatureException",
+               "Credential should be scoped to a valid region, not 'us-east-1\"}'. A region is 1 "
+               "to 32 lowercase letters, digits and '-', such as us-east-1.");
+  sign(std::string(2000, 'a'));
+  expect_error("InvalidSignatureException",
+               "Credential should be scoped to a valid region, not '" + std::string(32, 'a') +
+                   "...'. A region is 1 to 32 lowercase letters, digits and '-', such as "
+                   "us-east-1.");
+  for (const std::string& region : std::vector<std::string>{
+           "US-EAST-1", "us_east_1", "1us", "us-", "us east", "-us", std::string(33, 'a')}) {
+    sign(region);
+    auto id = run();
+    ASSERT_FALSE(id) << region;
+    EXPECT_EQ(id.error().type, "InvalidSignatureException") << region;
+  }
+  EXPECT_TRUE(valid_region(std::string(32, 'a')));
+  EXPECT_FALSE(valid_region(""));
+}
+
 TEST_F(VerifyTest, MissingOrMalformedDate) {
   remove("x-amz-date");
   expect_error("IncompleteSignatureException",

@@ -1,0 +1,86 @@
+// A Service on an in-memory store and secret store, called the way the HTTP layer calls it:
+// requests go through Service::handle, signed or not, and answers come back parsed.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "api/service.h"
+#include "auth/sigv4.h"
+#include "secrets/secret_store.h"
+#include "store/store.h"
+#include "util/clock.h"
+
+namespace kiln::api {
+
+class NoBuilds final : public BuildControl {
+ public:
+  void wake() override {}
+  bool stop(const std::string&) override { return false; }
+};
+
+inline const auth::AccessKey kTestKey{"AKIAKILNTEST00000001", "test-secret", "alice", true};
+
+class OneKey final : public auth::KeyLookup {
+ public:
+  std::optional<auth::AccessKey> find(std::string_view id) const override {
+    if (id == kTestKey.id) return kTestKey;
+    return std::nullopt;
+  }
+};
+
+struct Answer {
+  int status;
+  nlohmann::json body;
+  std::string text;
+  std::string type() const { return body.value("__type", ""); }
+  std::string message() const { return body.value("message", ""); }
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  // `sign_as`: the SigV4 service to sign for, in `region`; empty sends the request unsigned.
+  Answer call_text(const std::string& target, std::string body, const std::string& sign_as = "",
+                   const std::string& region = "eu-west-1") {
+    http::Request req;
+    req.method = "POST";
+    req.target = req.path = "/";
+    req.body = std::move(body);
+    req.headers = {{"host", "127.0.0.1:7447"},
+                   {"content-type", "application/x-amz-json-1.1"},
+                   {"x-amz-date", "20231114T221320Z"},  // the FakeClock's instant
+                   {"x-amz-target", target}};
+    if (!sign_as.empty()) {
+      const auth::SignedRequest signed_req{req.method, req.path, "", &req.headers, req.body};
+      req.headers.emplace_back("authorization",
+                               auth::sign_request(signed_req, kTestKey, region, sign_as));
+    }
+    const http::Response r = service_.handle(req);
+    return {r.status, nlohmann::json::parse(r.body.empty() ? "{}" : r.body), r.body};
+  }
+  Answer call(const std::string& target, const nlohmann::json& in,
+              const std::string& sign_as = "") {
+    return call_text(target, in.dump(), sign_as);
+  }
+  nlohmann::json ok(const std::string& target, const nlohmann::json& in) {
+    Answer a = call(target, in);
+    EXPECT_EQ(a.status, 200) << target << ": " << a.text;
+    return a.body;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<store::Store> store_ = store::open_sqlite(":memory:").value();
+  std::unique_ptr<secrets::SecretStore> secrets_ = secrets::memory_secret_store(clock_);
+  OneKey keys_;
+  NoBuilds control_;
+  Service service_{ServiceOptions{{"us-east-1", "123456789012"}, {"/nonexistent"}, true, 900, {}},
+                   *store_,
+                   *secrets_,
+                   keys_,
+                   control_,
+                   clock_};
+};
+
+}  // namespace kiln::api
