@@ -78,8 +78,8 @@ Error shape_error(const std::filesystem::path& path, const std::string& what) {
 }
 
 // One entry of "keys"; `where` is "keys[3]" for messages.
-Result<AccessKey> parse_key(const std::filesystem::path& path, const json& entry,
-                            const std::string& where) {
+Result<AccessKey> parse_key_fields(const std::filesystem::path& path, const json& entry,
+                                   const std::string& where) {
   if (!entry.is_object()) return fail(shape_error(path, where + " must be an object"));
   const auto string_member = [&](const char* name) -> Result<std::string> {
     auto it = entry.find(name);
@@ -105,8 +105,10 @@ Result<AccessKey> parse_key(const std::filesystem::path& path, const json& entry
   return AccessKey{std::move(*id), std::move(*secret), std::move(*user), active->get<bool>()};
 }
 
-Result<std::vector<AccessKey>> parse_keys(const std::filesystem::path& path,
-                                          const std::string& text) {
+}  // namespace
+
+Result<std::vector<KeyFile::Entry>> KeyFile::parse(const std::filesystem::path& path,
+                                                   const std::string& text) {
   json doc;
   try {
     doc = json::parse(text);
@@ -121,31 +123,45 @@ Result<std::vector<AccessKey>> parse_keys(const std::filesystem::path& path,
   if (list == doc.end() || !list->is_array()) {
     return fail(shape_error(path, "\"keys\" must be an array"));
   }
-  std::vector<AccessKey> keys;
+  std::vector<Entry> keys;
   for (std::size_t i = 0; i < list->size(); ++i) {
     const std::string where = "keys[" + std::to_string(i) + "]";
-    auto key = parse_key(path, (*list)[i], where);
+    auto key = parse_key_fields(path, (*list)[i], where);
     if (!key) return fail(std::move(key.error()));
     for (const auto& k : keys) {
-      if (k.id == key->id) {
-        return fail(shape_error(path, where + ".accessKeyId " + k.id + " appears twice"));
+      if (k.key.id == key->id) {
+        return fail(shape_error(path, where + ".accessKeyId " + k.key.id + " appears twice"));
       }
     }
-    keys.push_back(std::move(*key));
+    Entry entry{std::move(*key), nullptr, false};
+    if (auto p = (*list)[i].find("policy"); p != (*list)[i].end()) {
+      auto policy = Policy::from_json(*p);
+      if (!policy) return fail(shape_error(path, where + "." + policy.error().message()));
+      entry.policy = std::make_shared<const Policy>(std::move(*policy));
+    } else {
+      // Files from before policies: the key bootstrap() made keeps its rights.
+      entry.bootstrap_admin = i == 0 && entry.key.user == "admin";
+    }
+    keys.push_back(std::move(entry));
   }
   return keys;
 }
 
-std::string render_keys(const std::vector<AccessKey>& keys) {
+std::string KeyFile::render(const std::vector<Entry>& keys) {
   json list = json::array();
-  for (const auto& k : keys) {
-    list.push_back({{"accessKeyId", k.id},
-                    {"secretAccessKey", k.secret},
-                    {"user", k.user},
-                    {"active", k.active}});
+  for (const auto& e : keys) {
+    const auto& k = e.key;
+    json item = {{"accessKeyId", k.id},
+                 {"secretAccessKey", k.secret},
+                 {"user", k.user},
+                 {"active", k.active}};
+    if (e.policy) item["policy"] = e.policy->document();
+    list.push_back(std::move(item));
   }
   return json{{"version", 1}, {"keys", std::move(list)}}.dump(2) + "\n";
 }
+
+namespace {
 
 // write_file_atomic creates the file with `mode` already; the chmod covers a umask that would
 // leave the owner without read or write.
@@ -162,7 +178,7 @@ Result<void> write_private(const std::filesystem::path& path, const std::string&
 Result<std::unique_ptr<KeyFile>> KeyFile::load(std::filesystem::path path) {
   auto text = read_file(path);
   if (!text) return fail(std::move(text.error()));
-  auto keys = parse_keys(path, *text);
+  auto keys = parse(path, *text);
   if (!keys) return fail(std::move(keys.error()));
   std::unique_ptr<KeyFile> file(new KeyFile(std::move(path)));
   file->keys_ = std::move(*keys);
@@ -175,50 +191,75 @@ std::unique_ptr<KeyFile> KeyFile::empty(std::filesystem::path path) {
 
 std::optional<AccessKey> KeyFile::find(std::string_view id) const {
   std::shared_lock lock(mu_);
-  for (const auto& k : keys_) {
-    if (k.id == id) return k;
+  for (const auto& e : keys_) {
+    if (e.key.id == id) return e.key;
   }
   return std::nullopt;
 }
 
-Result<void> KeyFile::save(const std::vector<AccessKey>& keys) const {
-  if (auto ok = write_private(path_, render_keys(keys)); !ok) {
+std::shared_ptr<const Policy> KeyFile::policy_of(std::string_view id) const {
+  static const auto kFull = std::make_shared<const Policy>(Policy::allow_all());
+  std::shared_lock lock(mu_);
+  for (const auto& e : keys_) {
+    if (e.key.id != id) continue;
+    return e.bootstrap_admin ? kFull : e.policy;
+  }
+  return nullptr;
+}
+
+Result<void> KeyFile::save(const std::vector<Entry>& keys) const {
+  if (auto ok = write_private(path_, render(keys)); !ok) {
     return fail(std::move(ok.error()).with("while saving the access keys"));
   }
   return {};
 }
 
-Result<void> KeyFile::add(AccessKey key) {
+Result<void> KeyFile::add(Entry entry) {
   std::lock_guard write_lock(write_mu_);
   // Only writers change keys_, and write_mu_ excludes the others: reading it unlocked is safe.
-  std::vector<AccessKey> next = keys_;
-  next.push_back(std::move(key));
+  std::vector<Entry> next = keys_;
+  next.push_back(std::move(entry));
   if (auto ok = save(next); !ok) return ok;
   std::unique_lock lock(mu_);
   keys_ = std::move(next);
   return {};
 }
 
-Result<AccessKey> KeyFile::create(std::string_view user) {
+Result<AccessKey> KeyFile::create(std::string_view user, std::optional<Policy> policy) {
   for (;;) {
     auto key = generate_key(user);
     if (!key) return key;
     // 36^16 ids make a collision all but impossible; a repeat would still be a wrong answer.
     if (find(key->id)) continue;
-    if (auto ok = add(*key); !ok) return fail(std::move(ok.error()));
+    Entry entry{*key, nullptr, false};
+    if (policy) entry.policy = std::make_shared<const Policy>(std::move(*policy));
+    if (auto ok = add(std::move(entry)); !ok) return fail(std::move(ok.error()));
     return key;
   }
 }
 
+Result<void> KeyFile::set_policy(std::string_view id, const Policy& policy) {
+  std::lock_guard write_lock(write_mu_);
+  std::vector<Entry> next = keys_;
+  auto it = std::find_if(next.begin(), next.end(), [&](const Entry& e) { return e.key.id == id; });
+  if (it == next.end()) return fail(ErrorCode::kNotFound, "no access key " + std::string(id));
+  it->policy = std::make_shared<const Policy>(policy);
+  it->bootstrap_admin = false;
+  if (auto ok = save(next); !ok) return ok;
+  std::unique_lock lock(mu_);
+  keys_ = std::move(next);
+  return {};
+}
+
 Result<void> KeyFile::revoke(std::string_view id) {
   std::lock_guard write_lock(write_mu_);
-  std::vector<AccessKey> next = keys_;
-  auto it = std::find_if(next.begin(), next.end(), [&](const AccessKey& k) { return k.id == id; });
+  std::vector<Entry> next = keys_;
+  auto it = std::find_if(next.begin(), next.end(), [&](const Entry& e) { return e.key.id == id; });
   if (it == next.end()) {
     return fail(ErrorCode::kNotFound, "no access key " + std::string(id));
   }
-  if (!it->active) return {};
-  it->active = false;
+  if (!it->key.active) return {};
+  it->key.active = false;
   if (auto ok = save(next); !ok) return ok;
   std::unique_lock lock(mu_);
   keys_ = std::move(next);
@@ -229,7 +270,12 @@ std::vector<KeySummary> KeyFile::list() const {
   std::shared_lock lock(mu_);
   std::vector<KeySummary> out;
   out.reserve(keys_.size());
-  for (const auto& k : keys_) out.push_back(KeySummary{k.id, k.user, k.active});
+  for (const auto& e : keys_) {
+    out.push_back(KeySummary{e.key.id, e.key.user, e.key.active,
+                             e.policy            ? "policy"
+                             : e.bootstrap_admin ? "full (bootstrap admin without a policy)"
+                                                 : "none (no policy)"});
+  }
   return out;
 }
 
@@ -252,15 +298,32 @@ Result<Bootstrapped> bootstrap(const std::filesystem::path& data_dir, std::strin
   // Only a file that is really absent means a first start: on any other error (EACCES, ...)
   // making a new admin key would replace the operator's keys.
   if (errno != ENOENT) return fail(errno_error(ErrorCode::kIo, "stat " + keys_path.string()));
+  // Nor is it a first start when the folder has been used: the keys were lost, and writing a new
+  // admin key over `credentials` would lock out every holder of the old ones without a word.
+  for (const char* used : {"credentials", "kiln.db"}) {
+    if (::lstat((data_dir / used).c_str(), &st) == 0 || errno != ENOENT) {
+      return fail(ErrorCode::kAlreadyExists,
+                  keys_path.string() + " is missing but " + (data_dir / used).string() +
+                      " exists: this data folder was used before, so its keys were lost. Kiln "
+                      "will not make a new admin key over existing credentials. Restore "
+                      "keys.json from a backup, or make a new admin key explicitly with `kiln "
+                      "key create --data " +
+                      data_dir.string() + " --policy docs/policies/admin.json`");
+    }
+  }
 
   auto admin = generate_key("admin");
   if (!admin) return fail(std::move(admin.error()));
+  auto file = KeyFile::empty(keys_path);
+  // keys.json first: a crash before `credentials` is written leaves a key the operator can read
+  // in keys.json, never a credentials file whose key the server does not know.
+  if (auto ok = file->add({*admin, std::make_shared<const Policy>(Policy::allow_all()), false});
+      !ok)
+    return fail(std::move(ok.error()));
   const auto credentials = data_dir / "credentials";
   if (auto ok = write_shared_credentials(credentials, *admin, region); !ok) {
     return fail(std::move(ok.error()).with("while writing the admin credentials"));
   }
-  auto file = KeyFile::empty(keys_path);
-  if (auto ok = file->add(std::move(*admin)); !ok) return fail(std::move(ok.error()));
   return Bootstrapped{std::move(file), credentials};
 }
 

@@ -25,14 +25,18 @@ void ReloadingKeys::maybe_reload() const {
   keys_ = std::shared_ptr<const auth::KeyFile>(std::move(*loaded));
 }
 
-std::optional<auth::AccessKey> ReloadingKeys::find(std::string_view id) const {
+std::shared_ptr<const auth::KeyFile> ReloadingKeys::current() const {
   maybe_reload();
-  std::shared_ptr<const auth::KeyFile> keys;
-  {
-    std::shared_lock read(mu_);
-    keys = keys_;
-  }
-  return keys->find(id);
+  std::shared_lock read(mu_);
+  return keys_;
+}
+
+std::optional<auth::AccessKey> ReloadingKeys::find(std::string_view id) const {
+  return current()->find(id);
+}
+
+std::shared_ptr<const auth::Policy> ReloadingKeys::policy_of(std::string_view id) const {
+  return current()->policy_of(id);
 }
 
 }  // namespace kiln::server

@@ -280,8 +280,92 @@ TEST_F(KeysTest, BootstrapNeedsTheDataFolder) {
   auto r = bootstrap(dir_ / "missing");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kIo);
-  EXPECT_TRUE(r.error().describe().starts_with("while writing the admin credentials: create "))
+  EXPECT_TRUE(r.error().describe().starts_with("while saving the access keys: create "))
       << r.error().describe();
+}
+
+// Issue #13, finding 12: a deleted keys.json used to make a new admin key over `credentials`.
+TEST_F(KeysTest, BootstrapNeverWritesOverExistingCredentials) {
+  write(dir_ / "credentials", "[default]\naws_access_key_id = AKIAOLD\n");
+  auto r = bootstrap(dir_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(r.error().describe(),
+            (dir_ / "keys.json").string() + " is missing but " + (dir_ / "credentials").string() +
+                " exists: this data folder was used before, so its keys were lost. Kiln will not "
+                "make a new admin key over existing credentials. Restore keys.json from a backup, "
+                "or make a new admin key explicitly with `kiln key create --data " +
+                dir_.string() + " --policy docs/policies/admin.json`");
+  EXPECT_EQ(*read_file(dir_ / "credentials"), "[default]\naws_access_key_id = AKIAOLD\n");
+  EXPECT_FALSE(fs::exists(dir_ / "keys.json"));
+}
+
+TEST_F(KeysTest, BootstrapRefusesAUsedFolderWithoutKeys) {
+  write(dir_ / "kiln.db", "");
+  auto r = bootstrap(dir_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().describe().find("kiln.db exists"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ / "keys.json"));
+  EXPECT_FALSE(fs::exists(dir_ / "credentials"));
+}
+
+TEST_F(KeysTest, TheBootstrapAdminHasAnExplicitFullPolicy) {
+  auto first = bootstrap(dir_).value();
+  const auto admin = first.keys->list().front();
+  EXPECT_EQ(admin.rights, "policy");
+  auto policy = first.keys->policy_of(admin.id);
+  ASSERT_TRUE(policy);
+  EXPECT_EQ(policy->evaluate("codebuild:StartBuild", "arn:aws:codebuild:r:1:project/p"),
+            Decision::kAllow);
+  EXPECT_EQ(policy->evaluate("kiln:PrivilegedBuild", "*"), Decision::kAllow);
+}
+
+TEST_F(KeysTest, OldFilesKeepTheBootstrapAdminAndGiveOtherKeysNothing) {
+  write(dir_ / "keys.json", R"({"version": 1, "keys": [
+      {"accessKeyId": "AKIA1", "secretAccessKey": "s", "user": "admin", "active": true},
+      {"accessKeyId": "AKIA2", "secretAccessKey": "s", "user": "admin", "active": true},
+      {"accessKeyId": "AKIA3", "secretAccessKey": "s", "user": "dev", "active": true}]})");
+  auto f = KeyFile::load(dir_ / "keys.json").value();
+  ASSERT_TRUE(f->policy_of("AKIA1"));
+  EXPECT_EQ(f->policy_of("AKIA1")->evaluate("ssm:PutParameter", "*"), Decision::kAllow);
+  EXPECT_FALSE(f->policy_of("AKIA2"));
+  EXPECT_FALSE(f->policy_of("AKIA3"));
+  EXPECT_FALSE(f->policy_of("AKIANONE"));
+  EXPECT_EQ(f->list()[0].rights, "full (bootstrap admin without a policy)");
+  EXPECT_EQ(f->list()[2].rights, "none (no policy)");
+  // Saving keeps the old admin's file shape, so its rights survive a later change.
+  ASSERT_TRUE(f->create("carol"));
+  auto again = KeyFile::load(dir_ / "keys.json").value();
+  EXPECT_TRUE(again->policy_of("AKIA1"));
+  EXPECT_EQ(again->list()[0].rights, "full (bootstrap admin without a policy)");
+}
+
+TEST_F(KeysTest, NewKeysHaveNoRightsUntilGivenAPolicy) {
+  auto file = KeyFile::empty(dir_ / "keys.json");
+  auto key = file->create("admin").value();  // even named admin: only bootstrap() makes admins
+  EXPECT_FALSE(file->policy_of(key.id));
+  auto policy = Policy::parse(R"({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+      "Action": "codebuild:BatchGet*", "Resource": "*"}})")
+                    .value();
+  ASSERT_TRUE(file->set_policy(key.id, policy));
+  auto loaded = KeyFile::load(dir_ / "keys.json").value();
+  ASSERT_TRUE(loaded->policy_of(key.id));
+  EXPECT_EQ(loaded->policy_of(key.id)->evaluate("codebuild:BatchGetBuilds", "x"), Decision::kAllow);
+  EXPECT_EQ(loaded->policy_of(key.id)->evaluate("codebuild:StartBuild", "x"),
+            Decision::kImplicitDeny);
+  EXPECT_EQ(loaded->policy_of(key.id)->document(), policy.document());
+  auto with = file->create("bob", policy).value();
+  EXPECT_TRUE(KeyFile::load(dir_ / "keys.json").value()->policy_of(with.id));
+  EXPECT_EQ(file->set_policy("AKIANONE", policy).error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(KeysTest, AMalformedPolicyNamesTheKeyAndTheField) {
+  const std::string p = (dir_ / "keys.json").string();
+  EXPECT_EQ(load_error(R"({"keys": [{"accessKeyId": "AK1", "secretAccessKey": "s",
+      "user": "u", "active": true, "policy": {"Statement": {"Effect": "Allow",
+      "Action": "StartBuild", "Resource": "*"}}}]})"),
+            p + ": keys[0].policy: Statement.Action: 'StartBuild' is not an action "
+                "(service:Name, or *)");
 }
 
 TEST_F(KeysTest, FindDuringChanges) {
