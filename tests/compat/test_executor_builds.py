@@ -59,7 +59,10 @@ class ExecutorBuilds:
             if REQUIRE:
                 raise AssertionError(why)
             raise unittest.SkipTest(why)
-        cls.server = KilnServer(extra_args=["--executor", cls.executor, "--image-dir", IMAGES])
+        # --allow-privileged: the sandbox itself must refuse privilegedMode (test below), not the
+        # server's flag, which tests/compat/test_policies.py covers.
+        cls.server = KilnServer(extra_args=["--executor", cls.executor, "--image-dir", IMAGES,
+                                            "--allow-privileged"])
         cls.server.start()
         cls.client = cls.server.boto3()
         cls.logs = cls.server.boto3("logs")
