@@ -15,8 +15,10 @@ first log line -> `Running command` (PROVISIONING and the phases before BUILD), 
 command` -> date's clock (the agent starting the shell). PROVISIONING and FINALIZING come from
 the build record (`--json`, written to /dev/shm so its fsync costs nothing), endTime - startTime.
 
-Budgets (issue: container executors): sandbox under 50 ms from start to first command; docker at
-most 1.2x `docker run --rm IMAGE`.
+Budgets (issue: container executors): sandbox under 50 ms from start to first command, on its
+default network (a private namespace with slirp4netns) and under its seccomp filter (issue 13);
+`kiln sandbox none` (--network none) shows what the network costs. Docker at most 1.2x `docker
+run --rm IMAGE`.
 
     KILN_BIN=build-bench/kiln KILN_IMAGE_DIR=/tmp/kimg RUNS=20 python3 bench/executor_start.py
 
@@ -90,9 +92,10 @@ def main():
         (src / "buildspec.yml").write_text(
             "version: 0.2\nphases:\n  build:\n    commands:\n      - date +%s%N\n")
 
-        def kiln(ex):
+        def kiln(ex, *more):
+            tag = "-".join([ex, *more]).replace("--", "")
             return [KILN, "run", "--executor", ex, "-i", IMAGE, "-s", str(src), "-a",
-                    f"{tmp}/a", "--no-color", "--json", f"{rec}/{ex}.json"]
+                    f"{tmp}/a", "--no-color", *more, "--json", f"{rec}/{tag}.json"]
 
         # The docker executor imports the image on first use; its log names the tag it runs.
         out = run_once(kiln("docker"), env)[3]
@@ -103,6 +106,7 @@ def main():
         variants = {
             "kiln process": kiln("process"),
             "kiln sandbox": kiln("sandbox"),
+            "kiln sandbox none": kiln("sandbox", "--network", "none"),
             "kiln docker": kiln("docker"),
             "bwrap": ["bwrap", "--ro-bind", str(rootfs), "/", "--proc", "/proc", "--dev", "/dev",
                       "--unshare-pid", "--die-with-parent", "date", "+%s%N"],
@@ -163,6 +167,8 @@ def main():
           f"({med['docker run']:.2f} ms), budget {BUDGET_DOCKER_RATIO}x: "
           f"{'met' if r1 <= BUDGET_DOCKER_RATIO else 'NOT met'}; "
           f"wall {rw:.2f}x `docker run --rm IMAGE true` ({wmed['docker run true']:.2f} ms)")
+    print(f"  sandbox's bridge network (private netns + slirp4netns) costs "
+          f"{sb - med['kiln sandbox none']:+.2f} ms over --network none")
     print(f"  process: {med['kiln process']:.2f} ms start->1st cmd, wall {wmed['kiln process']:.2f} ms")
     return 0
 

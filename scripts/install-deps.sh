@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   zip unzip zstd python3 python3-pytest hyperfine procps awscli wrk
   docker.io bubblewrap mmdebstrap curl
+  libseccomp-dev slirp4netns
 )
 
 missing=()

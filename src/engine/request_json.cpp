@@ -160,6 +160,7 @@ json request_to_json(const BuildRequest& req) {
   j["privilegedMode"] = req.privileged_mode;
   j["networkMode"] = req.network_mode;
   j["imageDir"] = req.image_dir.string();
+  j["maxBuilds"] = req.max_builds;
   return j;
 }
 
@@ -237,6 +238,7 @@ Result<BuildRequest> request_from_json(const json& j) {
     text.clear();
     read(j, "imageDir", text);
     req.image_dir = text;
+    read(j, "maxBuilds", req.max_builds);
     return req;
   } catch (const json::exception& e) {
     return fail(ErrorCode::kParse, std::string("build request: ") + e.what());

@@ -13,11 +13,25 @@
 #include "image/catalog.h"
 #include "sandbox/bwrap.h"
 #include "sandbox/launch.h"
+#include "sandbox/netns.h"
+#include "sandbox/seccomp.h"
+#include "util/unique_fd.h"
 
 namespace kiln::executors {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string text;
+  char buf[4096];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > 65536) break;
+  }
+  return text;
+}
 
 std::string tail_of(const fs::path& file, std::size_t max) {
   std::ifstream in(file, std::ios::binary);
@@ -42,14 +56,18 @@ Result<void> SandboxExecutor::launch(const exec::PrepareRequest& req,
                 "privilegedMode needs the docker executor: a sandbox cannot run a Docker daemon");
   }
   sandbox::SandboxSpec spec;
+  bool host_loopback = false;
   if (options_.network == "none") {
     spec.network = sandbox::SandboxSpec::Network::kNone;
   } else if (options_.network == "host") {
     spec.network = sandbox::SandboxSpec::Network::kHost;
+  } else if (options_.network == "bridge" || options_.network == "host-loopback") {
+    spec.network = sandbox::SandboxSpec::Network::kPrivate;
+    host_loopback = options_.network == "host-loopback";
   } else {
     return fail(ErrorCode::kInvalidArgument,
-                "the sandbox executor's network is host or none, not " + options_.network +
-                    " (a bridge network needs the docker executor)");
+                "the sandbox executor's network is bridge, host-loopback, host or none, not " +
+                    options_.network);
   }
   auto bwrap = sandbox::check_bwrap();
   if (!bwrap) return fail(bwrap.error());
@@ -90,6 +108,9 @@ Result<void> SandboxExecutor::launch(const exec::PrepareRequest& req,
   limits.memory_bytes = options_.limits.memory_bytes;
   limits.cpu_millis = options_.limits.vcpus * 1000;
   limits.pids = options_.limits.pids;
+  const std::uint64_t pid_max = sandbox::host_pid_max();
+  limits.all_builds_pids = sandbox::all_builds_pids(pid_max);
+  limits.pids = sandbox::build_pids(pid_max, options_.max_builds, limits.pids);
   auto cg = sandbox::Cgroup::create(sandbox::owned_name(req.build_id), limits);
   if (!cg) return fail(std::move(cg.error()).with("while creating the build's cgroup"));
   cgroup_.emplace(std::move(*cg));
@@ -105,9 +126,18 @@ Result<void> SandboxExecutor::launch(const exec::PrepareRequest& req,
   // Kiln's own files in the build folder (this overlay among them) are hidden under an empty
   // folder.
   spec.binds.push_back({overlay_ / "empty", layout.hidden_inside(), true});
-  // Name resolution for the host's network, as Docker provides it.
+  // Name resolution, as Docker provides it: the host's resolvers, or slirp's for a private
+  // network when the host's are on its loopback.
   if (spec.network == sandbox::SandboxSpec::Network::kHost && fs::exists("/etc/resolv.conf", ec))
     spec.binds.push_back({"/etc/resolv.conf", "/etc/resolv.conf", true});
+  if (spec.network == sandbox::SandboxSpec::Network::kPrivate) {
+    const fs::path resolv = overlay_ / "resolv.conf";
+    std::ofstream out(resolv, std::ios::binary | std::ios::trunc);
+    out << sandbox::slirp_resolv_conf(read_text("/etc/resolv.conf"));
+    out.close();
+    if (!out) return fail(ErrorCode::kIo, "write " + resolv.string());
+    spec.binds.push_back({resolv, "/etc/resolv.conf", true});
+  }
   spec.hostname = "kiln";
   spec.as_root_user = root;
   image_env_ = default_image_env();
@@ -116,19 +146,42 @@ Result<void> SandboxExecutor::launch(const exec::PrepareRequest& req,
                   exec::ContainerLayout::socket_inside().string()};
   spec.chdir = "/";
 
-  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const int logfd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  auto filter = sandbox::seccomp_program(sandbox::sandbox_capabilities(spec));
+  if (!filter) return fail(std::move(filter.error()).with("while making the sandbox's filter"));
+  spec.seccomp_fd = filter->get();
+  const bool private_net = spec.network == sandbox::SandboxSpec::Network::kPrivate;
+  std::optional<std::string> slirp = sandbox::slirp4netns_path();
+  if (private_net && !slirp) {
+    return fail(ErrorCode::kNotFound,
+                "slirp4netns not found: sandbox builds on the bridge network need it (apt-get "
+                "install slirp4netns), or choose --network none");
+  }
+
+  UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  UniqueFd logfd(::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   sandbox::LaunchRequest lr;
   lr.bwrap = bwrap->path;
   lr.spec = std::move(spec);
-  lr.stdin_fd = devnull;
-  lr.output_fd = logfd;
+  lr.stdin_fd = devnull.get();
+  lr.output_fd = logfd.get();
+  lr.pass_fds = {filter->get()};
   lr.cgroup_procs_fds = cgroup_->procs_fds();
   auto pid = sandbox::launch_sandbox(lr);
-  if (devnull >= 0) ::close(devnull);
-  if (logfd >= 0) ::close(logfd);
   if (!pid) return fail(pid.error());
   pid_ = *pid;
+  filter->reset();
+  if (private_net) {
+    // bwrap already runs in the namespace (launch.h). The agent starts meanwhile; the first
+    // command waits for this function to return, so the network is up before any command runs.
+    sandbox::SlirpOptions so;
+    so.program = *slirp;
+    so.netns_pid = pid_;
+    so.host_loopback = host_loopback;
+    so.log = log_;
+    auto net = sandbox::UserNet::start(so);
+    if (!net) return fail(std::move(net.error()).with("while starting the sandbox's network"));
+    net_.emplace(std::move(*net));
+  }
   note("Running in a sandbox (image " + entry->name + ", network " + options_.network +
        ", cgroup " + sandbox::Cgroup::cgroup_mode() + ", " + options_.compute_type + ": " +
        options_.limits.describe() + ")");
@@ -165,6 +218,7 @@ void SandboxExecutor::destroy() {
     }
     exited_ = true;
   }
+  net_.reset();
   if (cgroup_) {
     (void)cgroup_->remove();
     cgroup_.reset();

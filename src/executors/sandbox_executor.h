@@ -9,9 +9,18 @@
 // empty cgroup and the build folder, which the next start removes (sweep_leftover_cgroups(), and
 // kiln run's sweep of build folders whose lock nobody holds).
 //
-// Networks: "host" (the default: the build has the host's network, as a CodeBuild build has a
-// network) or "none" (a network namespace with only loopback). There is no bridge: that needs
-// a daemon to own the bridge and NAT, which is what the docker executor is for.
+// Networks (docs/executors.md):
+//   bridge         the default: a network namespace of its own with outbound access through
+//                  slirp4netns (sandbox/netns.h), as a CodeBuild build has; the host's loopback
+//                  (the Kiln API, a database on 127.0.0.1) is unreachable and the build's packet
+//                  sockets see only its own traffic.
+//   host-loopback  bridge, plus 10.0.2.2 reaching the host's 127.0.0.1: an explicit opt-in.
+//   host           the host's network, without CAP_NET_RAW and CAP_NET_ADMIN.
+//   none           a namespace with only loopback.
+//
+// Every build also runs under Docker's seccomp profile (sandbox/seccomp.h), with Docker's masked
+// and read-only /proc paths (sandbox/bwrap.h), in a cgroup whose pids.max leaves the host room
+// (sandbox/cgroup.h, build_pids()).
 #pragma once
 
 #include <sys/types.h>
@@ -23,15 +32,17 @@
 #include "exec/agent_executor.h"
 #include "exec/compute.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/netns.h"
 
 namespace kiln::executors {
 
 struct SandboxExecutorOptions {
   std::filesystem::path image_dir;  // the curated image store
-  std::string network = "host";     // host | none
+  std::string network = "bridge";   // bridge | host-loopback | host | none
   exec::ComputeLimits limits;
   std::string compute_type;  // for messages
   bool privileged = false;   // refused in PROVISIONING: a sandbox cannot run a Docker daemon
+  unsigned max_builds = 0;   // builds that may run at once (kiln server --max-builds); 0: one
 };
 
 class SandboxExecutor final : public exec::AgentExecutor {
@@ -50,6 +61,7 @@ class SandboxExecutor final : public exec::AgentExecutor {
 
   SandboxExecutorOptions options_;
   std::optional<sandbox::Cgroup> cgroup_;
+  std::optional<sandbox::UserNet> net_;  // the bridge network's slirp4netns
   std::uint64_t oom_seen_ = 0;
   pid_t pid_ = -1;
   int status_ = 0;

@@ -1,6 +1,7 @@
 #include "sandbox/bwrap.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +82,46 @@ const std::vector<std::string>& default_capabilities() {
   return caps;
 }
 
+std::vector<std::string> sandbox_capabilities(const SandboxSpec& spec) {
+  std::vector<std::string> caps;
+  auto add = [&caps, &spec](const std::string& name) {
+    const std::string c = cap_name(name);
+    const bool net_admin = c == "CAP_NET_RAW" || c == "CAP_NET_ADMIN";
+    if (net_admin && spec.network == SandboxSpec::Network::kHost) return;
+    if (std::find(caps.begin(), caps.end(), c) == caps.end()) caps.push_back(c);
+  };
+  for (const std::string& c : default_capabilities()) add(c);
+  for (const std::string& c : spec.cap_add) add(c);
+  return caps;
+}
+
+const std::vector<std::string>& proc_protection_args() {
+  static const std::vector<std::string> args = [] {
+    // moby's oci/defaults.go: ReadonlyPaths and MaskedPaths (the /proc ones; see bwrap.h).
+    static const char* const read_only[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                            "/proc/sysrq-trigger"};
+    static const char* const masked[] = {
+        "/proc/asound",      "/proc/acpi",          "/proc/kcore",
+        "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug",   "/proc/scsi"};
+    std::vector<std::string> a;
+    struct stat st {};
+    for (const char* p : read_only) {
+      if (::stat(p, &st) == 0) a.insert(a.end(), {"--ro-bind", p, p});
+    }
+    for (const char* p : masked) {
+      if (::stat(p, &st) != 0) continue;
+      if (S_ISDIR(st.st_mode)) {
+        a.insert(a.end(), {"--tmpfs", p, "--remount-ro", p});
+      } else {
+        a.insert(a.end(), {"--ro-bind", "/dev/null", p});
+      }
+    }
+    return a;
+  }();
+  return args;
+}
+
 Result<void> check_spec(const SandboxSpec& spec) {
   const bool launcher = spec.overlay_mounter == OverlayMounter::kLauncher;
   const std::pair<const std::filesystem::path*, const char*> overlay_paths[] = {
@@ -134,6 +175,7 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec) {
   add({"--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"});
   if (spec.network == SandboxSpec::Network::kNone) add({"--unshare-net"});
   add({"--die-with-parent"});
+  if (spec.seccomp_fd >= 0) add({"--seccomp", std::to_string(spec.seccomp_fd)});
   if (!spec.hostname.empty()) add({"--hostname", spec.hostname});
   if (spec.overlay_mounter == OverlayMounter::kLauncher) {
     add({"--bind", spec.merged.string(), "/"});
@@ -142,7 +184,9 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec) {
          spec.work.string(), "/"});
   }
   // bwrap's /dev is a tmpfs with the usual nodes, pts and an shm directory; nothing of the host.
-  add({"--proc", "/proc", "--dev", "/dev"});
+  add({"--proc", "/proc"});
+  a.insert(a.end(), proc_protection_args().begin(), proc_protection_args().end());
+  add({"--dev", "/dev"});
   for (const Mount& m : spec.binds) {
     add({m.read_only ? "--ro-bind" : "--bind", m.host.string(), m.dest.string()});
   }
@@ -155,8 +199,7 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& spec) {
   // As root the build would otherwise keep every capability (bwrap keeps uid 0's); in a user
   // namespace it would have none, and apt-get, chown and su fail without these.
   add({"--cap-drop", "ALL"});
-  for (const std::string& c : default_capabilities()) add({"--cap-add", c});
-  for (const std::string& c : spec.cap_add) add({"--cap-add", cap_name(c)});
+  for (const std::string& c : sandbox_capabilities(spec)) add({"--cap-add", c});
   a.push_back("--");
   a.insert(a.end(), spec.command.begin(), spec.command.end());
   return a;

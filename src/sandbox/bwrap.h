@@ -17,10 +17,20 @@
 //              works without root, inside bwrap's user namespace.
 //
 // What the build keeps: Docker's default capabilities (also inside the user namespace without
-// root, where apt-get and chown need them). bwrap always sets no_new_privs, so no execve raises
-// them again; bwrap 0.8 leaves the bounding set full, which no_new_privs makes harmless. Not
-// done, unlike Docker: no /sys (bwrap cannot mount a fresh sysfs, and the host's would show its
-// devices) and no seccomp filter.
+// root, where apt-get and chown need them), minus CAP_NET_RAW and CAP_NET_ADMIN on the host's
+// network, where a raw or packet socket would see the host's traffic. bwrap always sets
+// no_new_privs, so no execve raises them again; bwrap 0.8 leaves the bounding set full, which
+// no_new_privs makes harmless. Docker's seccomp profile (seccomp.h) comes in through --seccomp.
+//
+// /proc is the sandbox's own (its pid namespace), but most of it is the host kernel's: as root,
+// bwrap 0.8 leaves /proc/sys writable, and /proc/sys/kernel/core_pattern is a route to root on
+// the host. So Docker's list applies (moby's oci/defaults.go): /proc/bus, fs, irq, sys and
+// sysrq-trigger are bound read-only over themselves, and /proc/kcore, keys, timer_list, ... are
+// masked with /dev/null (files) or an empty read-only tmpfs (folders). The read-only binds take
+// the host's /proc entry as source (bwrap resolves sources outside the sandbox); the content is
+// the same kernel's, and /proc/sys/net and ns_last_pid answer for the reader's namespaces. There
+// is no /sys at all: bwrap cannot mount a fresh sysfs, and the host's would show its devices, so
+// Docker's masked /sys/firmware and /sys/devices/virtual/powercap do not arise.
 //
 // No --new-session: bwrap would make the build's first process a session leader, and the agent
 // then could not start a session of its own with setsid(). The launcher calls setsid() before
@@ -52,14 +62,26 @@ struct SandboxSpec {
   std::filesystem::path merged;  // kLauncher only: an empty directory the overlay is mounted on
   OverlayMounter overlay_mounter = OverlayMounter::kLauncher;
   std::vector<Mount> binds;  // applied in order, after /proc and /dev
-  enum class Network { kNone, kHost } network = Network::kNone;  // kNone: only loopback
-  std::string hostname;                                          // empty: bwrap's default
+  // kNone: a namespace with only loopback (bwrap's --unshare-net); kPrivate: the same, made by
+  // the launcher (launch.h) before bwrap starts, to which the caller attaches an outbound link
+  // (netns.h); kHost: the host's network.
+  enum class Network { kNone, kPrivate, kHost } network = Network::kNone;
+  std::string hostname;              // empty: bwrap's default
   bool as_root_user = true;          // Kiln runs as uid 0; false: a user namespace maps us to 0
   std::vector<std::string> cap_add;  // beyond Docker's default set: "SYS_PTRACE" or "CAP_..."
   std::vector<std::string> command;  // argv inside; command[0] is found with `env`'s PATH
   std::vector<std::string> env;      // "NAME=value": the complete environment inside
   std::filesystem::path chdir;       // inside; empty: /
+  int seccomp_fd = -1;  // bwrap --seccomp: a BPF program (seccomp.h) at offset 0; -1: none
 };
+
+// The capabilities the build keeps: Docker's default set plus spec.cap_add, without CAP_NET_RAW
+// and CAP_NET_ADMIN on the host's network. "CAP_..." spelling, no duplicates.
+std::vector<std::string> sandbox_capabilities(const SandboxSpec& spec);
+
+// Docker's masked and read-only /proc paths that exist on this kernel, as bwrap options (after
+// --proc). Computed once.
+const std::vector<std::string>& proc_protection_args();
 
 // Docker's default capability set, which the sandbox keeps and no more.
 const std::vector<std::string>& default_capabilities();

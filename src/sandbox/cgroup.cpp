@@ -162,6 +162,14 @@ Result<Cgroup> Cgroup::create(const std::string& name, const CgroupLimits& limit
                 {cpu, "cpu.cfs_quota_us", quota, "CPU not limited"}};
   }
   settings.push_back({pids, "pids.max", std::to_string(limits.pids), "process count not limited"});
+  // The parent of every build (the same directory for all of them): rewritten on each create,
+  // which is idempotent, so a changed pid_max takes effect with the next build.
+  std::optional<Dir> parent;
+  if (const Dir* d = cg.dir_with(cgroupfs::kPids); d && limits.all_builds_pids != 0) {
+    parent = Dir{d->path.parent_path(), cgroupfs::kPids, UniqueFd()};
+    settings.push_back({&*parent, "pids.max", std::to_string(limits.all_builds_pids),
+                        "builds together not limited"});
+  }
   for (const Setting& s : settings) {
     if (s.dir == nullptr) continue;
     const fs::path path = s.dir->path / s.file;
@@ -175,6 +183,28 @@ Result<Cgroup> Cgroup::create(const std::string& name, const CgroupLimits& limit
     }
   }
   return cg;
+}
+
+std::uint64_t host_pid_max() {
+  const auto text = read_file("/proc/sys/kernel/pid_max");
+  std::uint64_t v = 0;
+  if (text) {
+    std::istringstream in(*text);
+    in >> v;
+  }
+  return v >= 1024 ? v : 32768;
+}
+
+std::uint64_t all_builds_pids(std::uint64_t pid_max) {
+  const std::uint64_t reserve = std::max<std::uint64_t>(pid_max / 4, 1024);
+  return pid_max > 2 * reserve ? pid_max - reserve : pid_max / 2;
+}
+
+std::uint32_t build_pids(std::uint64_t pid_max, unsigned max_builds, std::uint32_t compute_pids) {
+  const std::uint64_t share = all_builds_pids(pid_max) / std::max(1u, max_builds);
+  const std::uint64_t capped =
+      compute_pids == 0 ? share : std::min<std::uint64_t>(compute_pids, share);
+  return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(capped, 64, UINT32_MAX));
 }
 
 std::string Cgroup::cgroup_mode() {

@@ -47,7 +47,18 @@ struct CgroupLimits {
   std::uint64_t memory_bytes = 0;  // also the memory+swap limit: a build does not swap
   std::uint32_t cpu_millis = 0;    // 1000 = one CPU; at least 10 (the kernel's 1 ms quota)
   std::uint32_t pids = 0;          // processes and threads
+  // pids.max of the shared kiln/ parent: all builds together (all_builds_pids()); 0: untouched.
+  std::uint64_t all_builds_pids = 0;
 };
+
+// Process-count budgets. Each build's pids.max alone is not enough: two builds of 16,384 on a host
+// whose pid_max is 32,768 could take every pid the host has. So the kiln/ parent caps the sum at
+// all_builds_pids(): pid_max less a quarter (at least 1,024 pids) kept for the host. A build gets
+// build_pids(): its compute type's figure, or its share of the budget if that is smaller
+// (max_builds 0, unknown, counts as 1: the parent's cap still holds the sum).
+std::uint64_t host_pid_max();  // /proc/sys/kernel/pid_max; 32,768 if unreadable
+std::uint64_t all_builds_pids(std::uint64_t pid_max);
+std::uint32_t build_pids(std::uint64_t pid_max, unsigned max_builds, std::uint32_t compute_pids);
 
 class Cgroup {
  public:

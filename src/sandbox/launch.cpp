@@ -1,17 +1,21 @@
 #include "sandbox/launch.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include "exec/spawn.h"
@@ -27,6 +31,8 @@ enum class Stage : int {
   kSetsid,
   kDeathSignal,
   kCgroup,
+  kNetns,
+  kLoopback,
   kUnshare,
   kPrivate,
   kOverlay,
@@ -41,6 +47,8 @@ const char* stage_name(Stage s) {
     case Stage::kSetsid: return "setsid";
     case Stage::kDeathSignal: return "prctl(PR_SET_PDEATHSIG)";
     case Stage::kCgroup: return "join cgroup";
+    case Stage::kNetns: return "unshare(CLONE_NEWNET)";
+    case Stage::kLoopback: return "bring up lo";
     case Stage::kUnshare: return "unshare(CLONE_NEWNS)";
     case Stage::kPrivate: return "make mounts private";
     case Stage::kOverlay: return "mount overlay";
@@ -69,6 +77,7 @@ struct ChildPlan {
   std::size_t ncgroup_fds;
   const int* keep_fds;  // the args memfd and the pass fds: close-on-exec cleared
   std::size_t nkeep_fds;
+  bool new_netns;              // SandboxSpec::Network::kPrivate
   const char* overlay_target;  // null: bwrap mounts the overlay itself
   const char* overlay_options;
   int max_fd;
@@ -95,6 +104,17 @@ struct ChildPlan {
   if (::getppid() != p.parent) ::_exit(127);  // the parent died before the prctl: no one waits
   if (const int err = join_cgroup_fds(p.cgroup_fds, p.ncgroup_fds); err != 0) {
     child_fail(p, Stage::kCgroup, err);
+  }
+  if (p.new_netns) {
+    if (::unshare(CLONE_NEWNET) != 0) child_fail(p, Stage::kNetns, errno);
+    // Bringing lo up makes the kernel give it 127.0.0.1/8 and ::1 (what bwrap's
+    // --unshare-net does over netlink).
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq ifr{};
+    std::memcpy(ifr.ifr_name, "lo", 3);
+    ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+    if (s < 0 || ::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) child_fail(p, Stage::kLoopback, errno);
+    ::close(s);
   }
   if (p.overlay_target != nullptr) {
     if (::unshare(CLONE_NEWNS) != 0) child_fail(p, Stage::kUnshare, errno);
@@ -148,6 +168,11 @@ Result<pid_t> launch_sandbox(const LaunchRequest& req) {
   const SandboxSpec& spec = req.spec;
   if (auto r = check_spec(spec); !r) return fail(std::move(r.error()));
   const bool premount = spec.overlay_mounter == OverlayMounter::kLauncher;
+  const bool new_netns = spec.network == SandboxSpec::Network::kPrivate;
+  if (new_netns && ::geteuid() != 0) {
+    return fail(ErrorCode::kPermission,
+                "a sandbox's private network needs root; without root use --network none");
+  }
   if (premount && ::geteuid() != 0) {
     return fail(ErrorCode::kPermission,
                 "mounting the sandbox's overlay needs root; without root use bubblewrap >= 0.9");
@@ -200,6 +225,7 @@ Result<pid_t> launch_sandbox(const LaunchRequest& req) {
       req.cgroup_procs_fds.size(),
       keep.data(),
       keep.size(),
+      new_netns,
       premount ? target.c_str() : nullptr,
       options.c_str(),
       have_limit ? static_cast<int>(std::min<rlim_t>(nofile.rlim_cur, 1 << 20)) : 65536};

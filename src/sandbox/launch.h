@@ -4,6 +4,10 @@
 //      from its first instruction;
 //   2. (OverlayMounter::kLauncher) enter a private mount namespace and mount the overlay root on
 //      spec.merged, which bwrap 0.8 cannot do (bwrap.h);
+//   2b. (SandboxSpec::Network::kPrivate) enter a new network namespace and bring its lo up,
+//      so that bwrap inherits it and, once this returns, slirp4netns (netns.h) can attach to
+//      /proc/<pid>/ns/net at once. bwrap's own --unshare-net would set lo up in its child
+//      after bwrap started, racing with slirp's configuration of the same namespace;
 //   3. setsid() in place of bwrap's --new-session (bwrap.h), which also gives the caller one
 //      process group to signal;
 //   4. PR_SET_PDEATHSIG, so bwrap dies with us even before its own --die-with-parent is set up.
@@ -41,8 +45,10 @@ struct LaunchRequest {
 // owns it and must reap it with waitpid. The sandbox ends when the command ends, when bwrap is
 // killed, or when the calling thread dies. Every other fd of ours is closed in the sandbox.
 // Errors: kInvalidArgument for a spec check_spec() rejects or a pass fd <= 2; kPermission for
-// kLauncher without root; kNotFound for a missing rootfs, upper, work or merged directory;
-// kProcess naming the step (join cgroup, unshare, mount overlay, execve) that failed in the child.
+// kLauncher or a private network without root; kNotFound for a missing rootfs, upper, work or
+// merged directory; kProcess naming the step (join cgroup, unshare, mount overlay, execve) that
+// failed in the child. When it returns, bwrap runs in its final network namespace:
+// /proc/<pid>/ns/net.
 [[nodiscard]] Result<pid_t> launch_sandbox(const LaunchRequest& req);
 
 }  // namespace kiln::sandbox

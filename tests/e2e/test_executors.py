@@ -771,11 +771,25 @@ def test_network(kiln, container, network):
         assert "eth0" in inside and "lo" in inside, r.out
         assert not set(inside) - {"lo", "eth0"}, r.out  # its own namespace, not the host's
     else:
-        # The sandbox's default is the host's network: the host's interfaces (a container's veth
-        # may come or go meanwhile: only those present before and after must be there).
-        stable = (set(host_before) & set(host_after)) - {i for i in host_before if i.startswith("veth")}
-        assert len(stable) > 1, host_before
-        assert stable <= set(inside), r.out
+        # The sandbox's default is a namespace of its own with slirp4netns's tap0, already up
+        # for the first command (tests/e2e/test_sandbox_security.py attacks it).
+        assert inside == ["lo", "tap0"], r.out
+
+
+def test_sandbox_host_network_is_the_hosts(kiln):
+    require("sandbox")
+    with open("/proc/net/dev") as f:
+        host_before = interfaces(f.read())
+    r = kiln.build(NET_SPEC, *exe_args("sandbox", MINIMAL, "--network", "host"))
+    with open("/proc/net/dev") as f:
+        host_after = interfaces(f.read())
+    assert r.status == "SUCCEEDED", r.out
+    inside = sorted(lines_with("IFACE:", r.out))
+    # The host's interfaces (a container's veth may come or go meanwhile: only those present
+    # before and after must be there).
+    stable = (set(host_before) & set(host_after)) - {i for i in host_before if i.startswith("veth")}
+    assert len(stable) > 1, host_before
+    assert stable <= set(inside), r.out
 
 
 # ---------------------------------------------------------------------------------------------

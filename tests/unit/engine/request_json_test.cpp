@@ -46,6 +46,7 @@ TEST(RequestJson, RoundTrips) {
   req.cache.local_root = "/data/cache";
   req.cache.max_bytes = 1000;
   req.cache.max_age_seconds = 60;
+  req.max_builds = 3;
 
   auto back = request_from_json(nlohmann::json::parse(request_to_json(req).dump()));
   ASSERT_TRUE(back) << back.error().describe();
@@ -80,6 +81,7 @@ TEST(RequestJson, RoundTrips) {
   EXPECT_EQ(back->cache.local_root, "/data/cache");
   EXPECT_EQ(back->cache.max_bytes, 1000u);
   EXPECT_EQ(back->cache.max_age_seconds, 60);
+  EXPECT_EQ(back->max_builds, 3u);  // the sandbox sizes pids.max by it
 }
 
 TEST(RequestJson, WrongTypesAreParseErrors) {

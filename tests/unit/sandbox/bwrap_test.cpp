@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -27,15 +28,60 @@ SandboxSpec example_spec() {
   return spec;
 }
 
-std::vector<std::string> caps_args(const std::vector<std::string>& extra) {
+std::vector<std::string> caps_args(const std::vector<std::string>& extra, bool net_raw = true) {
   std::vector<std::string> a = {"--cap-drop", "ALL"};
   for (const char* c : {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
                         "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
                         "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}) {
+    if (!net_raw && std::string(c) == "CAP_NET_RAW") continue;
     a.insert(a.end(), {"--cap-add", c});
   }
   for (const std::string& c : extra) a.insert(a.end(), {"--cap-add", c});
   return a;
+}
+
+// Replaces the "PROC" placeholder with proc_protection_args().
+void with_proc_protections(std::vector<std::string>& argv) {
+  auto at = std::find(argv.begin(), argv.end(), "PROC");
+  ASSERT_NE(at, argv.end());
+  at = argv.erase(at);
+  argv.insert(at, proc_protection_args().begin(), proc_protection_args().end());
+}
+
+TEST(BwrapArgv, ProcSysAndDockersReadOnlyPathsAreBoundReadOnly) {
+  const auto& a = proc_protection_args();
+  auto has = [&a](std::initializer_list<std::string> seq) {
+    return std::search(a.begin(), a.end(), seq.begin(), seq.end()) != a.end();
+  };
+  // /proc/sys exists on every Linux with procfs: the core_pattern route must be closed.
+  EXPECT_TRUE(has({"--ro-bind", "/proc/sys", "/proc/sys"}));
+  if (fs::exists("/proc/irq")) {
+    EXPECT_TRUE(has({"--ro-bind", "/proc/irq", "/proc/irq"}));
+  }
+  if (fs::exists("/proc/keys")) {
+    EXPECT_TRUE(has({"--ro-bind", "/dev/null", "/proc/keys"}));
+  }
+  if (fs::exists("/proc/acpi")) {
+    EXPECT_TRUE(has({"--tmpfs", "/proc/acpi", "--remount-ro", "/proc/acpi"}));
+  }
+  for (const std::string& arg : a) {
+    if (arg.rfind("/proc/", 0) == 0) {
+      EXPECT_TRUE(fs::exists(arg)) << arg;
+    }
+  }
+}
+
+TEST(BwrapArgv, SeccompFdAndAPrivateNetwork) {
+  SandboxSpec spec = example_spec();
+  spec.network = SandboxSpec::Network::kPrivate;
+  spec.seccomp_fd = 8;
+  const auto a = bwrap_argv(spec);
+  // The launcher made the namespace: bwrap must not make another.
+  EXPECT_EQ(std::find(a.begin(), a.end(), "--unshare-net"), a.end());
+  const std::vector<std::string> want = {"--die-with-parent", "--seccomp", "8"};
+  EXPECT_NE(std::search(a.begin(), a.end(), want.begin(), want.end()), a.end());
+  // A private network keeps Docker's CAP_NET_RAW: its packet sockets see only the sandbox.
+  EXPECT_NE(std::find(a.begin(), a.end(), "CAP_NET_RAW"), a.end());
 }
 
 TEST(BwrapArgv, RootWithTheLauncherMountingTheOverlay) {
@@ -53,6 +99,7 @@ TEST(BwrapArgv, RootWithTheLauncherMountingTheOverlay) {
                                    "/",
                                    "--proc",
                                    "/proc",
+                                   "PROC",
                                    "--dev",
                                    "/dev",
                                    "--bind",
@@ -76,6 +123,7 @@ TEST(BwrapArgv, RootWithTheLauncherMountingTheOverlay) {
   const auto caps = caps_args({"CAP_SYS_PTRACE"});
   want.insert(want.end(), caps.begin(), caps.end());
   want.insert(want.end(), {"--", "/kiln/agent", "--fd", "3"});
+  with_proc_protections(want);
   EXPECT_EQ(bwrap_argv(example_spec()), want);
   EXPECT_TRUE(check_spec(example_spec()));
 }
@@ -109,14 +157,18 @@ TEST(BwrapArgv, WithoutRootBwrapMountsTheOverlayInAUserNamespace) {
                                    "/",
                                    "--proc",
                                    "/proc",
+                                   "PROC",
                                    "--dev",
                                    "/dev",
                                    "--chdir",
                                    "/",
                                    "--clearenv"};
-  const auto caps = caps_args({});
+  // The host's network: no raw or packet sockets that would see the host's traffic.
+  spec.cap_add = {"NET_ADMIN", "net_raw"};
+  const auto caps = caps_args({}, false);
   want.insert(want.end(), caps.begin(), caps.end());
   want.insert(want.end(), {"--", "/kiln/agent", "--fd", "3"});
+  with_proc_protections(want);
   EXPECT_EQ(bwrap_argv(spec), want);
 }
 
