@@ -8,6 +8,10 @@
 4. Server RSS when idle and with 1,000+ builds in the store.
 
 Needs: a release `kiln`, python3 with boto3 and moto, and wrk. Run: python3 bench/server_bench.py
+
+With BASELINE_KILN_BIN set, only BatchGetBuilds is measured, on KILN_BIN and on that baseline
+binary (e.g. the previous commit's, built in a git worktree), ROUNDS times each, alternating, and
+the ratio of the medians is printed (issue #13: the request checks must keep >= 0.95x).
 """
 import json
 import os
@@ -122,7 +126,43 @@ def moto_batch_get(tmp):
         proc.wait()
 
 
+def batch_get_server(binary, tmp):
+    import kiln_server
+    kiln_server.KILN = binary
+    server = KilnServer().start()
+    cb = server.boto3()
+    inline_project(cb, "bench", "version: 0.2\nphases:\n  build:\n    commands:\n      - true\n")
+    ids = [cb.start_build(projectName="bench")["build"]["id"] for _ in range(5)]
+    for i in ids:
+        wait_for_build(cb, i)
+    body = json.dumps({"ids": ids})
+    key, secret = server.credentials()
+    return server, body, signed_request(server.endpoint, body, key, secret)
+
+
+def compare_batch_get(baseline):
+    rounds = int(os.environ.get("ROUNDS", "3"))
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = {"kiln": batch_get_server(os.environ["KILN_BIN"], tmp),
+                   "baseline": batch_get_server(baseline, tmp)}
+        results = {"kiln": [], "baseline": []}
+        try:
+            for _ in range(rounds):
+                for name, (server, body, headers) in servers.items():
+                    rps, p99 = wrk(server.endpoint, body, headers, tmp)
+                    results[name].append(rps)
+                    print("  %-8s %8.0f req/s  p99 %s" % (name, rps, p99))
+        finally:
+            for server, _, _ in servers.values():
+                server.cleanup()
+    kiln, base = statistics.median(results["kiln"]), statistics.median(results["baseline"])
+    print("BatchGetBuilds, 32 conns, median of %d x %ds: kiln %.0f req/s, baseline %.0f req/s, "
+          "ratio %.3fx (budget >= 0.95x)" % (rounds, WRK_SECONDS, kiln, base, kiln / base))
+
+
 def main():
+    if os.environ.get("BASELINE_KILN_BIN"):
+        return compare_batch_get(os.environ["BASELINE_KILN_BIN"])
     with tempfile.TemporaryDirectory() as tmp:
         server = KilnServer(extra_args=["--max-builds", str(os.cpu_count() or 2)]).start()
         try:

@@ -1,13 +1,83 @@
 #include "api/log_events.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <ctime>
 
 namespace kiln::api {
 namespace {
 
+constexpr std::size_t kBlock = std::size_t{1} << 20;
+
 bool number(std::string_view s, int& out) {
   return std::from_chars(s.data(), s.data() + s.size(), out).ec == std::errc();
+}
+
+// Where the bytes come from: `read(buf, cap)` returns how many it put in buf, 0 at the end, or
+// -1 on error.
+using Reader = std::function<long(char*, std::size_t)>;
+// Gets each line or piece of one, and whether it starts a line; returns false to stop.
+using PieceFn = std::function<bool(std::string_view, bool)>;
+
+// Splits the stream into lines, and lines into pieces of at most kMaxEventBytes.
+bool scan_pieces(const Reader& read, const PieceFn& on_piece) {
+  std::string pending;  // the unfinished piece, shorter than kMaxEventBytes
+  std::string buf(kBlock, '\0');
+  bool line_start = true;
+  for (;;) {
+    const long n = read(buf.data(), buf.size());
+    if (n < 0) return false;
+    if (n == 0) break;
+    std::string_view block(buf.data(), static_cast<std::size_t>(n));
+    while (!block.empty()) {
+      const std::size_t nl = block.find('\n');
+      const std::size_t take = nl == std::string_view::npos ? block.size() : nl;
+      const std::size_t room = kMaxEventBytes - pending.size();
+      if (take > room) {  // the line goes on past this piece
+        pending.append(block.substr(0, room));
+        block.remove_prefix(room);
+        if (!on_piece(pending, line_start)) return true;
+        pending.clear();
+        line_start = false;
+        continue;
+      }
+      pending.append(block.substr(0, take));
+      if (nl == std::string_view::npos) break;
+      block.remove_prefix(nl + 1);
+      if (!on_piece(pending, line_start)) return true;
+      pending.clear();
+      line_start = true;
+    }
+  }
+  if (!pending.empty()) on_piece(pending, line_start);
+  return true;
+}
+
+// The two passes every reader makes: the first stamp (lines before it take it), then events.
+bool scan_events(const std::function<Reader()>& open,
+                 const std::function<bool(std::size_t, const LogEvent&)>& visit) {
+  std::int64_t first = -1;
+  if (!scan_pieces(open(), [&](std::string_view piece, bool line_start) {
+        if (line_start) first = agent_line_time(piece);
+        return first < 0;
+      })) {
+    return false;
+  }
+  std::int64_t last = first;
+  std::size_t index = 0;
+  LogEvent event;
+  return scan_pieces(open(), [&](std::string_view piece, bool line_start) {
+    if (line_start) {
+      if (const auto t = agent_line_time(piece); t >= 0) last = t;
+    }
+    event.timestamp_ms = last < 0 ? 0 : last;
+    event.message.assign(piece);
+    return visit(index++, event);
+  });
 }
 
 }  // namespace
@@ -35,24 +105,42 @@ std::int64_t agent_line_time(std::string_view line) {
 
 std::vector<LogEvent> split_log(std::string_view text) {
   std::vector<LogEvent> events;
-  std::int64_t last = -1;
-  std::size_t first_unstamped = 0;  // events before the first stamp get that stamp
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    const bool complete = end != std::string_view::npos;
-    if (!complete) end = text.size();
-    const std::string_view line = text.substr(start, end - start);
-    if (const auto t = agent_line_time(line); t >= 0) {
-      if (last < 0) {
-        for (std::size_t i = first_unstamped; i < events.size(); ++i) events[i].timestamp_ms = t;
-      }
-      last = t;
-    }
-    events.push_back({last < 0 ? 0 : last, std::string(line)});
-    start = end + 1;
-  }
+  std::size_t at = 0;
+  auto open_text = [text, &at]() -> Reader {
+    at = 0;
+    return [text, &at](char* buf, std::size_t cap) -> long {
+      const std::size_t n = std::min(cap, text.size() - at);
+      text.copy(buf, n, at);
+      at += n;
+      return static_cast<long>(n);
+    };
+  };
+  scan_events(open_text, [&](std::size_t, const LogEvent& e) {
+    events.push_back(e);
+    return true;
+  });
   return events;
+}
+
+bool for_each_event(const std::filesystem::path& file,
+                    const std::function<bool(std::size_t, const LogEvent&)>& visit) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  off_t offset = 0;
+  auto open_file = [fd, &offset]() -> Reader {
+    offset = 0;
+    return [fd, &offset](char* buf, std::size_t cap) -> long {
+      for (;;) {
+        const ssize_t n = ::pread(fd, buf, cap, offset);
+        if (n < 0 && errno == EINTR) continue;
+        if (n > 0) offset += n;
+        return static_cast<long>(n);
+      }
+    };
+  };
+  const bool ok = scan_events(open_file, visit);
+  ::close(fd);
+  return ok;
 }
 
 }  // namespace kiln::api

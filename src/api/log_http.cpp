@@ -3,18 +3,25 @@
 // bytes=A-B` header gets those bytes of the log (206). Signed with SigV4 like the API, e.g.
 // `curl --aws-sigv4 aws:amz:us-east-1:codebuild --user KEY:SECRET`.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
-#include <chrono>
-#include <thread>
+#include <memory>
+#include <stdexcept>
 
 #include "api/service.h"
 #include "api/validate.h"
-#include "util/files.h"
+#include "util/unique_fd.h"
 
 namespace kiln::api {
 namespace {
+
+// Ranges up to this size are answered with a plain body; larger ones (and the whole log) are
+// streamed in pieces of kPiece, so no read holds more than that per connection.
+constexpr std::uint64_t kWholeBody = std::uint64_t{1} << 20;
+constexpr std::size_t kPiece = std::size_t{64} * 1024;
 
 http::Response plain(int status, std::string body) {
   http::Response r;
@@ -72,47 +79,81 @@ http::Response Service::get_log(const http::Request& req) {
     r.headers = {{"Content-Type", "text/plain; charset=utf-8"}};
     auto offset = std::make_shared<off_t>(0);
     const std::string id = project + ":" + uuid;
+    // Called on the server's workers and must not block: an empty piece means "nothing yet",
+    // and the server asks again after its stream_poll (no thread waits per follower).
     r.stream = [this, path, offset, id](std::string& out) {
-      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) {
-        char buf[65536];
-        const ssize_t n = ::pread(fd, buf, sizeof buf, *offset);
-        ::close(fd);
+      const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd) {
+        out.resize(kPiece);
+        const ssize_t n = ::pread(fd.get(), out.data(), kPiece, *offset);
+        out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
         if (n > 0) {
-          out.append(buf, static_cast<std::size_t>(n));
           *offset += n;
           return true;
         }
       }
-      // Nothing new: end once the build has, else wait a little (an empty piece is a heartbeat).
+      // Nothing new: end once the build has (and all it printed was sent).
       auto now_rows = store_.get_builds({id});
       if (!now_rows || now_rows->empty() || now_rows->front().state == store::BuildState::kDone) {
-        return false;
+        if (!fd) return false;
+        struct stat st {};
+        return ::fstat(fd.get(), &st) == 0 && st.st_size > *offset;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
       return true;
     };
     return r;
   }
 
-  auto text = read_file(path);
-  if (!text) return plain(200, "");  // queued: nothing printed yet
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) return plain(200, "");  // queued: nothing printed yet
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  std::uint64_t from = 0;
+  std::uint64_t to = size == 0 ? 0 : size - 1;
+  int status = 200;
   if (const std::string* range = req.header("range")) {
-    std::uint64_t from = 0;
-    std::uint64_t to = 0;
-    if (!parse_range(*range, text->size(), from, to)) {
+    if (!parse_range(*range, size, from, to)) {
       http::Response r = plain(416, "");
-      r.headers.emplace_back("Content-Range", "bytes */" + std::to_string(text->size()));
+      r.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
       return r;
     }
-    http::Response r = plain(206, text->substr(from, to - from + 1));
+    status = 206;
+  }
+  const std::uint64_t length = size == 0 ? 0 : to - from + 1;
+  http::Response r = plain(status, "");
+  if (status == 206) {
     r.headers.emplace_back("Content-Range", "bytes " + std::to_string(from) + "-" +
-                                                std::to_string(to) + "/" +
-                                                std::to_string(text->size()));
+                                                std::to_string(to) + "/" + std::to_string(size));
+  } else {
+    r.headers.emplace_back("Accept-Ranges", "bytes");
+  }
+  if (length <= kWholeBody) {
+    r.body.resize(length);
+    std::size_t got = 0;
+    while (got < length) {
+      const ssize_t n =
+          ::pread(fd.get(), r.body.data() + got, length - got, static_cast<off_t>(from + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // the file shrank: send what there is
+      got += static_cast<std::size_t>(n);
+    }
+    r.body.resize(got);
     return r;
   }
-  http::Response r = plain(200, std::move(*text));
-  r.headers.emplace_back("Accept-Ranges", "bytes");
+  // Larger: streamed from the file piece by piece (chunked), never held whole.
+  auto shared = std::make_shared<UniqueFd>(std::move(fd));
+  auto next = std::make_shared<std::uint64_t>(from);
+  const std::uint64_t stop = from + length;
+  r.stream = [shared, next, stop](std::string& out) {
+    if (*next >= stop) return false;
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, stop - *next));
+    out.resize(want);
+    const ssize_t n = ::pread(shared->get(), out.data(), want, static_cast<off_t>(*next));
+    if (n <= 0) throw std::runtime_error("the log shrank while it was sent");
+    out.resize(static_cast<std::size_t>(n));
+    *next += static_cast<std::uint64_t>(n);
+    return true;
+  };
   return r;
 }
 

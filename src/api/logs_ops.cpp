@@ -2,12 +2,15 @@
 // the log group and stream that Build.logs names: /aws/codebuild/<project> and <uuid>.
 #include <algorithm>
 #include <charconv>
+#include <deque>
+#include <optional>
+#include <set>
+#include <tuple>
 
 #include "api/log_events.h"
 #include "api/ops_common.h"
 #include "api/service.h"
 #include "api/validate.h"
-#include "util/files.h"
 
 namespace kiln::api {
 namespace {
@@ -38,11 +41,13 @@ bool valid_stream(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c) || c == '-'; });
 }
 
-ApiResult<std::vector<LogEvent>> read_stream(const std::filesystem::path& file) {
-  auto text = read_file(file);
-  if (!text)
-    return api_fail("ResourceNotFoundException", "The specified log stream does not exist.");
-  return split_log(*text);
+// CloudWatch Logs answers at most 1 MB of events per call (GetLogEvents, FilterLogEvents):
+// https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
+constexpr std::size_t kMaxLogPageBytes = std::size_t{1} << 20;
+constexpr std::size_t kEventOverhead = 26;
+
+ApiError no_stream() {
+  return {"ResourceNotFoundException", "The specified log stream does not exist.", 400};
 }
 
 // Tokens are "f/<index>" and "b/<index>": positions in the stream's events.
@@ -52,6 +57,29 @@ std::optional<std::pair<char, std::size_t>> parse_token(const std::string& t) {
   const auto r = std::from_chars(t.data() + 2, t.data() + t.size(), n);
   if (r.ec != std::errc() || r.ptr != t.data() + t.size()) return std::nullopt;
   return std::pair{t[0], n};
+}
+
+// FilterLogEvents' tokens: "f/<timestamp>/<stream>/<index>", the key of the last event given.
+struct FilterKey {
+  std::int64_t ts = 0;
+  std::string stream;
+  std::size_t index = 0;
+};
+std::optional<FilterKey> parse_filter_key(const std::string& t) {
+  if (!t.starts_with("f/")) return std::nullopt;
+  const auto a = t.find('/', 2);
+  const auto b = a == std::string::npos ? a : t.rfind('/');
+  if (a == std::string::npos || b <= a) return std::nullopt;
+  FilterKey k;
+  const auto r1 = std::from_chars(t.data() + 2, t.data() + a, k.ts);
+  const auto r2 = std::from_chars(t.data() + b + 1, t.data() + t.size(), k.index);
+  if (r1.ec != std::errc() || r1.ptr != t.data() + a || r2.ec != std::errc() ||
+      r2.ptr != t.data() + t.size()) {
+    return std::nullopt;
+  }
+  k.stream = t.substr(a + 1, b - a - 1);
+  if (!valid_stream(k.stream)) return std::nullopt;
+  return k;
 }
 
 }  // namespace
@@ -75,38 +103,67 @@ ApiResult<json> Service::get_log_events(const Call& c) {
   auto token = f.string("nextToken", false, 1);
   if (!token) return tl::unexpected(token.error());
 
-  auto all = read_stream(options_.data.log_path(*project, **stream));
-  if (!all) return tl::unexpected(all.error());
-  std::vector<LogEvent> events;
-  for (auto& e : *all) {
-    if (*start_time && e.timestamp_ms < **start_time) continue;
-    if (*end_time && e.timestamp_ms >= **end_time) continue;
-    events.push_back(std::move(e));
-  }
-  const std::size_t n = events.size();
+  // Positions count the events inside the time window; a page is read from the file without
+  // holding more than the page (at most `limit` events and kMaxLogPageBytes).
+  auto in_window = [&](const LogEvent& e) {
+    return !(*start_time && e.timestamp_ms < **start_time) &&
+           !(*end_time && e.timestamp_ms >= **end_time);
+  };
   const auto max = static_cast<std::size_t>(limit->value_or(10000));
-  std::size_t begin = 0;
-  std::size_t end = n;
+  std::optional<std::pair<char, std::size_t>> t;
   if (*token) {
-    const auto t = parse_token(**token);
-    if (!t || t->second > n) return invalid_input("The specified nextToken is invalid.");
-    if (t->first == 'f') {
-      begin = t->second;
-      end = std::min(n, begin + max);
-    } else {
-      end = t->second;
-      begin = end > max ? end - max : 0;
+    t = parse_token(**token);
+    if (!t) return invalid_input("The specified nextToken is invalid.");
+  }
+  // Forward pages start at a position; backward ones (the default: the newest events) end at one.
+  const bool forward = t ? t->first == 'f' : from_head->value_or(false);
+  const std::size_t anchor = t ? t->second : 0;
+  std::deque<LogEvent> page;
+  std::size_t bytes = 0;
+  std::size_t n = 0;  // window events seen
+  bool full = false;
+  const bool opened = for_each_event(
+      options_.data.log_path(*project, **stream), [&](std::size_t, const LogEvent& e) {
+        if (!in_window(e)) return true;
+        const std::size_t pos = n++;
+        if (forward) {
+          if (pos < anchor) return true;
+          const std::size_t size = e.message.size() + kEventOverhead;
+          if (page.size() >= max || (!page.empty() && bytes + size > kMaxLogPageBytes)) {
+            full = true;
+            return false;
+          }
+          page.push_back(e);
+          bytes += size;
+          return true;
+        }
+        if (t && pos >= anchor) return false;
+        page.push_back(e);
+        bytes += e.message.size() + kEventOverhead;
+        while (page.size() > max || (page.size() > 1 && bytes > kMaxLogPageBytes)) {
+          bytes -= page.front().message.size() + kEventOverhead;
+          page.pop_front();
+        }
+        return true;
+      });
+  if (!opened) return tl::unexpected(no_stream());
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  if (forward) {
+    if (!full && page.empty() && anchor > n) {
+      return invalid_input("The specified nextToken is invalid.");
     }
-  } else if (from_head->value_or(false)) {
-    end = std::min(n, max);
+    begin = anchor;
+    end = anchor + page.size();
   } else {
-    begin = n > max ? n - max : 0;  // CloudWatch's default: the newest events
+    end = t ? anchor : n;
+    if (t && anchor > n) return invalid_input("The specified nextToken is invalid.");
+    begin = end - page.size();
   }
   json out_events = json::array();
-  for (std::size_t i = begin; i < end; ++i) {
-    out_events.push_back({{"timestamp", events[i].timestamp_ms},
-                          {"message", events[i].message},
-                          {"ingestionTime", events[i].timestamp_ms}});
+  for (const auto& e : page) {
+    out_events.push_back(
+        {{"timestamp", e.timestamp_ms}, {"message", e.message}, {"ingestionTime", e.timestamp_ms}});
   }
   return json{{"events", out_events},
               {"nextForwardToken", "f/" + std::to_string(end)},
@@ -160,49 +217,73 @@ ApiResult<json> Service::filter_log_events(const Call& c) {
       }
     }
   }
+  // Matches are ordered by (timestamp, stream, index); a page keeps only the smallest `limit`
+  // after the token's key, within kMaxLogPageBytes, so memory is bounded by the page.
   struct Found {
     std::int64_t ts;
     std::string stream;
     std::size_t index;
     std::string message;
-  };
-  std::vector<Found> found;
-  json searched = json::array();
-  for (const auto& name : names) {
-    auto events = read_stream(options_.data.log_path(*project, name));
-    if (!events) continue;
-    searched.push_back({{"logStreamName", name}, {"searchedCompletely", true}});
-    for (std::size_t i = 0; i < events->size(); ++i) {
-      auto& e = (*events)[i];
-      if (*start_time && e.timestamp_ms < **start_time) continue;
-      if (*end_time && e.timestamp_ms > **end_time) continue;
-      const bool match = std::all_of(terms.begin(), terms.end(), [&](const std::string& t) {
-        return e.message.find(t) != std::string::npos;
-      });
-      if (match) found.push_back({e.timestamp_ms, name, i, std::move(e.message)});
+    bool operator<(const Found& o) const {
+      return std::tie(ts, stream, index) < std::tie(o.ts, o.stream, o.index);
     }
-  }
-  std::stable_sort(found.begin(), found.end(),
-                   [](const Found& a, const Found& b) { return a.ts < b.ts; });
-  std::size_t begin = 0;
+  };
+  std::optional<Found> after;
   if (*token) {
-    const auto t = parse_token(**token);
-    if (!t || t->first != 'f' || t->second > found.size())
-      return invalid_input("The specified nextToken is invalid.");
-    begin = t->second;
+    const auto key = parse_filter_key(**token);
+    if (!key) return invalid_input("The specified nextToken is invalid.");
+    after = Found{key->ts, key->stream, key->index, ""};
   }
-  const std::size_t end =
-      std::min(found.size(), begin + static_cast<std::size_t>(limit->value_or(10000)));
+  const auto max = static_cast<std::size_t>(limit->value_or(10000));
+  std::multiset<Found> page;
+  std::size_t bytes = 0;
+  bool more = false;
+  json searched = json::array();
+  Found probe;
+  for (const auto& name : names) {
+    const bool opened = for_each_event(
+        options_.data.log_path(*project, name), [&](std::size_t i, const LogEvent& e) {
+          if (*start_time && e.timestamp_ms < **start_time) return true;
+          if (*end_time && e.timestamp_ms > **end_time) return true;
+          const bool match = std::all_of(terms.begin(), terms.end(), [&](const std::string& t) {
+            return e.message.find(t) != std::string::npos;
+          });
+          if (!match) return true;
+          probe.ts = e.timestamp_ms;
+          probe.stream = name;
+          probe.index = i;
+          if (after && !(*after < probe)) return true;
+          if (page.size() >= max && !(probe < *page.rbegin())) {
+            more = true;
+            return true;
+          }
+          probe.message = e.message;
+          bytes += probe.message.size() + kEventOverhead;
+          page.insert(probe);
+          while (page.size() > max || (page.size() > 1 && bytes > kMaxLogPageBytes)) {
+            auto last = std::prev(page.end());
+            bytes -= last->message.size() + kEventOverhead;
+            page.erase(last);
+            more = true;
+          }
+          return true;
+        });
+    if (opened) searched.push_back({{"logStreamName", name}, {"searchedCompletely", true}});
+  }
   json events = json::array();
-  for (std::size_t i = begin; i < end; ++i) {
-    events.push_back({{"logStreamName", found[i].stream},
-                      {"timestamp", found[i].ts},
-                      {"message", found[i].message},
-                      {"ingestionTime", found[i].ts},
-                      {"eventId", found[i].stream + "/" + std::to_string(found[i].index)}});
+  for (const auto& m : page) {
+    events.push_back({{"logStreamName", m.stream},
+                      {"timestamp", m.ts},
+                      {"message", m.message},
+                      {"ingestionTime", m.ts},
+                      {"eventId", m.stream + "/" + std::to_string(m.index)}});
   }
   json out = {{"events", events}, {"searchedLogStreams", searched}};
-  if (end < found.size()) out["nextToken"] = "f/" + std::to_string(end);
+  if (more && !page.empty()) {
+    const Found& last = *page.rbegin();
+    out["nextToken"] =
+        "f/" + std::to_string(last.ts) + "/" + last.stream + "/" + std::to_string(last.index);
+  }
   return out;
 }
 

@@ -1,43 +1,54 @@
 #include "http/workers.h"
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
 namespace kiln::http {
 
-bool StreamThreads::spawn(std::function<void()> fn) {
+void WorkerPool::start(unsigned count) {
   std::lock_guard lk(mu_);
-  if (closed_) return false;
-  for (auto it = threads_.begin(); it != threads_.end();) {
-    if (it->done->load()) {
-      it->thread.join();  // it has returned or is about to
-      it = threads_.erase(it);
-    } else {
-      ++it;
-    }
+  if (started_) return;
+  started_ = true;
+  for (unsigned i = 0; i < std::max(1U, count); ++i) {
+    threads_.emplace_back([this] { run(); });
+    count_.fetch_add(1);
   }
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  try {
-    std::thread t([fn = std::move(fn), done]() mutable {
-      fn();
-      fn = nullptr;  // what it captured dies here, before close_and_join() can return
-      done->store(true);
-    });
-    threads_.push_back({std::move(t), std::move(done)});
-  } catch (const std::system_error&) {
-    return false;
+}
+
+bool WorkerPool::post(std::function<void()> fn) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_ || !started_) return false;
+    queue_.push_back(std::move(fn));
   }
+  cv_.notify_one();
   return true;
 }
 
-void StreamThreads::close_and_join() {
-  std::list<Entry> running;
+void WorkerPool::run() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing left to run
+    std::function<void()> fn = std::move(queue_.front());
+    queue_.pop_front();
+    lk.unlock();
+    fn();
+    fn = nullptr;  // what it captured dies here, on this thread
+    lk.lock();
+  }
+}
+
+void WorkerPool::stop() {
+  std::vector<std::thread> threads;
   {
     std::lock_guard lk(mu_);
-    closed_ = true;
-    running.swap(threads_);
+    stopping_ = true;
+    threads.swap(threads_);
   }
-  for (auto& e : running) e.thread.join();
+  cv_.notify_all();
+  for (auto& t : threads) t.join();
 }
 
 void Ticker::start(std::chrono::milliseconds period, std::function<void()> tick) {

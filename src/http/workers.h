@@ -1,6 +1,6 @@
-// The threads the HTTP server runs besides its I/O threads: one per streaming response (its
-// producer may block) and a ticker for the idle sweep. Kept apart from server.cpp so they build
-// without Boost and are tested on their own.
+// The threads the HTTP server runs besides its I/O threads: a fixed pool for handlers that do
+// file work and for streaming producers, and a ticker for the idle sweep. Kept apart from
+// server.cpp so they build without Boost and are tested on their own.
 //
 // Thread safety: every member function may be called from any thread. The destructors join.
 #pragma once
@@ -8,35 +8,41 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace kiln::http {
 
-class StreamThreads {
+class WorkerPool {
  public:
-  StreamThreads() = default;
-  ~StreamThreads() { close_and_join(); }
-  StreamThreads(const StreamThreads&) = delete;
-  StreamThreads& operator=(const StreamThreads&) = delete;
+  WorkerPool() = default;
+  ~WorkerPool() { stop(); }
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Runs `fn` on a new thread and destroys it there, before the thread counts as finished.
-  // False, without running it, once close_and_join() has begun or when no thread can be made.
-  bool spawn(std::function<void()> fn);
-  // Refuses new threads and waits for the running ones. Idempotent.
-  void close_and_join();
+  // Starts `count` threads (at least one). Throws std::system_error when a thread cannot be
+  // made. Only once per pool.
+  void start(unsigned count);
+  // Queues `fn`; it runs on a pool thread and is destroyed there. False, without queueing it,
+  // once stop() has begun or before start().
+  bool post(std::function<void()> fn);
+  // Refuses new work, runs what is queued, and joins the threads. Idempotent.
+  void stop();
+  unsigned size() const { return count_.load(); }
 
  private:
-  struct Entry {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
+  void run();
   std::mutex mu_;
-  std::list<Entry> threads_;  // finished ones are joined by the next spawn()
-  bool closed_ = false;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::atomic<unsigned> count_{0};
+  std::vector<std::thread> threads_;
 };
 
 class Ticker {

@@ -5,37 +5,47 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
 
 namespace kiln::http {
 namespace {
 
 using namespace std::chrono_literals;
 
-TEST(HttpStreamThreadsTest, RunsEachFunctionAndDestroysItBeforeJoinReturns) {
-  StreamThreads threads;
+TEST(HttpWorkerPoolTest, RunsEachFunctionAndDestroysItBeforeStopReturns) {
+  WorkerPool pool;
+  EXPECT_FALSE(pool.post([] {}));  // not started
+  pool.start(3);
+  EXPECT_EQ(pool.size(), 3U);
   std::atomic<int> ran{0};
   auto token = std::make_shared<int>(7);
   std::weak_ptr<int> watch = token;
-  for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(threads.spawn([&ran, token] { ran.fetch_add(1); }));
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(pool.post([&ran, token] { ran.fetch_add(1); }));
   }
   token.reset();
-  threads.close_and_join();
-  EXPECT_EQ(ran.load(), 20);
-  EXPECT_TRUE(watch.expired());  // every copy of the capture died on its thread
-  EXPECT_FALSE(threads.spawn([] {}));
-  threads.close_and_join();  // idempotent
+  pool.stop();
+  EXPECT_EQ(ran.load(), 200);    // queued work runs before stop() returns
+  EXPECT_TRUE(watch.expired());  // every copy of the capture died on a pool thread
+  EXPECT_FALSE(pool.post([] {}));
+  pool.stop();  // idempotent
 }
 
-TEST(HttpStreamThreadsTest, JoinWaitsForRunningThreads) {
-  StreamThreads threads;
-  std::atomic<bool> finished{false};
-  ASSERT_TRUE(threads.spawn([&finished] {
-    std::this_thread::sleep_for(100ms);
-    finished = true;
-  }));
-  threads.close_and_join();
-  EXPECT_TRUE(finished.load());
+TEST(HttpWorkerPoolTest, ManyTasksShareTheFixedThreads) {
+  WorkerPool pool;
+  pool.start(2);
+  std::mutex mu;
+  std::set<std::thread::id> ids;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(pool.post([&] {
+      std::lock_guard lk(mu);
+      ids.insert(std::this_thread::get_id());
+    }));
+  }
+  pool.stop();
+  EXPECT_LE(ids.size(), 2U);
 }
 
 TEST(HttpTickerTest, TicksUntilStopped) {

@@ -1,0 +1,37 @@
+// The checks a request passes before the HTTP server reads its body (http::ServerOptions::
+// precheck, docs/security.md): its SigV4 Authorization header is present and well formed, names
+// a known, active key, and its X-Amz-Date is within the skew window. A request that fails is
+// answered at once with the error Service::handle would give it (auth::verify's types and
+// messages), so an unauthenticated peer cannot make the server hold a 10 MiB body. The signature
+// itself covers the body and is checked later by auth::verify. With --allow-anonymous an
+// unsigned request passes; a signed one is still checked.
+//
+// Ownership: the returned function borrows `keys` and `clock`, which must outlive it. Thread
+// safety: it may be called from many threads at once (KeyLookup::find is thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "auth/sigv4.h"
+#include "http/server.h"
+#include "util/clock.h"
+
+namespace kiln::api {
+
+using Precheck = std::function<std::optional<http::Response>(const http::Request&)>;
+
+// nullopt: read the body and let Service::handle decide. Else the refusal to send.
+std::optional<http::Response> precheck_request(const http::Request& head,
+                                               const auth::KeyLookup& keys, std::int64_t now,
+                                               bool allow_anonymous, std::int64_t max_skew_seconds);
+
+Precheck make_precheck(const auth::KeyLookup& keys, const Clock& clock, bool allow_anonymous,
+                       std::int64_t max_skew_seconds = auth::kDefaultMaxSkewSeconds);
+
+// True for requests whose handler reads log files (GET /logs/..., the Logs_ API): the server runs
+// them on its workers so they never stall the I/O threads (http::ServerOptions::offload).
+bool is_file_work(const http::Request& head);
+
+}  // namespace kiln::api
