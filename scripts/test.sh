@@ -45,19 +45,8 @@ if [[ $skip != *" tidy "* ]]; then
 fi
 
 if [[ $skip != *" fuzz "* ]]; then
-  stage "fuzz the buildspec parser, API request decoder, secret masker, extract_archive, HTTP parser (15 s each)"
-  cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-    -DKILN_FUZZ=ON >/dev/null
-  ninja -C build/fuzz fuzz_buildspec fuzz_api_request fuzz_masker fuzz_extract fuzz_http_request
-  for target in "fuzz_buildspec fuzz/corpus" "fuzz_api_request fuzz/api_corpus" \
-    "fuzz_masker fuzz/masker_corpus" "fuzz_extract fuzz/extract_corpus" \
-    "fuzz_http_request fuzz/http_corpus"; do
-    set -- $target
-    scratch=$(mktemp -d)
-    ./build/fuzz/"$1" -max_total_time=15 -timeout=10 -print_final_stats=1 "$scratch" "$2" \
-      2>&1 | tail -n 12
-    rm -rf "$scratch"
-  done
+  stage "fuzz every target in fuzz/targets.txt (15 s each; scripts/fuzz-long.sh runs ten minutes)"
+  FUZZ_SECONDS=15 ./scripts/fuzz-long.sh
 fi
 
 stage "end-to-end tests"
