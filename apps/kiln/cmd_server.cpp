@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "api/precheck.h"
 #include "api/service.h"
 #include "auth/keys.h"
 #include "commands.h"
@@ -18,6 +19,7 @@
 #include "server/cache_invalidation.h"
 #include "server/reloading_keys.h"
 #include "server/scheduler.h"
+#include "server_setup.h"
 #include "store/store.h"
 
 extern char** environ;
@@ -32,13 +34,14 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:7447";
   unsigned max_builds = 0;
   bool allow_anonymous = false;
+  bool allow_privileged = false;  // privileged builds can take the host (docs/server.md)
   std::string region = "us-east-1";
   std::string account = "000000000000";
   // Archive (S3) cache eviction per project namespace, applied after each save (docs/cache.md).
   std::uint64_t cache_max_mb = 10240;
   long long cache_max_age_hours = 168;
   std::vector<std::string> source_roots;
-  std::string executor = "process";
+  std::string executor;   // "" = sandbox where it works (server_setup.h default_executor)
   std::string network;    // "" = the executor's default
   std::string image_dir;  // "" = DATA/images
 };
@@ -64,6 +67,27 @@ int run_server(const ServerOptions& o) {
   if (ec) return fail_start("cannot create the data folder " + o.data + ": " + ec.message());
   ::chmod(o.data.c_str(), 0700);  // builds and other users must not read the server's state
   const api::DataLayout layout{fs::canonical(o.data, ec)};
+  if (auto h = check_history(layout.root); !h) return fail_start(h.error().describe());
+
+  std::string executor = o.executor;
+  if (executor.empty()) {
+    auto chosen = default_executor();
+    if (!chosen) return fail_start(chosen.error().describe());
+    executor = *chosen;
+  }
+  if (executor != "process" && executor != "sandbox" && executor != "docker")
+    return fail_start("--executor must be process, sandbox or docker, not " + executor);
+  // A root server's process builds run as the build user, who must not read this folder.
+  std::string build_user;
+  fs::path build_home;
+  if (executor == "process" && ::geteuid() == 0) {
+    auto home = ensure_build_user();
+    if (!home) return fail_start(home.error().describe());
+    if (auto r = open_builds_to_build_user(layout.root); !r)
+      return fail_start(r.error().describe());
+    build_user = engine::kBuildUser;
+    build_home = *home;
+  }
 
   // Block the stop signals in every thread; main() waits for them with sigwait.
   sigset_t stop_signals;
@@ -95,6 +119,7 @@ int run_server(const ServerOptions& o) {
   server::SchedulerOptions sched_opts;
   sched_opts.data = layout;
   sched_opts.kiln_binary = self;
+  sched_opts.build_user = build_user;
   sched_opts.max_running =
       o.max_builds != 0 ? o.max_builds : std::max(1u, std::thread::hardware_concurrency());
   server::Scheduler scheduler(sched_opts, **store, clock);
@@ -105,20 +130,20 @@ int run_server(const ServerOptions& o) {
                  *recovered);
   }
 
-  if (o.executor != "process" && o.executor != "sandbox" && o.executor != "docker")
-    return fail_start("--executor must be process, sandbox or docker, not " + o.executor);
   // A killed server leaves containers and cgroups behind; they go before any new build starts.
-  for (const auto& line : engine::sweep_leftovers(o.executor))
+  for (const auto& line : engine::sweep_leftovers(executor))
     std::fprintf(stderr, "kiln server: %s\n", line.c_str());
 
   api::ServiceOptions svc_opts;
-  svc_opts.executor = o.executor;
+  svc_opts.executor = executor;
   svc_opts.network_mode = o.network;
+  svc_opts.max_builds = sched_opts.max_running;
   svc_opts.image_dir =
       fs::absolute(o.image_dir.empty() ? fs::path(o.data) / "images" : fs::path(o.image_dir));
   svc_opts.account = {o.region, o.account};
   svc_opts.data = layout;
   svc_opts.allow_anonymous = o.allow_anonymous;
+  svc_opts.allow_privileged = o.allow_privileged;
   svc_opts.cache_max_bytes = o.cache_max_mb << 20;
   svc_opts.cache_max_age_seconds = o.cache_max_age_hours * 3600;
   for (const auto& r : o.source_roots) svc_opts.source_roots.emplace_back(r);
@@ -138,16 +163,32 @@ int run_server(const ServerOptions& o) {
       continue;
     svc_opts.image_env[name] = kv.substr(eq + 1);
   }
+  if (!build_home.empty()) svc_opts.image_env["HOME"] = build_home.string();
   server::ReloadingKeys key_lookup(std::move(keys->keys));
+  svc_opts.policies = &key_lookup;
   api::Service service(svc_opts, **store, **secret_store, key_lookup, scheduler, clock);
 
   http::ServerOptions http_opts;
   http_opts.host = o.listen.substr(0, colon);
   http_opts.port = static_cast<std::uint16_t>(port);
+  // Unsigned or stale requests are refused before their body is read; log reads run on workers.
+  http_opts.precheck =
+      api::make_precheck(key_lookup, clock, o.allow_anonymous, svc_opts.max_skew_seconds);
+  http_opts.offload = api::is_file_work;
   http::Server http_server(http_opts, [&](const http::Request& r) { return service.handle(r); });
   if (auto r = http_server.start(); !r) return fail_start(r.error().describe());
   scheduler.start();
 
+  if (executor == "process") {
+    std::fprintf(stderr,
+                 "kiln server: WARNING: --executor process: builds run UNISOLATED on this host "
+                 "as %s, with its network, processes and files (docs/server.md). Use it only "
+                 "for builds you trust.\n",
+                 build_user.empty() ? "this server's user" : build_user.c_str());
+  } else if (executor == "sandbox") {
+    if (const auto note = missing_image_note(svc_opts.image_dir); !note.empty())
+      std::fprintf(stderr, "kiln server: %s\n", note.c_str());
+  }
   if (o.allow_anonymous) {
     std::fprintf(stderr,
                  "kiln server: WARNING: --allow-anonymous: unsigned requests are accepted. Use "
@@ -175,14 +216,18 @@ std::function<int()> add_server_command(CLI::App& app) {
   auto opts = std::make_shared<ServerOptions>();
   CLI::App* cmd = app.add_subcommand("server", "serve the CodeBuild API (AWS JSON 1.1 + SigV4)");
   cmd->add_option("--data", opts->data, "data folder (state, logs, keys)")->capture_default_str();
-  cmd->add_option("--executor", opts->executor, "where builds run: process, sandbox or docker")
-      ->capture_default_str();
+  cmd->add_option("--executor", opts->executor,
+                  "where builds run: sandbox (the default where bubblewrap works), docker, or "
+                  "process (unisolated; as root, builds run as the user kiln-build)");
   cmd->add_option("--network", opts->network,
-                  "network of sandbox and docker builds: bridge (docker), host or none");
+                  "network of sandbox and docker builds: bridge (default), host or none; "
+                  "sandbox also host-loopback");
   cmd->add_option("--image-dir", opts->image_dir, "curated image store (default DATA/images)");
   cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on")->capture_default_str();
   cmd->add_option("--max-builds", opts->max_builds,
                   "builds running at once (default: the number of cores)");
+  cmd->add_flag("--allow-privileged", opts->allow_privileged,
+                "allow privilegedMode builds, for keys with kiln:PrivilegedBuild");
   cmd->add_flag("--allow-anonymous", opts->allow_anonymous,
                 "accept unsigned requests (throwaway local use only)");
   cmd->add_option("--region", opts->region, "region in ARNs when a request names none")

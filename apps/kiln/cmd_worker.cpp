@@ -5,13 +5,18 @@
 //
 // Protocol: the request is a JSON file (engine::request_to_json); the log is appended to --log
 // as the build prints; at every phase change one line of JSON, the Build record, goes to stdout
-// (a pipe to the server). SIGTERM or SIGINT stop the build (STOPPED).
+// (a pipe to the server). SIGTERM or SIGINT stop the build (STOPPED). When the request names
+// the project's key (engine::kSecretsKeyMember), every parameter and secret the build reads is
+// checked against that key's policy in --keys first (server/secret_access.h).
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "commands.h"
@@ -20,6 +25,8 @@
 #include "engine/request_json.h"
 #include "engine/services.h"
 #include "logs/log_sink.h"
+#include "secrets/secret_store.h"
+#include "server/secret_access.h"
 #include "signals.h"
 #include "util/files.h"
 #include "util/json_text.h"
@@ -31,6 +38,7 @@ struct WorkerOptions {
   std::string request;
   std::string log;
   std::string secrets;     // the server's secret store folder
+  std::string keys;        // the server's keys.json: the project key's policy
   std::string build_user;  // process builds run as this user (engine::make_executor)
   int parent = 0;
 };
@@ -81,7 +89,32 @@ int run_worker(const WorkerOptions& o) {
   logs::FdSink log(log_fd);
   SystemClock clock;
   // Opened only if the build asks for a parameter, a secret or a source credential.
-  secrets::LazyStoreResolver secrets(o.secrets, clock);
+  secrets::LazyStoreResolver store(o.secrets, clock);
+  // A second handle, also opened at its first use, names stored secrets' ARNs for the check.
+  std::unique_ptr<secrets::SecretStore> described;
+  auto secret_arn = [&](const std::string& id) -> std::string {
+    std::error_code ec;
+    if (!described && std::filesystem::is_directory(o.secrets, ec)) {
+      if (auto opened = secrets::open_secret_store(o.secrets, clock))
+        described = std::move(*opened);
+    }
+    if (!described) return "";  // the check then uses the name alone: the read fails anyway
+    auto s = described->describe_secret(id);
+    if (!s) return "";
+    return api::stored_secret_arn(req->identity.region, req->identity.account, s->name,
+                                  s->arn_suffix);
+  };
+  std::optional<server::AuthorizingSecretResolver> authorized;
+  if (const auto k = json.find(engine::kSecretsKeyMember);
+      k != json.end() && k->is_string() && !k->get<std::string>().empty()) {
+    authorized.emplace(
+        server::SecretAccessOptions{k->get<std::string>(),
+                                    o.keys,
+                                    {req->identity.region, req->identity.account, secret_arn}},
+        store);
+  }
+  secrets::SecretResolver& secrets =
+      authorized ? static_cast<secrets::SecretResolver&>(*authorized) : store;
   engine::Engine eng({executor, services.uploader(), log, clock, secrets, emit, &services.sources(),
                       services.cache()});
   const engine::BuildRecord record = eng.run(*req, cancel);
@@ -100,6 +133,7 @@ std::function<int()> add_worker_command(CLI::App& app) {
   cmd->add_option("--request", opts->request, "build request JSON file")->required();
   cmd->add_option("--log", opts->log, "log file, appended as the build prints")->required();
   cmd->add_option("--secrets", opts->secrets, "the server's secret store folder")->required();
+  cmd->add_option("--keys", opts->keys, "the server's keys.json (the project key's policy)");
   cmd->add_option("--build-user", opts->build_user, "run process builds as this user");
   cmd->add_option("--parent", opts->parent, "the server's pid; exit if it is already gone");
   return [opts] { return run_worker(*opts); };

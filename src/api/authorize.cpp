@@ -207,6 +207,19 @@ Access log_read_access(const std::string& project, const std::string& uuid, cons
           Arns(ctx).log_group("/aws/codebuild/" + project) + ":log-stream:" + uuid};
 }
 
+Access parameter_read_access(const std::string& name, const ArnContext& ctx) {
+  return {"ssm:GetParameter", Arns(ctx).parameter(name)};
+}
+
+Access secret_read_access(const std::string& secret_id, const ArnContext& ctx) {
+  return {"secretsmanager:GetSecretValue", Arns(ctx).secret(secret_id)};
+}
+
+std::string stored_secret_arn(const std::string& region, const std::string& account,
+                              const std::string& name, const std::string& arn_suffix) {
+  return "arn:aws:secretsmanager:" + region + ":" + account + ":secret:" + name + "-" + arn_suffix;
+}
+
 std::string user_arn(const std::string& account, const std::string& user) {
   return "arn:aws:iam::" + account + ":user/" + user;
 }
@@ -236,8 +249,8 @@ std::optional<ApiError> Service::authorize_call(std::string_view target, const j
   const ArnContext ctx{region, options_.account.id, [&](const std::string& id) -> std::string {
                          auto s = secrets_.describe_secret(id);
                          if (!s) return "";
-                         return "arn:aws:secretsmanager:" + region + ":" + options_.account.id +
-                                ":secret:" + s->name + "-" + s->arn_suffix;
+                         return stored_secret_arn(region, options_.account.id, s->name,
+                                                  s->arn_suffix);
                        }};
   const auto policy = options_.policies->policy_of(key_id);
   return authorize(policy.get(), user_arn(options_.account.id, user), accesses_of(target, in, ctx));

@@ -59,6 +59,14 @@ std::vector<Access> accesses_of(std::string_view target, const nlohmann::json& i
 // GET /logs/<project>/<uuid>: logs:GetLogEvents on the build's log stream.
 Access log_read_access(const std::string& project, const std::string& uuid, const ArnContext& ctx);
 
+// A build's own read of a parameter or a secret (server/secret_access.h): what the key's own
+// GetParameter / GetSecretValue call of it would need.
+Access parameter_read_access(const std::string& name, const ArnContext& ctx);
+Access secret_read_access(const std::string& secret_id, const ArnContext& ctx);
+// A stored secret's ARN: arn:aws:secretsmanager:R:A:secret:NAME-SUFFIX.
+std::string stored_secret_arn(const std::string& region, const std::string& account,
+                              const std::string& name, const std::string& arn_suffix);
+
 // "arn:aws:iam::ACCOUNT:user/USER", who IAM's messages name.
 std::string user_arn(const std::string& account, const std::string& user);
 

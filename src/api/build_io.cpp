@@ -1,6 +1,8 @@
 #include "api/build_io.h"
 
+#include "api/project_shape.h"
 #include "api/validate.h"
+#include "source/git_source.h"
 
 namespace kiln::api {
 
@@ -71,6 +73,58 @@ ApiResult<std::string> local_source(const std::string& location,
                        "of this server's --source-root folders");
 }
 
+// A git source that git would read from this machine (file://, a path, a `.git` folder) is a
+// LOCAL source by another name, so --source-root applies to it too; and it must lie strictly
+// inside a root, since git also tries `<path>.git` beside the path it was given. Addresses git
+// would hand to a remote helper (ext::, fd::) or read as an option are refused (issue #13).
+ApiResult<void> check_git_location(const source::SourceSpec& s,
+                                   const std::vector<std::filesystem::path>& roots,
+                                   const std::string& where) {
+  namespace fs = std::filesystem;
+  const auto at = source::classify_git_location(s.location);
+  if (at.kind == source::GitLocation::Kind::kRefused)
+    return invalid_input("Invalid " + where + ": the git URL " + at.reason);
+  if (at.kind == source::GitLocation::Kind::kRemote) return {};
+  std::error_code ec;
+  const fs::path p =
+      fs::path(at.path).is_absolute() ? fs::weakly_canonical(at.path, ec) : fs::path();
+  for (const auto& root : roots) {
+    if (p.empty() || ec) break;
+    const fs::path rel = p.lexically_relative(fs::weakly_canonical(root, ec));
+    if (!ec && !rel.empty() && rel != "." && *rel.begin() != "..") return {};
+  }
+  return invalid_input("Invalid " + where +
+                       ": a git repository on this server (file:// or a path) must lie inside one "
+                       "of this server's --source-root folders");
+}
+
+// The list overrides get the checks CreateProject gives the project's members, so that what
+// the build reads from them (gitCloneDepth, types) is known to be in range.
+ApiResult<void> check_list_overrides(const Fields& f) {
+  auto sources = f.list("secondarySourcesOverride", false, 12);
+  if (!sources) return tl::unexpected(sources.error());
+  auto versions = f.list("secondarySourcesVersionOverride", false, 12);
+  if (!versions) return tl::unexpected(versions.error());
+  auto artifacts = f.list("secondaryArtifactsOverride", false, 12);
+  if (!artifacts) return tl::unexpected(artifacts.error());
+  for (std::size_t i = 0; *sources && i < (*sources)->size(); ++i) {
+    const json& s = (**sources)[i];
+    const std::string at = "secondarySourcesOverride." + std::to_string(i + 1);
+    if (!s.is_object()) return invalid_input(at + " must be an object");
+    if (auto r = check_source(s, at, true); !r) return r;
+  }
+  if (*versions) {
+    if (auto r = check_source_versions(**versions, "secondarySourcesVersionOverride"); !r) return r;
+  }
+  for (std::size_t i = 0; *artifacts && i < (*artifacts)->size(); ++i) {
+    const json& a = (**artifacts)[i];
+    const std::string at = "secondaryArtifactsOverride." + std::to_string(i + 1);
+    if (!a.is_object()) return invalid_input(at + " must be an object");
+    if (auto r = check_artifacts(a, at, true); !r) return r;
+  }
+  return {};
+}
+
 }  // namespace
 
 ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const DataLayout& data,
@@ -80,17 +134,21 @@ ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const Dat
   if (!depth) return tl::unexpected(depth.error());
   auto submodules = f.object("gitSubmodulesConfigOverride", false);
   if (!submodules) return tl::unexpected(submodules.error());
+  if (*submodules) {
+    auto fetch = Fields(**submodules, "gitSubmodulesConfigOverride").boolean("fetchSubmodules");
+    if (!fetch) return tl::unexpected(fetch.error());
+  }
   auto insecure = f.boolean("insecureSslOverride");
   if (!insecure) return tl::unexpected(insecure.error());
   auto key = f.string("encryptionKeyOverride", false, 1);
   if (!key) return tl::unexpected(key.error());
-  for (const char* list : {"secondarySourcesOverride", "secondarySourcesVersionOverride",
-                           "secondaryArtifactsOverride"}) {
-    auto l = f.list(list, false, 12);
-    if (!l) return tl::unexpected(l.error());
-  }
+  if (auto r = check_list_overrides(f); !r) return tl::unexpected(r.error());
   auto cache_override = f.object("cacheOverride", false);
   if (!cache_override) return tl::unexpected(cache_override.error());
+  if (*cache_override) {
+    if (auto r = check_cache(**cache_override, "cacheOverride"); !r)
+      return tl::unexpected(r.error());
+  }
 
   BuildIo io;
   // The primary source, with StartBuild's overrides.
@@ -110,6 +168,10 @@ ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const Dat
     auto inside = local_source(primary->location, options.source_roots, "source");
     if (!inside) return tl::unexpected(inside.error());
     primary->location = *inside;
+  }
+  if (primary->is_git()) {
+    if (auto ok = check_git_location(*primary, options.source_roots, "source"); !ok)
+      return tl::unexpected(ok.error());
   }
   req.source = std::move(*primary);
   req.source.version = in.value("sourceVersion", project.value("sourceVersion", ""));
@@ -142,6 +204,10 @@ ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const Dat
       auto inside = local_source(s->location, options.source_roots, where);
       if (!inside) return tl::unexpected(inside.error());
       s->location = *inside;
+    }
+    if (s->is_git()) {
+      if (auto ok = check_git_location(*s, options.source_roots, where); !ok)
+        return tl::unexpected(ok.error());
     }
     for (const auto& v : versions)
       if (v.is_object() && v.value("sourceIdentifier", "") == s->identifier)

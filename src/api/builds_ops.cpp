@@ -24,19 +24,9 @@ ApiResult<json> parse_json(const std::string& text, const std::string& what) {
   return j;
 }
 
-// A list of 1..100 non-empty ids.
+// The ids of BatchGetBuilds and BatchDeleteBuilds: 1..100, each once.
 ApiResult<std::vector<std::string>> id_list(const json& in) {
-  Fields f(in, "");
-  auto ids = f.list("ids", true, 100);
-  if (!ids) return tl::unexpected(ids.error());
-  if ((*ids)->empty()) return invalid_input("ids must hold 1 to 100 build ids");
-  std::vector<std::string> out;
-  for (const auto& id : **ids) {
-    if (!id.is_string() || id.get_ref<const std::string&>().empty())
-      return invalid_input("ids must be non-empty strings");
-    out.push_back(id);
-  }
-  return out;
+  return Fields(in, "").unique_strings("ids", kMaxBatchItems, kMaxStringLength);
 }
 
 store::SortOrder sort_order(const std::optional<std::string>& s) {
@@ -72,7 +62,7 @@ ApiResult<json> Service::start_build(const Call& c) {
 
 ApiResult<json> Service::queue_build(const json& project, const json& in, const Call& c) {
   Fields f(in, "");
-  auto buildspec_override = f.string("buildspecOverride", false);
+  auto buildspec_override = f.string("buildspecOverride", false, 0, kMaxBuildspecLength);
   if (!buildspec_override) return tl::unexpected(buildspec_override.error());
   auto version = f.string("sourceVersion", false);
   if (!version) return tl::unexpected(version.error());
@@ -92,7 +82,7 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   if (!privileged) return tl::unexpected(privileged.error());
   auto token = f.string("idempotencyToken", false);
   if (!token) return tl::unexpected(token.error());
-  auto vars = f.list("environmentVariablesOverride", false, 1 << 16);
+  auto vars = f.list("environmentVariablesOverride", false, kMaxEnvironmentVariables);
   if (!vars) return tl::unexpected(vars.error());
   if (*vars) {
     if (auto r = check_environment_variables(**vars, "environmentVariablesOverride"); !r)
@@ -113,6 +103,8 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   if (*compute) environment["computeType"] = **compute;
   if (*env_type) environment["type"] = **env_type;
   if (*privileged) environment["privilegedMode"] = **privileged;
+  // Also refuses a project made privileged before the server lost --allow-privileged.
+  if (auto ok = check_privileged(environment); !ok) return tl::unexpected(ok.error());
   const json project_vars = environment.value("environmentVariables", json::array());
 
   if (const auto it = project.find("concurrentBuildLimit");
@@ -150,6 +142,7 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   req.executor_name = options_.executor;
   req.network_mode = options_.network_mode;
   req.image_dir = options_.image_dir;
+  req.max_builds = options_.max_builds;
   if (const auto p = environment.find("privilegedMode"); p != environment.end() && p->is_boolean())
     req.privileged_mode = p->get<bool>();
   req.timeout_minutes =
@@ -160,7 +153,12 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   json start_input = in;
   start_input.erase("idempotencyToken");
   start_input["projectName"] = name;
-  const json stored_request = {{"request", engine::request_to_json(req)}, {"input", start_input}};
+  json request = engine::request_to_json(req);
+  // Its builds read parameters and secrets with the rights of the project's key
+  // (server/secret_access.h); RetryBuild passes the project's key of now.
+  if (const auto k = project.find(kServiceKeyMember); k != project.end() && k->is_string())
+    request[engine::kSecretsKeyMember] = *k;
+  const json stored_request = {{"request", std::move(request)}, {"input", start_input}};
 
   store::BuildRow row;
   row.id = name + ":" + uuid;
@@ -262,20 +260,26 @@ ApiResult<json> Service::retry_build(const Call& c) {
 ApiResult<std::string> Service::batch_get_builds(const Call& c) {
   auto ids = id_list(c.in);
   if (!ids) return tl::unexpected(ids.error());
-  KILN_API_TRY(rows, store_.get_builds(*ids));
   std::string out = R"({"builds":[)";
   json missing = json::array();
   bool first = true;
-  for (const auto& id : *ids) {
-    const auto it = std::find_if(rows.begin(), rows.end(),
-                                 [&](const store::BuildRow& r) { return r.id == id; });
-    if (it == rows.end()) {
-      missing.push_back(id);
-      continue;
+  for (std::size_t at = 0; at < ids->size(); at += kRowsPerFetch) {
+    const std::vector<std::string> some(
+        ids->begin() + static_cast<std::ptrdiff_t>(at),
+        ids->begin() + static_cast<std::ptrdiff_t>(std::min(ids->size(), at + kRowsPerFetch)));
+    KILN_API_TRY(rows, store_.get_builds(some));
+    for (const auto& id : some) {
+      const auto it = std::find_if(rows.begin(), rows.end(),
+                                   [&](const store::BuildRow& r) { return r.id == id; });
+      if (it == rows.end()) {
+        missing.push_back(id);
+        continue;
+      }
+      if (out.size() + it->json.size() > kMaxResponseBytes) return response_too_large("builds");
+      if (!first) out += ',';
+      first = false;
+      out += it->json;  // written by json_text(): one valid JSON object
     }
-    if (!first) out += ',';
-    first = false;
-    out += it->json;  // written by json_text(): one valid JSON object
   }
   out += R"(],"buildsNotFound":)";
   out += json_text(missing);

@@ -17,6 +17,24 @@ ApiResult<json> parse_stored(const std::string& text) {
   return j;
 }
 
+// The project as answers show it: without the internal member naming its key.
+json shown(json project) {
+  project.erase(kServiceKeyMember);
+  return project;
+}
+
+// The key that creates or updates a project becomes its service role's stand-in: its builds
+// read parameters and secrets with that key's rights (docs/server.md "Builds' own calls").
+// An unsigned request (--allow-anonymous) leaves none: the server's rights, as before keys had
+// policies.
+void record_key(json& project, const std::string& key_id) {
+  if (key_id.empty()) {
+    project.erase(kServiceKeyMember);
+  } else {
+    project[kServiceKeyMember] = key_id;
+  }
+}
+
 }  // namespace
 
 ApiResult<json> Service::load_project(const std::string& name) {
@@ -34,7 +52,10 @@ ApiResult<json> Service::create_project(const Call& c) {
   const double t = now();
   auto project = project_from_create(c.in, account, t);
   if (!project) return tl::unexpected(project.error());
+  if (auto ok = check_privileged(project->value("environment", json::object())); !ok)
+    return tl::unexpected(ok.error());
   const std::string name = (*project)["name"];
+  record_key(*project, c.key_id);
   auto r = store_.create_project({name, t, t, project->dump()});
   if (!r) {
     if (r.error().code() == ErrorCode::kAlreadyExists) {
@@ -44,7 +65,7 @@ ApiResult<json> Service::create_project(const Call& c) {
     }
     return tl::unexpected(from_error(r.error()));
   }
-  return json{{"project", *project}};
+  return json{{"project", shown(std::move(*project))}};
 }
 
 ApiResult<json> Service::update_project(const Call& c) {
@@ -56,9 +77,12 @@ ApiResult<json> Service::update_project(const Call& c) {
   const double t = now();
   auto updated = project_apply_update(std::move(*current), c.in, t);
   if (!updated) return updated;
+  if (auto ok = check_privileged(updated->value("environment", json::object())); !ok)
+    return tl::unexpected(ok.error());
   const double created = updated->value("created", t);
+  record_key(*updated, c.key_id);
   KILN_API_CHECK(store_.update_project({**name, created, t, updated->dump()}));
-  return json{{"project", *updated}};
+  return json{{"project", shown(std::move(*updated))}};
 }
 
 ApiResult<json> Service::delete_project(const Call& c) {
@@ -71,35 +95,41 @@ ApiResult<json> Service::delete_project(const Call& c) {
 }
 
 ApiResult<json> Service::batch_get_projects(const Call& c) {
-  Fields f(c.in, "");
-  auto names = f.list("names", true, 100);
+  auto names = Fields(c.in, "").unique_strings("names", kMaxBatchItems, kMaxStringLength);
   if (!names) return tl::unexpected(names.error());
-  if ((*names)->empty()) return invalid_input("names must hold 1 to 100 project names");
+  // A project named twice, by name and by ARN, is answered once, under the first spelling.
   std::vector<std::string> wanted;
-  for (const auto& n : **names) {
-    if (!n.is_string() || n.get_ref<const std::string&>().empty()) {
-      return invalid_input("names must be non-empty strings");
-    }
-    std::string s = n;
-    // An ARN names the project after "project/".
+  std::vector<std::string> asked;
+  for (const auto& s : *names) {
+    std::string name = s;
     if (const auto slash = s.rfind(":project/");
         s.starts_with("arn:") && slash != std::string::npos)
-      s = s.substr(slash + 9);
-    wanted.push_back(std::move(s));
+      name = s.substr(slash + 9);
+    if (std::find(wanted.begin(), wanted.end(), name) != wanted.end()) continue;
+    wanted.push_back(std::move(name));
+    asked.push_back(s);
   }
-  KILN_API_TRY(rows, store_.get_projects(wanted));
   json found = json::array();
   json missing = json::array();
-  for (std::size_t i = 0; i < wanted.size(); ++i) {
-    const auto it = std::find_if(rows.begin(), rows.end(),
-                                 [&](const store::ProjectRow& r) { return r.name == wanted[i]; });
-    if (it == rows.end()) {
-      missing.push_back((**names)[i]);
-      continue;
+  std::size_t bytes = 0;  // of the stored projects answered, which the answer's size follows
+  for (std::size_t at = 0; at < wanted.size(); at += kRowsPerFetch) {
+    const std::vector<std::string> some(
+        wanted.begin() + static_cast<std::ptrdiff_t>(at),
+        wanted.begin() + static_cast<std::ptrdiff_t>(std::min(wanted.size(), at + kRowsPerFetch)));
+    KILN_API_TRY(rows, store_.get_projects(some));
+    for (const auto& r : rows) bytes += r.json.size();  // checked before any of them is parsed
+    if (bytes > kMaxResponseBytes) return response_too_large("projects");
+    for (std::size_t i = 0; i < some.size(); ++i) {
+      const auto it = std::find_if(rows.begin(), rows.end(),
+                                   [&](const store::ProjectRow& r) { return r.name == some[i]; });
+      if (it == rows.end()) {
+        missing.push_back(asked[at + i]);
+        continue;
+      }
+      auto p = parse_stored(it->json);
+      if (!p) return tl::unexpected(p.error());
+      found.push_back(shown(std::move(*p)));
     }
-    auto p = parse_stored(it->json);
-    if (!p) return tl::unexpected(p.error());
-    found.push_back(std::move(*p));
   }
   return json{{"projects", found}, {"projectsNotFound", missing}};
 }

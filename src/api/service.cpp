@@ -3,6 +3,8 @@
 #include <array>
 #include <chrono>
 
+#include "api/authorize.h"
+#include "api/validate.h"
 #include "util/files.h"
 #include "util/json_text.h"
 
@@ -156,6 +158,7 @@ http::Response Service::handle(const http::Request& req) {
       auto who = auth::verify({req.method, req.path, req.query, &req.headers, req.body}, keys_,
                               secs, services, options_.max_skew_seconds);
       if (!who) return error_response({who.error().type, who.error().message, 400});
+      if (auto denied = authorize_log_read(req.path, *who)) return error_response(*denied);
     }
     return get_log(req);
   }
@@ -175,6 +178,7 @@ http::Response Service::handle(const http::Request& req) {
   }
 
   std::string user = "anonymous";
+  std::string key_id;  // empty: an unsigned request under --allow-anonymous
   std::string region = options_.account.region;
   if (req.header("authorization") != nullptr || !options_.allow_anonymous) {
     const std::array<std::string_view, 1> services = {api->signing_name};
@@ -184,6 +188,7 @@ http::Response Service::handle(const http::Request& req) {
                             services, options_.max_skew_seconds);
     if (!who) return error_response({who.error().type, who.error().message, 400});
     user = who->user;
+    key_id = who->access_key_id;
     if (!who->region.empty()) region = who->region;
   }
 
@@ -203,27 +208,42 @@ http::Response Service::handle(const http::Request& req) {
     return error_response(
         {"SerializationException",
          "The request body is not valid JSON (" + where_in(req.body, e.byte) + ")", 400});
+  } catch (const json::exception&) {
+    // out_of_range 406: a number beyond a double's range (1e400). Its text is not quoted back:
+    // it may be as long as the body.
+    return error_response({"SerializationException",
+                           "The request body holds a number that cannot be represented", 400});
   }
   if (!in.is_object()) {
     return error_response(
         {"SerializationException", "The request body must be a JSON object", 400});
   }
+  if (!key_id.empty()) {
+    if (auto denied = authorize_call(*target, in, key_id, user, region)) {
+      return error_response(*denied);
+    }
+  }
 
   try {
     if (raw_op != nullptr) {
-      auto out = (this->*raw_op)(Call{in, user, region});
+      auto out = (this->*raw_op)(Call{in, user, region, key_id});
       if (!out) return error_response(out.error());
       http::Response r = json_response(200, nullptr);
       r.body = std::move(*out);
       return r;
     }
-    auto out = (this->*op)(Call{in, user, region});
+    auto out = (this->*op)(Call{in, user, region, key_id});
     if (!out) {
       ApiError e = std::move(out.error());
       if (e.type == "InvalidInputException") e.type = api->bad_input;
       return error_response(e);
     }
-    return json_response(200, *out);
+    http::Response r = json_response(200, *out);
+    // A backstop: the operations that can assemble large answers refuse them earlier.
+    if (r.body.size() > kMaxResponseBytes) {
+      return error_response(response_too_large("items").value());
+    }
+    return r;
   } catch (const std::exception& e) {
     // A bug, not the caller's fault: say so, without the details of our internals.
     return error_response({"InternalFailure", "Kiln failed to handle the request", 500});

@@ -19,6 +19,7 @@
 #include "api/api_error.h"
 #include "api/data_layout.h"
 #include "api/project_shape.h"
+#include "auth/policy.h"
 #include "auth/sigv4.h"
 #include "exec/executor.h"
 #include "http/server.h"
@@ -46,11 +47,18 @@ struct ServiceOptions {
   std::string executor = "process";
   std::string network_mode;
   std::filesystem::path image_dir;
+  unsigned max_builds = 0;  // kiln server --max-builds: sizes each sandbox build's pids.max
   // Archive cache eviction (--cache-max-mb, --cache-max-age-hours; 0 = no limit).
   std::uint64_t cache_max_bytes = 0;
   long long cache_max_age_seconds = 0;
   // Folders whose subfolders projects may use as LOCAL sources (--source-root).
   std::vector<std::filesystem::path> source_roots;
+  // What each key may do (auth/policy.h, api/authorize.h). Unset: every verified key may do
+  // everything, which only the unit tests and the fuzz target rely on; `kiln server` sets it.
+  const auth::PolicyLookup* policies = nullptr;
+  // Projects and builds with privilegedMode (--allow-privileged); keys need kiln:PrivilegedBuild
+  // as well.
+  bool allow_privileged = false;
   // InvalidateProjectCache's work on the stored Project (server/cache_invalidation.h); unset:
   // the operation only checks the project exists.
   std::function<Result<void>(const nlohmann::json& project)> invalidate_cache;
@@ -61,6 +69,11 @@ struct ServiceOptions {
 ApiResult<std::optional<std::string>> sensitive_string(const nlohmann::json& in,
                                                        std::string_view name, bool required,
                                                        std::size_t min_len, std::size_t max_len);
+
+// The stored Project's member naming the key that last created or updated it, whose rights its
+// builds read parameters and secrets with (docs/server.md "Builds' own calls"). Internal: never
+// part of an answer.
+inline constexpr const char* kServiceKeyMember = "kilnServiceKeyId";
 
 class Service {
  public:
@@ -74,6 +87,9 @@ class Service {
     const nlohmann::json& in;
     std::string user;    // the key's user: the builds' initiator
     std::string region;  // from the signature's scope
+    // The signing key; empty for an unsigned request under --allow-anonymous. Recorded on the
+    // projects it creates or updates: their builds read secrets with its rights.
+    std::string key_id;
   };
   using Op = ApiResult<nlohmann::json> (Service::*)(const Call&);
   Op find_op(std::string_view target) const;
@@ -126,6 +142,15 @@ class Service {
   ApiResult<nlohmann::json> queue_build(const nlohmann::json& project, const nlohmann::json& in,
                                         const Call& c);
   ApiResult<nlohmann::json> load_project(const std::string& name);
+  // The key's policy against the call's accesses (api/authorize.cpp):
+  // AccessDeniedException, or nullopt when allowed.
+  std::optional<ApiError> authorize_call(std::string_view target, const nlohmann::json& in,
+                                         const std::string& key_id, const std::string& user,
+                                         const std::string& region);
+  std::optional<ApiError> authorize_log_read(std::string_view path, const auth::Identity& who);
+  // InvalidInputException naming --allow-privileged when `environment` asks for privilegedMode
+  // and the server does not allow it.
+  ApiResult<void> check_privileged(const nlohmann::json& environment) const;
   // GET /logs/<project>/<uuid> (log_http.cpp).
   http::Response get_log(const http::Request& req);
   double now() const;

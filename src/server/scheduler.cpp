@@ -210,6 +210,7 @@ Result<void> Scheduler::launch(const store::BuildRow& row) {
                 "--request",   request_file.string(),
                 "--log",       log.string(),
                 "--secrets",   options_.data.secrets_dir().string(),
+                "--keys",      (options_.data.root / "keys.json").string(),
                 "--parent",    std::to_string(::getpid())};
   if (!options_.build_user.empty()) {
     spawn.argv.emplace_back("--build-user");

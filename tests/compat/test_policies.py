@@ -284,6 +284,122 @@ class PolicyTest(unittest.TestCase):
                          "supported by Kiln; express the rule with Action and Resource\n" % bad)
 
 
+def team_policy(team):
+    """May manage projects named TEAM*, and read TEAM's parameters and secrets only."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "codebuild:*",
+         "Resource": "arn:aws:codebuild:*:*:project/%s*" % team},
+        {"Effect": "Allow", "Action": "ssm:GetParameter",
+         "Resource": "arn:aws:ssm:*:*:parameter/%s/*" % team},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": "arn:aws:secretsmanager:*:*:secret:%s/*" % team}]})
+
+
+def reads(env_kind, name):
+    return ("version: 0.2\nenv:\n  %s:\n    V: %s\nphases:\n  build:\n    commands:\n"
+            "      - echo \"got:$V\"\n" % (env_kind, name))
+
+
+class ProjectKeyTest(unittest.TestCase):
+    """A build reads parameters and secrets with the rights of the key that last created or
+    updated its project (docs/server.md "Builds' own calls: serviceRole"), whoever wrote its
+    buildspec."""
+    B_PARAMETER = "bravo-parameter-value-5678"
+    B_SECRET = "bravo-secret-value-9012"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = KilnServer().start()
+        cls.admin = cls.server.boto3()
+        ssm = cls.server.boto3("ssm")
+        ssm.put_parameter(Name="/team-a/x", Value="alpha-value-1234", Type="SecureString")
+        ssm.put_parameter(Name="/team-b/secret", Value=cls.B_PARAMETER, Type="SecureString")
+        sm = cls.server.boto3("secretsmanager")
+        sm.create_secret(Name="team-a/db", SecretString="alpha-secret-3456")
+        cls.b_secret_arn = sm.create_secret(Name="team-b/db", SecretString=cls.B_SECRET)["ARN"]
+        cls.team_a = Key(cls.server, "team-a", team_policy("team-a"))
+        wait_until_known(cls.team_a)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def run_build(self, client, project, **args):
+        build = client.start_build(projectName=project, **args)["build"]
+        build = wait_for_build(self.admin, build["id"])
+        events = self.server.boto3("logs").get_log_events(
+            logGroupName="/aws/codebuild/" + project,
+            logStreamName=build["id"].split(":")[1])["events"]
+        return build, "".join(e["message"] for e in events)
+
+    def assertReadDenied(self, build, log, code, action, resource, value):
+        self.assertEqual(build["buildStatus"], "FAILED")
+        phase = next(p for p in build["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE")
+        self.assertEqual(phase["phaseStatus"], "FAILED")
+        self.assertEqual(phase["contexts"], [{
+            "statusCode": code,
+            "message": "AccessDeniedException: " + denied_message("team-a", action, resource)}])
+        self.assertNotIn(value, json.dumps(build, default=str))
+        self.assertNotIn(value, log)
+        self.assertNotIn("got:", log)
+
+    def test_a_teams_project_reads_only_what_its_key_may(self):
+        cb = self.team_a.client()
+        inline_project(cb, "team-a-app", reads("parameter-store", "/team-b/secret"))
+        build, log = self.run_build(cb, "team-a-app")
+        self.assertReadDenied(build, log, "Decrypted Variables Error", "ssm:GetParameter",
+                              "arn:aws:ssm:%s:%s:parameter/team-b/secret" % (REGION, ACCOUNT),
+                              self.B_PARAMETER)
+        build, log = self.run_build(
+            cb, "team-a-app", buildspecOverride=reads("secrets-manager", "team-b/db"))
+        self.assertReadDenied(build, log, "Secrets Manager Error",
+                              "secretsmanager:GetSecretValue", self.b_secret_arn, self.B_SECRET)
+        # The admin starting the team's build does not lend it the admin's rights.
+        build, log = self.run_build(self.admin, "team-a-app")
+        self.assertEqual(build["buildStatus"], "FAILED")
+        self.assertNotIn(self.B_PARAMETER, log)
+
+        for spec in (reads("parameter-store", "/team-a/x"),
+                     reads("secrets-manager", "team-a/db")):
+            build, log = self.run_build(cb, "team-a-app", buildspecOverride=spec)
+            self.assertEqual(build["buildStatus"], "SUCCEEDED", log)
+            self.assertIn("got:", log)
+        # Internal: BatchGetProjects does not show whose rights the builds have.
+        shown = json.dumps(self.admin.batch_get_projects(names=["team-a-app"])["projects"],
+                           default=str)
+        self.assertNotIn(self.team_a.id, shown)
+
+    def test_an_admin_made_project_still_reads_anything(self):
+        inline_project(self.admin, "admin-app", reads("parameter-store", "/team-b/secret"))
+        build, log = self.run_build(self.admin, "admin-app")
+        self.assertEqual(build["buildStatus"], "SUCCEEDED", log)
+        self.assertIn("got:", log)
+        self.assertNotIn(self.B_PARAMETER, log)  # masked, as ever
+
+    def test_an_admin_update_gives_the_project_the_admins_rights(self):
+        cb = self.team_a.client()
+        inline_project(cb, "team-a-handover", reads("parameter-store", "/team-b/secret"))
+        self.assertEqual(self.run_build(cb, "team-a-handover")[0]["buildStatus"], "FAILED")
+        self.admin.update_project(name="team-a-handover", description="checked by the admin")
+        self.assertEqual(self.run_build(cb, "team-a-handover")[0]["buildStatus"], "SUCCEEDED")
+
+    def test_revoking_the_key_stops_its_projects_reads(self):
+        key = Key(self.server, "team-a-2", team_policy("team-a"))
+        wait_until_known(key)
+        inline_project(key.client(), "team-a-revoked", reads("parameter-store", "/team-a/x"))
+        self.assertEqual(self.run_build(key.client(), "team-a-revoked")[0]["buildStatus"],
+                         "SUCCEEDED")
+        subprocess.run([KILN, "key", "--data", str(self.server.data), "revoke", key.id],
+                       check=True, capture_output=True)
+        build, log = self.run_build(self.admin, "team-a-revoked")
+        self.assertEqual(build["buildStatus"], "FAILED")
+        phase = next(p for p in build["phases"] if p["phaseType"] == "DOWNLOAD_SOURCE")
+        self.assertEqual(phase["contexts"][0]["statusCode"], "Decrypted Variables Error")
+        self.assertIn("of user team-a-2", phase["contexts"][0]["message"])
+        self.assertIn("is revoked", phase["contexts"][0]["message"])
+        self.assertNotIn("got:", log)
+
+
 class ServerFlagsTest(unittest.TestCase):
     def setUp(self):
         self.server = KilnServer().start()
