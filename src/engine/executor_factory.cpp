@@ -1,9 +1,12 @@
 #include "engine/executor_factory.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 
 #include <cctype>
 
@@ -13,6 +16,7 @@
 #include "executors/sandbox_executor.h"
 #include "image/store.h"
 #include "sandbox/cgroup.h"
+#include "util/unique_fd.h"
 
 namespace kiln::engine {
 
@@ -20,32 +24,55 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Gives what root owns in `top` and beneath it to `user`, without following symlinks, skipping
-// `skip` (the executor's own scratch folder, which it manages itself). Files of other users (a
-// buildspec's run-as) keep their owner.
-Result<void> hand_over_one(const fs::path& p, const exec::UserIds& user) {
-  struct stat st {};
-  if (::lstat(p.c_str(), &st) != 0) {
-    if (errno == ENOENT) return {};  // removed meanwhile by a background process of the build
-    return fail(errno_error(ErrorCode::kIo, "stat " + p.string()));
+// Gives what root owns in `top` and beneath it to `user`, skipping `skip` (the executor's own
+// scratch folder, which it manages itself). Files of other users (a buildspec's run-as) keep
+// their owner. The walk goes by directory fd with O_NOFOLLOW and changes owners with
+// fchownat(AT_SYMLINK_NOFOLLOW): the build user's processes may run while it walks (a cache
+// key's expansion runs in the build's shell), and a path walk would follow a folder they swap
+// for a symlink to /etc and hand root's files there to them.
+Result<void> hand_over_entries(int dir_fd, const fs::path& where, const exec::UserIds& user,
+                               const struct stat& skip) {
+  UniqueFd list_fd(::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* dir = list_fd ? ::fdopendir(list_fd.get()) : nullptr;
+  if (dir == nullptr) return fail(errno_error(ErrorCode::kIo, "open " + where.string()));
+  (void)list_fd.release();  // closedir closes it
+  std::unique_ptr<DIR, int (*)(DIR*)> closer(dir, ::closedir);
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed meanwhile by a background process of the build
+      return fail(errno_error(ErrorCode::kIo, "stat " + (where / name).string()));
+    }
+    if (st.st_dev == skip.st_dev && st.st_ino == skip.st_ino) continue;
+    if (st.st_uid == 0 &&
+        ::fchownat(dir_fd, name.c_str(), user.uid, user.gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+        errno != ENOENT) {
+      return fail(errno_error(ErrorCode::kIo, "chown " + (where / name).string()));
+    }
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) {
+      if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) continue;  // swapped meanwhile
+      return fail(errno_error(ErrorCode::kIo, "open " + (where / name).string()));
+    }
+    if (auto r = hand_over_entries(sub.get(), where / name, user, skip); !r) return r;
   }
-  if (st.st_uid != 0 || ::lchown(p.c_str(), user.uid, user.gid) == 0) return {};
-  return fail(errno_error(ErrorCode::kIo, "chown " + p.string()));
+  return {};
 }
 
 Result<void> hand_over(const fs::path& top, const exec::UserIds& user, const fs::path& skip) {
-  if (auto r = hand_over_one(top, user); !r) return r;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(top, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->path() == skip) {
-      it.disable_recursion_pending();
-      continue;
-    }
-    if (auto r = hand_over_one(it->path(), user); !r) return r;
-  }
-  if (ec) return fail(ErrorCode::kIo, "chown " + top.string() + ": " + ec.message());
-  return {};
+  UniqueFd top_fd(::open(top.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!top_fd) return fail(errno_error(ErrorCode::kIo, "open " + top.string()));
+  struct stat st {};
+  if (::fstat(top_fd.get(), &st) != 0)
+    return fail(errno_error(ErrorCode::kIo, "stat " + top.string()));
+  if (st.st_uid == 0 && ::fchown(top_fd.get(), user.uid, user.gid) != 0)
+    return fail(errno_error(ErrorCode::kIo, "chown " + top.string()));
+  struct stat skip_st {};
+  if (skip.empty() || ::lstat(skip.c_str(), &skip_st) != 0) skip_st = {};
+  return hand_over_entries(top_fd.get(), top, user, skip_st);
 }
 
 // How BuildRun::expand's commands begin (src/engine/upload_phase.cpp).
