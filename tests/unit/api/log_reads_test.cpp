@@ -17,6 +17,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// AddressSanitizer keeps freed memory in its quarantine (256 MiB by default), so the process's
+// peak RSS says nothing about what the reads hold there. CI runs this binary under ASan; the
+// same bounds are checked on the release server by tests/compat/test_limits.py
+// (test_big_log_reads_stay_small).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssIsMeaningful = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
+
 constexpr std::string_view kStart = "[Container] 2026/11/22 06:42:52.992104 Running command big\n";
 constexpr std::string_view kEnd = "[Container] 2026/11/22 06:42:59.000000 Phase complete: BUILD\n";
 constexpr std::size_t kBigLine = std::size_t{200} * 1000 * 1000;
@@ -147,7 +163,7 @@ TEST_F(LogReadsTest, A200MBLineIsReadInBoundedMemory) {
   EXPECT_EQ(events, 2 + (kBigLine + kMaxEventBytes - 1) / kMaxEventBytes);
   EXPECT_EQ(bytes, kStart.size() - 1 + kBigLine + kEnd.size() - 1);
   EXPECT_EQ(largest, kMaxEventBytes);
-  EXPECT_LT(peak_mib() - before, 16) << "reading the log grew the process";
+  if (kRssIsMeaningful) EXPECT_LT(peak_mib() - before, 16) << "reading the log grew the process";
 
   // GetLogEvents: the newest event, the oldest, and a forward page capped at 1 MiB.
   reset_peak();
@@ -174,7 +190,7 @@ TEST_F(LogReadsTest, A200MBLineIsReadInBoundedMemory) {
   ASSERT_EQ(a.status, 200) << a.text.substr(0, 200);
   ASSERT_EQ(a.body["events"].size(), 1U);
   EXPECT_EQ(a.body["events"][0]["eventId"], "0000-b16/" + std::to_string(events - 1));
-  EXPECT_LT(peak_mib() - before, 48) << "the API reads grew the process";
+  if (kRssIsMeaningful) EXPECT_LT(peak_mib() - before, 48) << "the API reads grew the process";
 }
 
 TEST_F(LogReadsTest, FilterPagesVisitEveryMatchInTimeOrder) {
