@@ -106,11 +106,6 @@ class RealSourceFetcher final : public SourceFetcher {
 
 }  // namespace
 
-bool SourceSpec::is_git() const {
-  return type == "GIT" || type == "GITHUB" || type == "GITHUB_ENTERPRISE" || type == "GITLAB" ||
-         type == "GITLAB_SELF_MANAGED" || type == "BITBUCKET" || type == "CODECOMMIT";
-}
-
 std::unique_ptr<SourceFetcher> make_source_fetcher(S3Provider s3) {
   return std::make_unique<RealSourceFetcher>(std::move(s3));
 }

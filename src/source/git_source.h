@@ -70,6 +70,9 @@ struct GitCloneResult {
 // True for a URL or path this module can clone (used to tell `kiln run -s URL` from a folder).
 bool looks_like_git_url(std::string_view location);
 
+// git's own rule: a colon before the first slash makes `host:path` an ssh address.
+bool is_scp_like(std::string_view url);
+
 // What git would read for a clone URL, following git's own rules (git-clone(1) "GIT URLS"):
 //  - kRemote: http(s)://, git://, ssh:// (also git+ssh://, ssh+git://) and scp-like
 //    `[user@]host:path` (a ':' before any '/');
