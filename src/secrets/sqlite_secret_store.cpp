@@ -487,10 +487,10 @@ Result<std::unique_ptr<SecretStore>> open_secret_store(const std::filesystem::pa
       }
     }
     KILN_STORE_TRY(key, MasterKey::load_or_create(key_file));
-    auto opened = std::make_unique<SqliteSecretStore>(std::move(db), std::move(key),
-                                                      key_file.string(), clock);
-    KILN_STORE_CHECK(opened->check_key_canary());
-    return std::unique_ptr<SecretStore>(std::move(opened));
+    auto store = std::make_unique<SqliteSecretStore>(std::move(db), std::move(key),
+                                                     key_file.string(), clock);
+    KILN_STORE_CHECK(store->check_key_canary());
+    return std::unique_ptr<SecretStore>(std::move(store));
   }();
   if (!opened) opened.error().with("while opening the secret store in " + dir.string());
   return opened;
