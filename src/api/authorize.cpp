@@ -4,6 +4,7 @@
 #include <array>
 
 #include "api/service.h"
+#include "engine/record.h"
 #include "secrets/resolver.h"
 
 namespace kiln::api {
@@ -54,7 +55,7 @@ class Arns {
   explicit Arns(const ArnContext& ctx) : ctx_(ctx) {}
 
   std::string project(const std::string& name) const {
-    return base("codebuild") + "project/" + after(name, ":project/");
+    return engine::project_arn(ctx_.region, ctx_.account, after(name, ":project/"));
   }
   // A build id is PROJECT:UUID, or its ARN (...:build/PROJECT:UUID).
   std::string project_of_build(const std::string& id) const {
