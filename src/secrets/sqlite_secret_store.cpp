@@ -476,15 +476,16 @@ Result<std::unique_ptr<SecretStore>> open_secret_store(const std::filesystem::pa
     const fs::path key_file = dir / "master.key";
     KILN_STORE_TRY(db, open_db(dir / "secrets.db"));
     // A lost key is never replaced by a new one while values sealed under the old one remain.
+    // The database is read before the key file is looked for: a store opening at the same time
+    // makes the key before it seals its canary, so sealed values seen here mean a key that is
+    // already on disk unless it was lost.
+    KILN_STORE_TRY(sealed, holds_sealed_values(*db));
     std::error_code ec;
-    if (!fs::exists(fs::symlink_status(key_file, ec))) {
-      KILN_STORE_TRY(sealed, holds_sealed_values(*db));
-      if (sealed) {
-        return fail(ErrorCode::kInvalidArgument,
-                    "the master key " + key_file.string() + " is missing, but " + db->file() +
-                        " holds values sealed under it: put it back from a backup (kiln backup, "
-                        "docs/server.md). Kiln will not make a new key that opens none of them");
-      }
+    if (sealed && !fs::exists(fs::symlink_status(key_file, ec))) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "the master key " + key_file.string() + " is missing, but " + db->file() +
+                      " holds values sealed under it: put it back from a backup (kiln backup, "
+                      "docs/server.md). Kiln will not make a new key that opens none of them");
     }
     KILN_STORE_TRY(key, MasterKey::load_or_create(key_file));
     auto store = std::make_unique<SqliteSecretStore>(std::move(db), std::move(key),

@@ -222,9 +222,25 @@ Result<void> Transaction::commit() {
 }
 
 Result<void> Db::use_wal(bool in_memory) {
-  KILN_STORE_TRY(q, query("PRAGMA journal_mode = WAL"));
-  KILN_STORE_TRY(row, q.step());
-  const std::string mode = row ? q.text(0) : "";
+  // Leaving rollback mode takes an exclusive lock from a shared one, and SQLite answers BUSY at
+  // once, without the busy handler, when another connection is making the same move (a
+  // deadlock it refuses to wait on). Processes that open a new data folder together meet this;
+  // one of them wins within milliseconds, so the loser retries for about the busy timeout.
+  constexpr int kTries = 100;
+  constexpr int kPauseMs = 50;
+  std::string mode;
+  for (int attempt = 1;; ++attempt) {
+    KILN_STORE_TRY(q, query("PRAGMA journal_mode = WAL"));
+    auto row = q.step();
+    if (row) {
+      mode = *row ? q.text(0) : "";
+      break;
+    }
+    if ((sqlite3_errcode(db_) & 0xff) != SQLITE_BUSY || attempt == kTries) {
+      return fail(std::move(row.error()));
+    }
+    sqlite3_sleep(kPauseMs);
+  }
   if (mode != "wal" && !(in_memory && mode == "memory")) {
     return fail(ErrorCode::kIo,
                 "cannot use " + file_ + ": SQLite keeps journal_mode " + mode + " instead of WAL");
