@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
-# Runs tests/compat: a real `kiln server` driven by boto3, the AWS CLI v1 (pip) and v2 (Debian's
-# awscli). Uses the first python3 that has boto3 (the machine's Python 3.11 does; Debian's does
-# not), with the standard library's unittest.
+# Runs tests/compat: a real `kiln server` driven by boto3 and the AWS CLI v2 (Debian's awscli;
+# v1 too where `aws` on PATH is one), with the standard library's unittest. Its S3 tests use
+# s3rver from tests/node (and moto in addition where this Python has it). The Python is Debian's
+# /usr/bin/python3 with python3-boto3, as scripts/install-deps.sh installs it; KILN_TEST_PYTHON
+# names another for local use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KILN_BIN=$(realpath "${KILN_BIN:-build/release/kiln}")
-PY=""
-for candidate in python3 /root/.pyenv/shims/python3 /usr/local/bin/python3 /usr/bin/python3; do
-  if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import boto3' 2>/dev/null; then
-    PY=$candidate
-    break
-  fi
-done
-if [ -z "$PY" ]; then
-  echo "compat: no python3 with boto3 found; these tests need the real AWS clients" >&2
+PY=${KILN_TEST_PYTHON:-/usr/bin/python3}
+if ! "$PY" -c 'import boto3, botocore' 2>/dev/null; then
+  echo "compat: $PY cannot import boto3 and botocore; run scripts/install-deps.sh" \
+    "(python3-boto3, python3-botocore)" >&2
   exit 1
 fi
 cd tests/compat

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Kiln needs to build and test. Idempotent: packages that are
-# already present are skipped, so a second run does no network work.
+# Installs what Kiln needs to build and test: Debian packages, and the npm packages of
+# tests/node (s3rver, the tests' S3 server), pinned by its package-lock.json. Idempotent: what is
+# already present is skipped, so a second run does no network work. The tests use Debian's
+# /usr/bin/python3 with python3-boto3 and python3-botocore, and Debian's AWS CLI v2 (awscli):
+# nothing from pip.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
@@ -10,24 +14,42 @@ PACKAGES=(
   libarchive-dev libzstd-dev libssl-dev nettle-dev zlib1g-dev liblzma-dev libbz2-dev
   libsqlite3-dev libboost-dev libsodium-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  zip unzip zstd python3 python3-pytest hyperfine procps awscli wrk
+  zip unzip zstd python3 python3-pytest python3-boto3 python3-botocore hyperfine procps awscli wrk
+  nodejs npm
   docker.io bubblewrap mmdebstrap curl
   libseccomp-dev slirp4netns
 )
 
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" && return 0
+  # A nodejs build that bundles npm (NodeSource's) provides and conflicts with Debian's npm:
+  # installing that would replace the node in place, so its own npm is taken instead.
+  [ "$1" = npm ] && [ -x /usr/bin/npm ]
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  installed "$p" || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# tests/node: `npm ci` installs exactly its package-lock.json. The lock file is copied into
+# node_modules afterwards, so an unchanged lock means nothing to do.
+stamp=tests/node/node_modules/.kiln-installed-lock.json
+if cmp -s tests/node/package-lock.json "$stamp"; then
+  echo "install-deps: tests/node is up to date"
+else
+  echo "install-deps: npm ci in tests/node"
+  (cd tests/node && /usr/bin/npm ci --no-audit --no-fund --loglevel=error)
+  cp tests/node/package-lock.json "$stamp"
+fi

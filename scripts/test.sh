@@ -31,12 +31,12 @@ if [[ $skip != *" asan "* ]]; then
   stage "ASan + UBSan build and unit tests"
   cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=address,undefined >/dev/null
   ninja -C build/asan kiln_tests kiln
-  KILN_REQUIRE_MOTO=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  KILN_REQUIRE_S3=1 KILN_REQUIRE_BOTOCORE=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ./build/asan/kiln_tests --gtest_brief=1
 else
   stage "unit tests (release)"
   ninja -C build/release kiln_tests
-  KILN_REQUIRE_MOTO=1 ./build/release/kiln_tests --gtest_brief=1
+  KILN_REQUIRE_S3=1 KILN_REQUIRE_BOTOCORE=1 ./build/release/kiln_tests --gtest_brief=1
 fi
 
 if [[ $skip != *" tidy "* ]]; then
@@ -64,7 +64,7 @@ for executor in sandbox docker; do
     -p no:cacheprovider --ignore tests/e2e/test_executors.py --ignore tests/e2e/test_images.py
 done
 
-stage "compatibility tests (kiln server with boto3 and the AWS CLI v1 and v2)"
+stage "compatibility tests (kiln server with boto3, the AWS CLI, and s3rver for S3)"
 KILN_BIN=build/release/kiln ./scripts/compat.sh
 
 stage "done"

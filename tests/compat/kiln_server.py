@@ -6,7 +6,9 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -120,44 +122,103 @@ def inline_project(client, name, buildspec, **extra):
     return client.create_project(**args)["project"]
 
 
-class MotoS3:
-    """A real S3-compatible endpoint: moto's server on a free loopback port."""
+class _S3Endpoint:
+    """A real S3-compatible server on a free loopback port, in its own process group."""
+    name = key = secret = ""
+    proc = None
 
-    def __init__(self):
-        import socket
-        import sys
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                                      "-p", str(self.port)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+    def _wait_for_port(self):
         deadline = time.time() + 30
-        while time.time() < deadline:
+        while time.time() < deadline and self.proc.poll() is None:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("moto.server did not start")
+        raise RuntimeError("%s did not start" % self.name)
 
     @property
     def endpoint(self):
         return "http://127.0.0.1:%d" % self.port
 
+    def describe(self):
+        checked = "SigV4 checked" if self.name == "s3rver" else "signatures not checked"
+        return "%s at %s (%s)" % (self.name, self.endpoint, checked)
+
     def env(self):
         """The environment a kiln process needs to use this endpoint."""
         env = dict(os.environ)
-        env.update({"AWS_ENDPOINT_URL_S3": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION})
+        env.update({"AWS_ENDPOINT_URL_S3": self.endpoint, "AWS_ACCESS_KEY_ID": self.key,
+                    "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_REGION": REGION})
         env.pop("AWS_ENDPOINT_URL", None)
         return env
 
     def client(self):
         import boto3
         return boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+                            aws_access_key_id=self.key, aws_secret_access_key=self.secret)
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        if getattr(self, "tmp", None):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class S3rver(_S3Endpoint):
+    """s3rver (npm, installed in tests/node by scripts/install-deps.sh) run by
+    tests/node/s3-server.js, which adds the SigV4 check s3rver lacks: a request signed wrongly
+    fails with SignatureDoesNotMatch. Its one account is S3RVER / S3RVER. No versioned buckets:
+    see MotoS3."""
+    name = "s3rver"
+    key = secret = "S3RVER"
+
+    def __init__(self):
+        node = ROOT / "tests" / "node"
+        if not (node / "node_modules" / "s3rver").is_dir():
+            raise RuntimeError("%s has no s3rver: run scripts/install-deps.sh" % node)
+        self.tmp = tempfile.mkdtemp(prefix="kiln-s3rver-")
+        with open(os.path.join(self.tmp, "stderr.log"), "wb") as err:
+            self.proc = subprocess.Popen(["node", str(node / "s3-server.js"),
+                                          os.path.join(self.tmp, "data")],
+                                         stdout=subprocess.PIPE, stderr=err,
+                                         stdin=subprocess.DEVNULL, text=True,
+                                         start_new_session=True)
+        line = self.proc.stdout.readline()
+        self.proc.stdout.close()
+        if "http://127.0.0.1:" not in line:
+            self.proc.wait(timeout=10)
+            raise RuntimeError("node tests/node/s3-server.js did not start: %r, %s" % (
+                line, pathlib.Path(self.tmp, "stderr.log").read_text()[:500]))
+        self.port = int(line.rsplit(":", 1)[1])
+
+
+class MotoS3(_S3Endpoint):
+    """moto's server (a pip package, on no machine by default), started by this Python. Used in
+    addition to s3rver for what s3rver lacks: versioned buckets. It checks no signature."""
+    name = "moto"
+    key = secret = "testing"
+
+    @staticmethod
+    def available():
+        try:
+            import moto.server  # noqa: F401
+            return True
+        except ImportError:
+            return False
+
+    def __init__(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                      "-p", str(self.port)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        self._wait_for_port()
+
+
+def announce(suite, line):
+    """The one line a suite prints to say which S3 servers it ran against."""
+    print("\n[S3 servers] %s: %s" % (suite, line), file=sys.stderr, flush=True)

@@ -1,5 +1,6 @@
-// The S3 cache store against a real moto server (started per test suite on a free port), and
-// the archive cache over it end to end.
+// The S3 cache store against a real S3-compatible server, s3rver, which checks Kiln's SigV4
+// signatures (started per test suite on a free port; tests/unit/s3_test_server.h), and the
+// archive cache over it end to end.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -12,9 +13,9 @@
 #include "cache/build_cache.h"
 #include "cache_test_util.h"
 #include "logs/log_sink.h"
-#include "moto_server.h"
 #include "net/http_client.h"
 #include "net/s3_client.h"
+#include "s3_test_server.h"
 
 namespace kiln::cache {
 namespace {
@@ -26,23 +27,30 @@ using testing::write;
 
 class S3StoreTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { moto_.start(); }
-  static void TearDownTestSuite() { moto_.stop(); }
+  static void SetUpTestSuite() {
+    s3rver_.start();
+    kiln::testing::announce("S3StoreTest", {&s3rver_});
+  }
+  static void TearDownTestSuite() { s3rver_.stop(); }
 
-  void SetUp() override { KILN_REQUIRE_MOTO(moto_); }
+  void SetUp() override { KILN_REQUIRE_S3_SERVER(s3rver_); }
 
   S3StoreTest() {
     net::S3Config config;
-    config.endpoint = moto_.endpoint();
-    config.credentials = {"testing", "testing", ""};
+    config.endpoint = s3rver_.endpoint();
+    config.credentials = {s3rver_.access_key(), s3rver_.secret_key(), ""};
     config.timeout_ms = 20'000;
     client_.emplace(*http_, config);
     bucket_ = "cache-" + std::to_string(++bucket_counter_);
-    // moto creates a bucket on an empty PUT of "/<bucket>".
+    // CreateBucket: an empty, signed PUT of "/<bucket>".
     net::HttpRequest req;
     req.method = "PUT";
     req.url = config.endpoint + "/" + bucket_;
-    if (moto_.running()) {
+    req.sigv4_region = "us-east-1";
+    req.sigv4_service = "s3";
+    req.credentials = config.credentials;
+    req.headers.emplace_back("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    if (s3rver_.running()) {
       auto r = http_->send(req);
       EXPECT_TRUE(r) << r.error().describe();
     }
@@ -55,7 +63,7 @@ class S3StoreTest : public ::testing::Test {
     return p;
   }
 
-  static inline kiln::testing::MotoServer moto_;
+  static inline kiln::testing::S3TestServer s3rver_{kiln::testing::S3TestServer::Kind::kS3rver};
   static inline int bucket_counter_ = 0;
   TempDir tmp_;
   int n_ = 0;
@@ -121,7 +129,7 @@ TEST_F(S3StoreTest, ArchiveCacheRoundTripsWithKeysAndFallbacks) {
 
 TEST_F(S3StoreTest, AnUnreachableEndpointFailsTheRestoreNotTheBuild) {
   net::S3Config config;
-  config.endpoint = "http://127.0.0.1:" + std::to_string(kiln::testing::MotoServer::free_port());
+  config.endpoint = "http://127.0.0.1:" + std::to_string(kiln::testing::S3TestServer::free_port());
   config.credentials = {"testing", "testing", ""};
   config.connect_timeout_ms = 2'000;
   net::S3Client dead(*http_, config);

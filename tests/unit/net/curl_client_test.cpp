@@ -1,6 +1,7 @@
 // The curl HttpClient against a loopback server that records the raw request: the SigV4
-// signature curl computes for S3 is recomputed here from the wire, as AWS would (moto does not
-// check signatures), and the streaming, header and HEAD paths are checked byte for byte.
+// signature curl computes for S3 is recomputed here from the wire, as AWS would (independently of
+// the check tests/node/s3-server.js adds to s3rver in s3_server_test.cpp), and the streaming,
+// header and HEAD paths are checked byte for byte.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>

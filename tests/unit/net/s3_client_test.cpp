@@ -1,6 +1,6 @@
 // S3Client against a scripted HttpClient: the URLs, headers and bodies it sends, how it splits a
 // multipart upload, and how it reads S3's answers and errors. The same operations against a
-// real S3-compatible server are in s3_moto_test.cpp.
+// real S3-compatible server are in s3_server_test.cpp.
 #include "net/s3_client.h"
 
 #include <gtest/gtest.h>
