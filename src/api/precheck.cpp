@@ -5,6 +5,7 @@
 
 #include "auth/amz_date.h"
 #include "http/wire.h"
+#include "util/string.h"
 
 namespace kiln::api {
 namespace {
@@ -14,12 +15,6 @@ http::Response refusal(std::string_view type, const std::string& message) {
   r.headers.emplace_back("X-Amzn-ErrorType", std::string(type));
   r.headers.emplace_back("Connection", "close");
   return r;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -47,21 +42,22 @@ std::optional<http::Response> precheck_request(const http::Request& head,
     return refusal("IncompleteSignatureException",
                    "Authorization header requires existence of a 'X-Amz-Date' header.");
   }
-  const auto when = auth::parse_amz_date(trim(*date));
+  const std::string_view shown = trim(*date, " \t");
+  const auto when = auth::parse_amz_date(shown);
   if (!when) {
     return refusal("IncompleteSignatureException",
-                   "Date must be in ISO-8601 'basic format'. Got '" + std::string(trim(*date)) +
+                   "Date must be in ISO-8601 'basic format'. Got '" + std::string(shown) +
                        "'. See http://en.wikipedia.org/wiki/ISO_8601");
   }
   if (*when < now - max_skew_seconds) {
-    return refusal("InvalidSignatureException", "Signature expired: " + std::string(trim(*date)) +
+    return refusal("InvalidSignatureException", "Signature expired: " + std::string(shown) +
                                                     " is now earlier than " +
                                                     auth::format_amz_date(now - max_skew_seconds));
   }
   if (*when > now + max_skew_seconds) {
-    return refusal("InvalidSignatureException",
-                   "Signature not yet current: " + std::string(trim(*date)) +
-                       " is still later than " + auth::format_amz_date(now + max_skew_seconds));
+    return refusal("InvalidSignatureException", "Signature not yet current: " + std::string(shown) +
+                                                    " is still later than " +
+                                                    auth::format_amz_date(now + max_skew_seconds));
   }
   return std::nullopt;
 }

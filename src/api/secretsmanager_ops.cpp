@@ -4,14 +4,14 @@
 // InvalidRequestException (the secret's state forbids it), InvalidParameterException (bad input;
 // the Service renames the shared validators' InvalidInputException) and
 // InvalidNextTokenException. SecretBinary travels as base64 in JSON, as botocore sends it.
-#include <sodium.h>
-
 #include <algorithm>
 
 #include "api/ops_common.h"
 #include "api/service.h"
 #include "api/validate.h"
 #include "store/page_token.h"
+#include "util/clock.h"
+#include "util/string.h"
 
 namespace kiln::api {
 namespace {
@@ -45,25 +45,6 @@ double seconds(std::int64_t ms) {
   return static_cast<double>(ms) / 1000.0;
 }
 
-std::string base64(const std::string& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.find('\0'));
-  return out;
-}
-
-std::optional<std::string> unbase64(const std::string& text) {
-  std::string out(text.size(), '\0');
-  std::size_t len = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return std::nullopt;
-  }
-  out.resize(len);
-  return out;
-}
-
 // "ASCII letters, numbers, and the following characters: /_+=.@-".
 bool valid_secret_name(const std::string& name) {
   return std::all_of(name.begin(), name.end(), [](unsigned char ch) {
@@ -92,7 +73,7 @@ ApiResult<std::optional<secrets::NewSecretValue>> read_value(const json& in) {
   if (*text) {
     v.secret_string = **text;
   } else {
-    v.secret_binary = unbase64(**binary);
+    v.secret_binary = base64_decode(**binary);
     if (!v.secret_binary) return invalid_parameter("SecretBinary must be base64");
     if (v.secret_binary->empty() || v.secret_binary->size() > kMaxValue) {
       return invalid_parameter("SecretBinary must hold 1 to 65536 bytes");
@@ -144,22 +125,17 @@ json version_stages(const Secret& s) {
 bool filter_matches(const Secret& s, const std::string& key, const std::string& value) {
   const bool negate = value.starts_with('!');
   const std::string v = negate ? value.substr(1) : value;
-  const auto lower = [](std::string t) {
-    std::transform(t.begin(), t.end(), t.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    return t;
-  };
   bool hit = false;
   if (key == "name") {
     hit = s.name.starts_with(v);
   } else if (key == "description") {
-    hit = lower(s.description).starts_with(lower(v));
+    hit = to_lower(s.description).starts_with(to_lower(v));
   } else if (key == "all") {
-    const std::string haystack = lower(s.name + " " + s.description);
+    const std::string haystack = to_lower(s.name + " " + s.description);
     hit = true;
     for (std::size_t i = 0; i < v.size();) {
       const auto sp = std::min(v.find(' ', i), v.size());
-      if (sp > i && haystack.find(lower(v.substr(i, sp - i))) == std::string::npos) hit = false;
+      if (sp > i && haystack.find(to_lower(v.substr(i, sp - i))) == std::string::npos) hit = false;
       i = sp + 1;
     }
   }
@@ -211,7 +187,7 @@ ApiResult<json> Service::get_secret_value(const Call& c) {
               {"VersionStages", v->stages},
               {"CreatedDate", seconds(v->created_ms)}};
   if (v->secret_string) out["SecretString"] = *v->secret_string;
-  if (v->secret_binary) out["SecretBinary"] = base64(*v->secret_binary);
+  if (v->secret_binary) out["SecretBinary"] = base64_encode(*v->secret_binary);
   return out;
 }
 
@@ -285,9 +261,7 @@ ApiResult<json> Service::delete_secret(const Call& c) {
   auto secret =
       secrets_.delete_secret(*id, static_cast<int>(window->value_or(30)), force->value_or(false));
   if (!secret) return tl::unexpected(sm_error(secret.error()));
-  const auto now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
-          .count();
+  const auto now_ms = to_epoch_millis(clock_.now());
   return json{{"ARN", secret_arn(c.region, options_.account.id, secret->name, secret->arn_suffix)},
               {"Name", secret->name},
               {"DeletionDate", seconds(secret->deleted_ms != 0 ? secret->deleted_ms : now_ms)}};

@@ -1,11 +1,12 @@
 // CodeBuild's ImportSourceCredentials, ListSourceCredentials and DeleteSourceCredentials
-// (codebuild-api §3.2 "Source credentials"): one credential per server type, kept encrypted in
-// the SecretStore. A token is never returned, logged or put into an error message.
+// (docs/reference/codebuild-api.md §3.2 "Source credentials"): one credential per server type, kept
+// encrypted in the SecretStore. A token is never returned, logged or put into an error message.
 #include <algorithm>
 
 #include "api/ops_common.h"
 #include "api/service.h"
 #include "api/validate.h"
+#include "util/string.h"
 
 namespace kiln::api {
 namespace {
@@ -17,21 +18,9 @@ constexpr std::array<std::string_view, 5> kServerTypes = {
 constexpr std::array<std::string_view, 5> kAuthTypes = {
     "OAUTH", "BASIC_AUTH", "PERSONAL_ACCESS_TOKEN", "CODECONNECTIONS", "SECRETS_MANAGER"};
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return s;
-}
-
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-  return s;
-}
-
 std::string token_arn(const std::string& region, const std::string& account,
                       const std::string& server_type) {
-  return "arn:aws:codebuild:" + region + ":" + account + ":token/" + lower(server_type);
+  return "arn:aws:codebuild:" + region + ":" + account + ":token/" + to_lower(server_type);
 }
 
 // For these two the "token" is an ARN (a connection or a secret), which CodeBuild shows as the
@@ -105,11 +94,11 @@ ApiResult<json> Service::delete_source_credentials(const Call& c) {
   const auto at = (*arn)->find(middle);
   std::string server;
   if ((*arn)->starts_with(prefix) && at != std::string::npos) {
-    server = upper((*arn)->substr(at + middle.size()));
+    server = to_upper((*arn)->substr(at + middle.size()));
   }
   const bool known =
       std::find(kServerTypes.begin(), kServerTypes.end(), server) != kServerTypes.end();
-  if (!known || lower(server) != (*arn)->substr(at + middle.size())) {
+  if (!known || to_lower(server) != (*arn)->substr(at + middle.size())) {
     return not_found("Could not find source credentials: " + **arn);
   }
   if (auto r = secrets_.delete_source_credential(server); !r) {

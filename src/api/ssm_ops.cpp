@@ -3,14 +3,13 @@
 // SecretStore. Errors are SSM's own: ParameterNotFound, ParameterAlreadyExists,
 // ValidationException (the Service renames the shared validators' InvalidInputException),
 // InvalidNextToken and the InvalidFilter* family.
-#include <sodium.h>
-
 #include <algorithm>
 
 #include "api/ops_common.h"
 #include "api/service.h"
 #include "api/validate.h"
 #include "store/page_token.h"
+#include "util/string.h"
 
 namespace kiln::api {
 namespace {
@@ -56,9 +55,7 @@ ApiResult<void> check_new_name(const std::string& name) {
     return validation("Parameter name must be a fully qualified name.");
   }
   const std::string bare = name.front() == '/' ? name.substr(1) : name;
-  std::string head = bare.substr(0, 3);
-  std::transform(head.begin(), head.end(), head.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  const std::string head = to_lower(bare.substr(0, 3));
   const bool chars_ok = std::all_of(bare.begin(), bare.end(), [](unsigned char ch) {
     return std::isalnum(ch) != 0 || ch == '.' || ch == '-' || ch == '_' || ch == '/';
   });
@@ -87,11 +84,7 @@ std::vector<std::string> candidate_names(const std::string& name) {
 // base64; Kiln returns an opaque base64 token that names the parameter and version instead.
 std::string sealed_placeholder(const Parameter& p) {
   const std::string text = "kiln-encrypted:" + p.name + ":" + std::to_string(p.version);
-  std::string out(sodium_base64_ENCODED_LEN(text.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
-                    text.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.find('\0'));
-  return out;
+  return base64_encode(text);
 }
 
 const char* tier_of(const Parameter& p) {

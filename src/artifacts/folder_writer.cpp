@@ -8,8 +8,8 @@
 #include <set>
 #include <vector>
 
-#include "artifacts/fs_util.h"
 #include "artifacts/zip_writer.h"
+#include "util/files.h"
 
 namespace kiln::artifacts {
 

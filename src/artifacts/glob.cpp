@@ -3,6 +3,8 @@
 #include <bit>
 #include <optional>
 
+#include "util/string.h"
+
 namespace kiln::artifacts {
 
 namespace {
@@ -121,16 +123,10 @@ std::optional<std::string> literal_text(std::string_view seg) {
   return out;
 }
 
-std::vector<std::string_view> split(std::string_view path) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view comp = path.substr(start, slash - start);
-    if (!comp.empty() && comp != ".") out.push_back(comp);
-    start = slash + 1;
-  }
+// The components of `path`, without empty and "." ones.
+std::vector<std::string_view> components(std::string_view path) {
+  std::vector<std::string_view> out = split(path, '/', SplitMode::kSkipEmpty);
+  std::erase(out, ".");
   return out;
 }
 
@@ -180,7 +176,7 @@ Result<Glob> Glob::compile(std::string_view pattern, Options options) {
   }
   Glob g;
   g.text_ = shown;
-  for (std::string_view comp : split(pattern)) {
+  for (std::string_view comp : components(pattern)) {
     if (comp == "..") {
       return fail(ErrorCode::kPathEscape, "'..' is not allowed in artifact paths: " + shown);
     }
@@ -282,7 +278,7 @@ bool Glob::matches_all_below(State state) const {
 
 bool Glob::match(std::string_view rel_path) const {
   State s = start();
-  for (std::string_view comp : split(rel_path)) {
+  for (std::string_view comp : components(rel_path)) {
     s = step(s, comp);
     if (s == 0) return false;
   }

@@ -1,4 +1,5 @@
-// Artifact path patterns with CodeBuild's semantics (codebuild-semantics §5.1; docs/artifacts.md):
+// Artifact path patterns with CodeBuild's semantics (docs/reference/codebuild-semantics.md §5.1;
+// docs/artifacts.md):
 //
 //   *      any run of characters within one path component; never crosses '/'.
 //          Matches names that start with '.' too (Go's filepath.Match has no dot rule).

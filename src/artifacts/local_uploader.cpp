@@ -3,7 +3,7 @@
 #include <set>
 
 #include "artifacts/collect.h"
-#include "artifacts/fs_util.h"
+#include "util/files.h"
 #include "util/rooted_path.h"
 
 namespace kiln::artifacts {

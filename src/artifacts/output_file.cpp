@@ -5,6 +5,9 @@
 
 #include <cerrno>
 
+#include "util/files.h"
+#include "util/string.h"
+
 namespace kiln::artifacts {
 
 namespace {
@@ -12,13 +15,13 @@ namespace {
 std::string sha256_hex(sha256_ctx* ctx) {
   std::uint8_t out[SHA256_DIGEST_SIZE];
   nettle_sha256_digest(ctx, sizeof out, out);
-  return to_hex(out, sizeof out);
+  return to_hex(out);
 }
 
 std::string md5_hex(md5_ctx* ctx) {
   std::uint8_t out[MD5_DIGEST_SIZE];
   nettle_md5_digest(ctx, sizeof out, out);
-  return to_hex(out, sizeof out);
+  return to_hex(out);
 }
 
 }  // namespace

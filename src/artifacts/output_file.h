@@ -14,8 +14,8 @@
 #include <memory>
 #include <string>
 
-#include "artifacts/fs_util.h"
 #include "util/error.h"
+#include "util/unique_fd.h"
 
 namespace kiln::artifacts {
 

@@ -1,7 +1,8 @@
 // The ArtifactUploader for projects whose artifacts go to S3 (ProjectArtifacts type S3,
-// codebuild-semantics §5.3). Each artifact is first produced by LocalArtifactUploader in the
-// build's own staging folder (same globbing, same CLIENT_ERRORs), then streamed to S3
-// (multipart for large zips) with the metadata `x-amz-meta-codebuild-buildarn: <build ARN>`.
+// docs/reference/codebuild-semantics.md §5.3). Each artifact is first produced by
+// LocalArtifactUploader in the build's own staging folder (same globbing, same CLIENT_ERRORs), then
+// streamed to S3 (multipart for large zips) with the metadata `x-amz-meta-codebuild-buildarn:
+// <build ARN>`.
 //
 // Object keys (docs/artifacts.md "S3"):
 //   <path>/<name>                 namespaceType NONE

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "artifacts/fs_util.h"
+#include "util/files.h"
 #include "util/rooted_path.h"
 
 namespace kiln::artifacts {

@@ -10,8 +10,8 @@
 #include <memory>
 #include <vector>
 
-#include "artifacts/fs_util.h"
 #include "artifacts/output_file.h"
+#include "util/files.h"
 
 namespace kiln::artifacts {
 

@@ -3,6 +3,8 @@
 #include <nettle/hmac.h>
 #include <nettle/sha2.h>
 
+#include "util/string.h"
+
 namespace kiln::auth {
 
 namespace {
@@ -21,16 +23,6 @@ Digest hmac_raw(const std::uint8_t* key, std::size_t key_size, std::string_view 
 }
 
 }  // namespace
-
-std::string to_hex(const Digest& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(digest.size() * 2, '\0');
-  for (std::size_t i = 0; i < digest.size(); ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
-  return out;
-}
 
 std::string sha256_hex(std::string_view data) {
   sha256_ctx ctx;

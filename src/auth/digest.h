@@ -15,9 +15,8 @@
 
 namespace kiln::auth {
 
-using Digest = std::array<std::uint8_t, 32>;
+using Digest = std::array<std::uint8_t, 32>;  // in hex: kiln::to_hex (util/string.h)
 
-std::string to_hex(const Digest& digest);
 std::string sha256_hex(std::string_view data);
 Digest hmac_sha256(const Digest& key, std::string_view message);
 

@@ -5,7 +5,7 @@
 
 #include "auth/amz_date.h"
 #include "auth/digest.h"
-#include "util/percent_encode.h"
+#include "util/string.h"
 
 namespace kiln::auth {
 
@@ -43,13 +43,7 @@ tl::unexpected<AuthError> error(const char* type, std::string message) {
 }
 
 bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
+  return kWhitespace.find(c) != std::string_view::npos;
 }
 
 // SigV4's Trimall: outer whitespace dropped, inner runs collapsed to one space.
@@ -64,16 +58,6 @@ void append_trimmed_all(std::string& out, std::string_view value) {
     if (in_space) out += ' ';
     in_space = false;
     out += c;
-  }
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  for (;;) {
-    const auto at = s.find(sep);
-    out.push_back(s.substr(0, at));
-    if (at == std::string_view::npos) return out;
-    s.remove_prefix(at + 1);
   }
 }
 

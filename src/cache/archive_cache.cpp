@@ -12,9 +12,10 @@
 #include <string>
 #include <system_error>
 
-#include "artifacts/fs_util.h"
 #include "cache/build_cache.h"
 #include "cache/internal.h"
+#include "util/files.h"
+#include "util/string.h"
 
 namespace kiln::cache {
 
@@ -25,29 +26,6 @@ namespace {
 using Outcome = CacheReport::Outcome;
 
 constexpr char kSuffix[] = ".tar.zst";
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// The inverse of encode_key, for the log; a malformed escape is kept as written.
-std::string decode_key(const std::string& encoded) {
-  std::string out;
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    const int hi = i + 2 < encoded.size() && encoded[i] == '%' ? hex_digit(encoded[i + 1]) : -1;
-    const int lo = hi >= 0 ? hex_digit(encoded[i + 2]) : -1;
-    if (lo >= 0) {
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += encoded[i];
-    }
-  }
-  return out;
-}
 
 class ArchiveCache final : public BuildCache {
  public:
@@ -107,7 +85,7 @@ class ArchiveCache final : public BuildCache {
                     " (limit " + std::to_string(budget.timeout().count() / 1000) + " s) " + step);
   }
   static fs::path temp_in(const fs::path& scratch, const char* what) {
-    auto suffix = artifacts::random_suffix();
+    auto suffix = random_suffix();
     return scratch / (std::string(what) + "-" + (suffix ? *suffix : "0") + kSuffix);
   }
 
@@ -155,7 +133,8 @@ Result<CacheReport> ArchiveCache::do_restore(const CacheRequest& req, logs::LogS
             return a.modified != b.modified ? a.modified < b.modified : a.name < b.name;
           });
       const std::string leaf = found->name.substr(prefix.size() + 5);  // after "keys/"
-      report.key = decode_key(leaf.substr(0, leaf.size() - (sizeof kSuffix - 1)));
+      // encode_key's inverse, for the log; a malformed escape is kept as written.
+      report.key = percent_decode(leaf.substr(0, leaf.size() - (sizeof kSuffix - 1)));
       via = " (fallback " + fb + ")";
     }
   }

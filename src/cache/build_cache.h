@@ -1,5 +1,5 @@
-// Build caches (codebuild-semantics §6): what a build restores in DOWNLOAD_SOURCE and saves after
-// it succeeds. Two kinds, chosen by the project's `cache`:
+// Build caches (docs/reference/codebuild-semantics.md §6): what a build restores in DOWNLOAD_SOURCE
+// and saves after it succeeds. Two kinds, chosen by the project's `cache`:
 //
 //  - archive caches (`cache.type: S3`, and `kiln run --cache-dir`): the files the buildspec's
 //    `cache.paths` select are packed as one tar + zstd object in a CacheStore (S3 or a local
@@ -14,8 +14,9 @@
 // without a cache. Every transfer has a deadline.
 //
 // Paths: relative `cache.paths` are relative to CODEBUILD_SRC_DIR. Absolute paths outside the
-// workspace are host paths under the process executor, which kiln never writes, so they are
-// skipped with a log line there (the container executors of issue #4 will map them).
+// workspace are skipped with a log line under every executor: caches are packed and unpacked on
+// the host, where such a path is the host's own file (which kiln never writes), and the sandbox
+// and docker executors do not map them into the build.
 #pragma once
 
 #include <chrono>

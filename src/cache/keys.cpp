@@ -9,7 +9,7 @@
 
 #include "cache/build_cache.h"
 #include "cache/internal.h"
-#include "util/percent_encode.h"
+#include "util/string.h"
 
 namespace kiln::cache {
 
@@ -24,13 +24,7 @@ std::string cache_version(const std::vector<std::string>& paths) {
   }
   std::uint8_t digest[SHA256_DIGEST_SIZE];
   sha256_digest(&ctx, sizeof digest, digest);
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 8; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
+  return to_hex(std::span<const std::uint8_t>(digest, 8));
 }
 
 std::string encode_key(const std::string& key) {

@@ -1,5 +1,5 @@
-// linked_cache: LOCAL_CUSTOM_CACHE (codebuild-semantics §6.1), folders on this host that
-// persist between builds of a project and are symlinked into each build's workspace.
+// linked_cache: LOCAL_CUSTOM_CACHE (docs/reference/codebuild-semantics.md §6.1), folders on this
+// host that persist between builds of a project and are symlinked into each build's workspace.
 //
 // Layout: <root>/<encode_key(namespace)>/<encode_key(dir)> per cached folder, created on first
 // use, and <root>/<encode_key(namespace)>.lock, flock'ed from restore() until save() or the
@@ -22,7 +22,7 @@
 // The namespace folder's top level is kiln's: container executors mount only the per-path
 // folders (CacheRequest::visible_folders), and whatever is found there that is not a real
 // folder (a symlink to / that a process build put in place of a cached folder) is removed,
-// never followed, before the folders are listed, linked or saved (issue #13).
+// never followed, before the folders are listed, linked or saved (docs/security.md).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,9 +34,10 @@
 #include <system_error>
 #include <vector>
 
-#include "artifacts/fs_util.h"
 #include "cache/build_cache.h"
 #include "cache/internal.h"
+#include "util/files.h"
+#include "util/string.h"
 #include "workspace/workspace.h"
 
 namespace kiln::cache {
@@ -51,16 +52,12 @@ using Outcome = CacheReport::Outcome;
 // climbs with `..`.
 std::optional<std::string> leading_dir(const std::string& pattern) {
   std::string dir;
-  std::size_t start = 0;
-  while (start <= pattern.size()) {
-    std::size_t slash = pattern.find('/', start);
-    if (slash == std::string::npos) slash = pattern.size();
-    const std::string part = pattern.substr(start, slash - start);
-    start = slash + 1;
-    if (part.empty() || part == ".") continue;
-    if (part.find_first_of("*?[\\") != std::string::npos) break;
+  for (const std::string_view part : split(pattern, '/', SplitMode::kSkipEmpty)) {
+    if (part == ".") continue;
+    if (part.find_first_of("*?[\\") != std::string_view::npos) break;
     if (part == "..") return std::nullopt;
-    dir += (dir.empty() ? "" : "/") + part;
+    if (!dir.empty()) dir += '/';
+    dir += part;
   }
   return dir;
 }
@@ -81,10 +78,10 @@ void drop_non_folders(const fs::path& ns_dir, logs::LogSink* log) {
 
 // Opens `dir` beneath `workspace` as a folder, no symlink on the way; kiln's fd then names
 // that exact folder whatever the build's processes rename meanwhile.
-Result<artifacts::UniqueFd> open_folder_beneath(const fs::path& workspace, const std::string& dir) {
-  auto root = artifacts::open_directory(workspace);
+Result<UniqueFd> open_folder_beneath(const fs::path& workspace, const std::string& dir) {
+  auto root = open_directory(workspace);
   if (!root) return fail(std::move(root.error()));
-  return artifacts::open_beneath(root->get(), dir, O_RDONLY | O_DIRECTORY);
+  return open_beneath(root->get(), dir, O_RDONLY | O_DIRECTORY);
 }
 
 class LinkedCache final : public BuildCache {
@@ -136,7 +133,7 @@ class LinkedCache final : public BuildCache {
   // this build (its environment cannot see them), filled from the workspace at save.
   std::vector<std::string> pending_;
   fs::path ns_dir_;
-  artifacts::UniqueFd lock_;
+  UniqueFd lock_;
   std::uint64_t linked_ = 0;
 };
 
@@ -273,7 +270,7 @@ Result<bool> LinkedCache::link_one(const CacheRequest& req, const std::string& d
   if (ec) return fail(ErrorCode::kIo, "remove " + target.string() + ": " + ec.message());
   const std::size_t slash = dir.rfind('/');
   if (slash != std::string::npos) {
-    auto made = artifacts::make_dirs_beneath(req.workspace, dir.substr(0, slash));
+    auto made = make_dirs_beneath(req.workspace, dir.substr(0, slash));
     if (!made) return fail(std::move(made.error()));
   }
   if (::symlink(cached.c_str(), target.c_str()) != 0) {

@@ -22,10 +22,11 @@
 #include <thread>
 #include <vector>
 
-#include "artifacts/fs_util.h"
 #include "artifacts/glob.h"
 #include "cache/build_cache.h"
 #include "cache/compress_pipe.h"
+#include "util/files.h"
+#include "util/string.h"
 
 namespace kiln::cache {
 
@@ -34,7 +35,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using artifacts::Glob;
-using artifacts::UniqueFd;
 
 struct WriteFree {
   void operator()(archive* a) const { archive_write_free(a); }
@@ -52,13 +52,8 @@ bool link_stays_inside(const std::string& rel, const std::string& target) {
   const auto depth = static_cast<std::size_t>(std::count(rel.begin(), rel.end(), '/')) + 1;
   std::size_t up = 0;
   bool descended = false;
-  std::size_t start = 0;
-  while (start <= target.size()) {
-    std::size_t slash = target.find('/', start);
-    if (slash == std::string::npos) slash = target.size();
-    const std::string part = target.substr(start, slash - start);
-    start = slash + 1;
-    if (part.empty() || part == ".") continue;
+  for (const std::string_view part : split(target, '/', SplitMode::kSkipEmpty)) {
+    if (part == ".") continue;
     if (part != "..") {
       descended = true;
     } else if (descended) {
@@ -181,7 +176,7 @@ Result<void> Packer::add_file(int dir_fd, const char* name, const std::string& r
 
 Result<void> Packer::add_symlink(int dir_fd, const char* name, const std::string& rel,
                                  const struct stat& st) {
-  auto target = artifacts::read_link_at(dir_fd, name, rel);
+  auto target = read_link_at(dir_fd, name, rel);
   if (!target) return fail(std::move(target.error()));
   if (!link_stays_inside(rel, *target)) {
     log_.agent_line("Skipping cache path " + rel + ": symlink to " + *target +
@@ -226,7 +221,7 @@ Result<void> Packer::walk(int dir_fd, const std::string& rel,
     }
     if (!matched && !below) continue;
     const std::string child = rel.empty() ? name : rel + "/" + name;
-    auto st = artifacts::lstat_at(dir_fd, name.c_str(), child);
+    auto st = lstat_at(dir_fd, name.c_str(), child);
     if (!st) return fail(std::move(st.error()));
     if (S_ISDIR(st->st_mode)) {
       UniqueFd sub(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -287,7 +282,7 @@ Result<PackStats> pack_paths(const std::vector<std::string>& paths, const fs::pa
     }
   }
   if (globs.empty()) return PackStats{};
-  auto root = artifacts::open_directory(workspace);
+  auto root = open_directory(workspace);
   if (!root) return fail(std::move(root.error()));
   Packer packer(globs, log, options.buffer_bytes);
   auto opened = packer.open(out, options);

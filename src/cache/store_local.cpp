@@ -17,9 +17,10 @@
 #include <system_error>
 #include <vector>
 
-#include "artifacts/fs_util.h"
 #include "cache/build_cache.h"
 #include "cache/internal.h"
+#include "util/files.h"
+#include "util/string.h"
 
 namespace kiln::cache {
 
@@ -29,8 +30,8 @@ namespace {
 
 constexpr char kTempPrefix[] = ".~tmp-";
 
-bool is_temp(const std::string& leaf) {
-  return leaf.rfind(kTempPrefix, 0) == 0;
+bool is_temp(std::string_view leaf) {
+  return leaf.starts_with(kTempPrefix);
 }
 
 }  // namespace
@@ -41,16 +42,12 @@ Result<void> check_object_name(const std::string& name) {
   if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) {
     return fail(ErrorCode::kPathEscape, "invalid cache object name \"" + name + "\"");
   }
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t slash = name.find('/', start);
-    const std::string part = name.substr(start, slash - start);
+  for (const std::string_view part : split(name, '/')) {
     if (part.empty() || part == "." || part == ".." || is_temp(part)) {
       return fail(ErrorCode::kPathEscape, "invalid cache object name \"" + name + "\"");
     }
-    if (slash == std::string::npos) return {};
-    start = slash + 1;
   }
+  return {};
 }
 
 }  // namespace detail
@@ -64,7 +61,7 @@ double mtime_of(const struct stat& st) {
 }
 
 Result<void> fsync_path(const fs::path& p) {
-  artifacts::UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) return fail(errno_error(ErrorCode::kIo, "open " + p.string()));
   if (::fsync(fd.get()) != 0) return fail(errno_error(ErrorCode::kIo, "fsync " + p.string()));
   return fd.close(p.string());
@@ -141,7 +138,7 @@ class LocalStore final : public CacheStore {
     fs::create_directories(target.parent_path(), ec);
     if (ec)
       return fail(ErrorCode::kIo, "create " + target.parent_path().string() + ": " + ec.message());
-    auto suffix = artifacts::random_suffix();
+    auto suffix = random_suffix();
     if (!suffix) return fail(std::move(suffix.error()));
     const fs::path tmp = target.parent_path() / (kTempPrefix + *suffix);
     // The caller's file is durable first; then a hard link (same file system) or a copy.
@@ -167,7 +164,7 @@ class LocalStore final : public CacheStore {
       fs::remove(tmp, ec);
       return fail(std::move(err));
     }
-    return artifacts::fsync_directory(target.parent_path());
+    return fsync_directory(target.parent_path());
   }
 
   Result<void> remove(const std::string& name) override {

@@ -18,18 +18,16 @@
 #include <system_error>
 #include <vector>
 
-#include "artifacts/fs_util.h"
 #include "cache/build_cache.h"
 #include "cache/internal.h"
 #include "source/archive_extract.h"
+#include "util/files.h"
 
 namespace kiln::cache {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-using artifacts::UniqueFd;
 
 struct DirClose {
   void operator()(DIR* d) const { ::closedir(d); }
@@ -81,7 +79,8 @@ Result<void> merge(int from, int to, const fs::path& to_path, const std::string&
       if (!r) return r;
       continue;
     }
-    // Cached items override source items (CodeBuild's user guide, codebuild-semantics §6.1).
+    // Cached items override source items (CodeBuild's user guide,
+    // docs/reference/codebuild-semantics.md §6.1).
     if (::renameat2(from, name.c_str(), to, name.c_str(), RENAME_EXCHANGE) != 0) {
       if (errno != EINVAL && errno != ENOSYS) {
         return fail(errno_error(ErrorCode::kIo, "replace " + child + " in the workspace"));
@@ -103,7 +102,7 @@ Result<void> merge(int from, int to, const fs::path& to_path, const std::string&
 
 Result<PackStats> unpack_into(const fs::path& archive, const fs::path& workspace,
                               const fs::path& scratch) {
-  auto suffix = artifacts::random_suffix();
+  auto suffix = random_suffix();
   if (!suffix) return fail(std::move(suffix.error()));
   const fs::path staging = scratch / ("unpack-" + *suffix);
   if (::mkdir(staging.c_str(), 0700) != 0) {
@@ -119,9 +118,9 @@ Result<PackStats> unpack_into(const fs::path& archive, const fs::path& workspace
 
   auto extracted = source::extract_archive(archive, staging, detail::extract_limits());
   if (!extracted) return fail(std::move(extracted.error()).with("while extracting the cache"));
-  auto from = artifacts::open_directory(staging);
+  auto from = open_directory(staging);
   if (!from) return fail(std::move(from.error()));
-  auto to = artifacts::open_directory(workspace);
+  auto to = open_directory(workspace);
   if (!to) return fail(std::move(to.error()));
   auto merged = merge(from->get(), to->get(), workspace, "");
   if (!merged) return fail(std::move(merged.error()).with("while restoring the cache"));

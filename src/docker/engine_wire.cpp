@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "util/percent_encode.h"
+#include "util/string.h"
 
 namespace kiln::docker::wire {
 namespace {

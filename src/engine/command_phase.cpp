@@ -3,15 +3,11 @@
 #include <regex>
 
 #include "engine/build_run.h"
+#include "util/string.h"
 
 namespace kiln::engine {
 
 namespace {
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Searches each line of the failing command's output tail. Line by line bounds the work of
 // std::regex's backtracking (and its recursion depth) by the line length, and matches how the
 // docs' examples (`.*connection timed out.*`) are written. A regex that exhausts std::regex's
@@ -36,7 +32,7 @@ bool output_matches(const std::string& output, const std::string& pattern) {
 // Go's os/exec wording, which CodeBuild's agent prints: "exit status 2", "signal: killed".
 std::string reason(const exec::CommandResult& r) {
   if (r.end == exec::CommandResult::End::kSignaled)
-    return "signal: " + lowercase(::strsignal(r.exit_code));
+    return "signal: " + to_lower(::strsignal(r.exit_code));
   return "exit status " + std::to_string(r.exit_code);
 }
 }  // namespace

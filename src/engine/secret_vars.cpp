@@ -1,12 +1,13 @@
 // DOWNLOAD_SOURCE, continued: the values of env/parameter-store, env/secrets-manager and the
-// secret-typed project variables (codebuild-semantics §1.6, §4.6), and env/git-credential-helper.
-// Every value fetched here is registered with the masker before anything can print it.
+// secret-typed project variables (docs/reference/codebuild-semantics.md §1.6, §4.6), and
+// env/git-credential-helper. Every value fetched here is registered with the masker before anything
+// can print it.
 #include <cctype>
 #include <charconv>
 
 #include "engine/build_run.h"
 #include "util/files.h"
-#include "util/percent_encode.h"
+#include "util/string.h"
 
 namespace kiln::engine {
 

@@ -3,20 +3,10 @@
 #include <array>
 #include <charconv>
 
+#include "util/string.h"
+
 namespace kiln::http {
 namespace {
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 void append_number(std::string& out, std::size_t n, int base) {
   std::array<char, 24> buf{};
@@ -146,10 +136,8 @@ std::string json_error_body(std::string_view type, std::string_view message) {
         case '\t': out += "\\t"; break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
-            constexpr std::string_view kHex = "0123456789abcdef";
             out += "\\u00";
-            out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-            out += kHex[static_cast<unsigned char>(c) & 0xf];
+            out += to_hex(std::string_view(&c, 1));
           } else {
             out += c;
           }

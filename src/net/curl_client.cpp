@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "net/http_client.h"
+#include "util/string.h"
 
 namespace kiln::net {
 namespace {
@@ -89,12 +90,9 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   return bytes;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
+// A header line's name or value: blanks before it, and blanks or the line's CRLF after it.
+std::string_view trim_header(std::string_view s) {
+  return trim_right(trim_left(s, " \t"), " \t\r\n");
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
@@ -107,9 +105,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return line.size();
-  std::string name(trim(line.substr(0, colon)));
-  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  t->resp->headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+  t->resp->headers.emplace_back(to_lower(trim_header(line.substr(0, colon))),
+                                std::string(trim_header(line.substr(colon + 1))));
   return line.size();
 }
 

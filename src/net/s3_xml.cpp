@@ -9,7 +9,7 @@
 #include <ctime>
 #include <sstream>
 
-#include "util/percent_encode.h"
+#include "util/string.h"
 
 namespace kiln::net::s3wire {
 namespace {

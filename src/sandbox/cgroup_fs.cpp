@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "util/files.h"
+#include "util/string.h"
 #include "util/unique_fd.h"
 
 namespace kiln::sandbox::cgroupfs {
@@ -40,20 +41,9 @@ std::string unescape_octal(std::string_view s) {
   return out;
 }
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t end = std::min(s.find(sep, start), s.size());
-    if (end > start) out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
 unsigned controllers_in(std::string_view list, char sep) {
   unsigned bits = 0;
-  for (std::string_view word : split(list, sep)) {
+  for (std::string_view word : split(list, sep, SplitMode::kSkipEmpty)) {
     if (word == "memory") bits |= kMemory;
     if (word == "cpu") bits |= kCpu;
     if (word == "pids") bits |= kPids;
@@ -125,7 +115,7 @@ Layout parse_mountinfo(std::string_view text) {
   std::istringstream lines{std::string(text)};
   for (std::string line; std::getline(lines, line);) {
     // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
-    const std::vector<std::string_view> f = split(line, ' ');
+    const std::vector<std::string_view> f = split(line, ' ', SplitMode::kSkipEmpty);
     const auto sep = std::find(f.begin(), f.end(), std::string_view("-"));
     if (f.size() < 5 || sep == f.end() || f.end() - sep < 4) continue;
     const std::string_view fstype = *(sep + 1);

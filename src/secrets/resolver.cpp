@@ -2,20 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/string.h"
+
 namespace kiln::secrets {
 namespace {
-
-std::vector<std::string> split_colons(std::string_view text) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (true) {
-    const auto colon = text.find(':', start);
-    parts.emplace_back(text.substr(start, colon - start));
-    if (colon == std::string_view::npos) break;
-    start = colon + 1;
-  }
-  return parts;
-}
 
 // Secrets Manager's own exception names, so the phase context reads like CodeBuild's.
 std::string exception_name(ErrorCode code) {
@@ -37,7 +27,7 @@ Error secret_error(const Error& e) {
 }  // namespace
 
 Result<SecretReference> parse_secret_reference(std::string_view text) {
-  auto parts = split_colons(text);
+  const auto parts = split(text, ':');
   SecretReference ref;
   std::size_t next = 1;
   if (text.starts_with("arn:")) {
@@ -45,7 +35,7 @@ Result<SecretReference> parse_secret_reference(std::string_view text) {
       return fail(ErrorCode::kInvalidArgument,
                   "InvalidParameterException: invalid secret ARN: " + std::string(text));
     ref.secret_id = parts[0];
-    for (std::size_t i = 1; i < 7; ++i) ref.secret_id += ":" + parts[i];
+    for (std::size_t i = 1; i < 7; ++i) ref.secret_id.append(":").append(parts[i]);
     next = 7;
   } else {
     ref.secret_id = parts[0];

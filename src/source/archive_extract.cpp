@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/string.h"
 #include "util/unique_fd.h"
 
 namespace kiln::source {
@@ -46,16 +47,6 @@ std::string shown(std::string_view s) {
     }
   }
   return out + "\"";
-}
-
-std::vector<std::string_view> split(std::string_view s) {
-  std::vector<std::string_view> parts;
-  while (!s.empty()) {
-    const auto slash = s.find('/');
-    parts.push_back(s.substr(0, slash));
-    s = slash == std::string_view::npos ? std::string_view() : s.substr(slash + 1);
-  }
-  return parts;
 }
 
 std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) {
@@ -120,8 +111,8 @@ Result<std::vector<std::string>> Extractor::normalise() const {
     return fail(entry_error(ErrorCode::kPathEscape, "absolute paths are refused"));
   }
   std::vector<std::string> parts;
-  for (const std::string_view c : split(name_)) {
-    if (c.empty() || c == ".") continue;
+  for (const std::string_view c : split(name_, '/', SplitMode::kSkipEmpty)) {
+    if (c == ".") continue;
     if (c != "..") {
       parts.emplace_back(c);
     } else if (parts.empty()) {
@@ -238,8 +229,8 @@ Result<void> Extractor::make_symlink(archive_entry* e, int parent,
   }
   std::size_t up = 0;
   bool descended = false;
-  for (const std::string_view c : split(target)) {
-    if (c.empty() || c == ".") continue;
+  for (const std::string_view c : split(target, '/', SplitMode::kSkipEmpty)) {
+    if (c == ".") continue;
     if (c != "..") {
       descended = true;
     } else if (descended) {

@@ -1,5 +1,5 @@
-// Where a build's source comes from (codebuild-semantics §4, ProjectSource), and the one
-// interface the engine uses to put it in place during DOWNLOAD_SOURCE.
+// Where a build's source comes from (docs/reference/codebuild-semantics.md §4, ProjectSource), and
+// the one interface the engine uses to put it in place during DOWNLOAD_SOURCE.
 //
 // SourceFetcher::fetch() fills an empty folder from a SourceSpec: a local folder (kiln run's
 // `-s DIR`, copied), a git repository (GITHUB, GITLAB, BITBUCKET, CODECOMMIT, the Enterprise /

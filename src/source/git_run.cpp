@@ -14,6 +14,7 @@
 
 #include "exec/process_tree.h"
 #include "exec/spawn.h"
+#include "util/string.h"
 #include "util/unique_fd.h"
 
 namespace kiln::source {
@@ -35,13 +36,6 @@ constexpr std::string_view kHelper =
     "echo \"password=$KILN_GIT_TOKEN\"; }; f";
 
 using Fd = kiln::UniqueFd;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Appends what the pipe holds; false at EOF (every writer gone).
 bool read_available(int fd, std::string& out) {
@@ -78,22 +72,8 @@ std::size_t authority_end(std::string_view url, std::size_t start) {
 }
 
 bool is_http(std::string_view url) {
-  const std::string l = lower(url.substr(0, 8));
+  const std::string l = to_lower(url.substr(0, 8));
   return l.starts_with("http://") || l.starts_with("https://");
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -256,7 +236,7 @@ std::vector<std::string> nonempty_lines(const std::string& text) {
 
 GitFailure kind_of_failure(const GitOutput& out) {
   std::vector<std::string> lines = nonempty_lines(out.output);
-  for (auto& line : lines) line = lower(line);
+  for (auto& line : lines) line = to_lower(line);
   auto any = [&](std::initializer_list<std::string_view> needles) {
     return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
       return std::any_of(needles.begin(), needles.end(),
@@ -323,7 +303,7 @@ std::string http_origin(std::string_view url) {
   if (!is_http(url)) return "";
   const std::string clean = strip_userinfo(url);
   const std::size_t host = clean.find("://") + 3;
-  return lower(clean.substr(0, host)) + clean.substr(host, authority_end(clean, host) - host);
+  return to_lower(clean.substr(0, host)) + clean.substr(host, authority_end(clean, host) - host);
 }
 
 }  // namespace kiln::source

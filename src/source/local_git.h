@@ -1,7 +1,7 @@
 // Reads the commit a local git checkout is at, for CODEBUILD_RESOLVED_SOURCE_VERSION
-// (codebuild-semantics §4.1). Reads .git directly (HEAD, loose refs, packed-refs, and the
-// `gitdir:` file of worktrees and submodules) instead of starting a git process: it is on the
-// path of every build, and git may not be installed.
+// (docs/reference/codebuild-semantics.md §4.1). Reads .git directly (HEAD, loose refs, packed-refs,
+// and the `gitdir:` file of worktrees and submodules) instead of starting a git process: it is on
+// the path of every build, and git may not be installed.
 #pragma once
 
 #include <filesystem>

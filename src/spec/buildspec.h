@@ -1,6 +1,6 @@
 // The typed model of a buildspec (versions 0.1 and 0.2), covering every key of
-// codebuild-semantics §1.2. The parser (spec/parser.h) fills it; the engine reads it.
-// Values are stored as written (after YAML scalar conversion): nothing here is expanded.
+// docs/reference/codebuild-semantics.md §1.2. The parser (spec/parser.h) fills it; the engine reads
+// it. Values are stored as written (after YAML scalar conversion): nothing here is expanded.
 #pragma once
 
 #include <map>
@@ -25,8 +25,8 @@ constexpr PhaseName kAllPhases[] = {PhaseName::kInstall, PhaseName::kPreBuild, P
 const char* yaml_name(PhaseName p);   // "pre_build"
 const char* upper_name(PhaseName p);  // "PRE_BUILD"
 
-// on-failure (codebuild-semantics §3.4). Parsing choices: docs/buildspec.md; what the engine
-// does with it: docs/semantics.md.
+// on-failure (docs/reference/codebuild-semantics.md §3.4). Parsing choices: docs/buildspec.md; what
+// the engine does with it: docs/semantics.md.
 struct OnFailure {
   enum class Kind { kDefault, kAbort, kContinue, kRetry };
   Kind kind = Kind::kDefault;

@@ -38,7 +38,7 @@ bool is_c1_tail(char c) {
 std::string format_diagnostic(const std::string& file, const std::string& source,
                               const Diagnostic& d) {
   // Everything quoted from the buildspec (the message may hold a key; the source line) has its
-  // control characters escaped: `kiln lint` prints to a terminal (issue #13).
+  // control characters escaped: `kiln lint` prints to a terminal (docs/security.md).
   const char* severity = d.severity == Diagnostic::Severity::kError ? "error" : "warning";
   const std::string shown_file = escape_control(file);
   const std::string message = escape_control(d.message);

@@ -1,4 +1,4 @@
-// A problem found in a buildspec, with its position, printed as DESIGN §3.2 says:
+// A problem found in a buildspec, with its position, printed as docs/reference/design.md §3.2 says:
 //   buildspec.yml:12:7: error: message
 //       source line
 //         ^

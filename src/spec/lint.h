@@ -1,4 +1,4 @@
-// `kiln lint` (DESIGN §3.2): checks buildspec files and prints every problem.
+// `kiln lint` (docs/reference/design.md §3.2): checks buildspec files and prints every problem.
 //
 // Output, for each file in order, each diagnostic in source order, as format_diagnostic()
 // renders it ("FILE:LINE:COL: error|warning: message", the source line, a caret). Nothing else is

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "spec/parse_util.h"
+#include "util/string.h"
 
 namespace kiln::spec {
 namespace {
@@ -27,16 +28,16 @@ bool all_digits(std::string_view s) {
 Result<OnFailure> parse_on_failure(const std::string& raw) {
   OnFailure out;
   out.raw = raw;
-  if (detail::iequals(raw, "ABORT")) {
+  if (iequals(raw, "ABORT")) {
     out.kind = OnFailure::Kind::kAbort;
     return out;
   }
-  if (detail::iequals(raw, "CONTINUE")) {
+  if (iequals(raw, "CONTINUE")) {
     out.kind = OnFailure::Kind::kContinue;
     return out;
   }
   const std::string_view text(raw);
-  if (text.size() < 5 || !detail::iequals(text.substr(0, 5), "RETRY") ||
+  if (text.size() < 5 || !iequals(text.substr(0, 5), "RETRY") ||
       (text.size() > 5 && text[5] != '-')) {
     return invalid(raw,
                    "expected ABORT, CONTINUE, RETRY, RETRY-<count>, RETRY-<regex> or "

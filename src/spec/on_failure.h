@@ -1,4 +1,4 @@
-// The `on-failure` value of a phase (codebuild-semantics §3.4):
+// The `on-failure` value of a phase (docs/reference/codebuild-semantics.md §3.4):
 //   ABORT | CONTINUE | RETRY | RETRY-<count> | RETRY-<regex> | RETRY-<count>-<regex>
 //
 // The docs' own examples write `Retry-...`, so the keywords are matched in any letter case.

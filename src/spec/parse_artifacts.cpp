@@ -1,4 +1,5 @@
-// `artifacts` and `secondary-artifacts`: codebuild-semantics §5.1, §1.8 (0.1's `type`), §1.9.
+// `artifacts` and `secondary-artifacts`: docs/reference/codebuild-semantics.md §5.1, §1.8 (0.1's
+// `type`), §1.9.
 #include "spec/sections.h"
 
 namespace kiln::spec::detail {

@@ -1,4 +1,5 @@
-// `batch`: codebuild-semantics §8.1 (build-list, build-graph, build-matrix, build-fanout).
+// `batch`: docs/reference/codebuild-semantics.md §8.1 (build-list, build-graph, build-matrix,
+// build-fanout).
 #include <map>
 #include <set>
 

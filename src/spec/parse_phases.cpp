@@ -1,4 +1,4 @@
-// `phases`: codebuild-semantics §3.3, §3.4, §3.7, and the messages of §1.9.
+// `phases`: docs/reference/codebuild-semantics.md §3.3, §3.4, §3.7, and the messages of §1.9.
 #include <algorithm>
 
 #include "spec/on_failure.h"

@@ -1,8 +1,8 @@
-// `reports` (codebuild-semantics §7.1) and `cache` (§6.2).
+// `reports` (docs/reference/codebuild-semantics.md §7.1) and `cache` (§6.2).
 #include <algorithm>
-#include <cctype>
 
 #include "spec/sections.h"
+#include "util/string.h"
 
 namespace kiln::spec::detail {
 namespace {
@@ -99,10 +99,7 @@ void parse_cache(Context& ctx, const Node& value, Cache& cache) {
              auto action = read_string(ctx, v, "cache/action");
              if (!action) return;
              if (iequals(*action, "restore") || iequals(*action, "save")) {
-               std::string lower = *action;
-               for (char& c : lower)
-                 c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-               cache.action = lower;
+               cache.action = to_lower(*action);
              } else {
                ctx.error(v.mark,
                          "\"cache/action\" must be restore or save, found \"" + *action + "\"");

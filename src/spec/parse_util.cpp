@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/string.h"
+
 namespace kiln::spec::detail {
 namespace {
 
@@ -78,13 +80,6 @@ std::string join(std::string_view path, std::string_view key) {
 
 std::string item(std::string_view path, size_t index) {
   return std::string(path) + "[" + std::to_string(index) + "]";
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool has_value(const Node& map, std::string_view key) {

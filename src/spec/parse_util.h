@@ -53,8 +53,8 @@ bool plausible_key(std::string_view key);
 // Runs the handler of each known key, in source order. Any other key gets a warning
 // (`unknown key "x" in "path" (ignored)`, with a "did you mean" when a known key is close;
 // `unknown key that is not a key name in "path" (ignored)` when !plausible_key), so a
-// newer buildspec still runs (DESIGN §3.2). A null `map` is an empty mapping. Anything else is an
-// error (`"path" must be a mapping, found a list`) and returns false.
+// newer buildspec still runs (docs/reference/design.md §3.2). A null `map` is an empty mapping.
+// Anything else is an error (`"path" must be a mapping, found a list`) and returns false.
 bool visit_map(Context& ctx, const Node& map, std::string_view path,
                const std::vector<Field>& fields);
 
@@ -80,8 +80,5 @@ std::vector<std::pair<std::string, std::string>> read_string_map(Context& ctx, c
 // Whether `map` has `key` with something in it: not null, not an empty list. Used for "has no
 // files" warnings, which would only repeat an error when the value has the wrong shape.
 bool has_value(const Node& map, std::string_view key);
-
-// ASCII case-insensitive comparison.
-bool iequals(std::string_view a, std::string_view b);
 
 }  // namespace kiln::spec::detail

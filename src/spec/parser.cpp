@@ -1,6 +1,6 @@
-// parse_buildspec(): the top level of a buildspec (codebuild-semantics §1.2-1.4, §1.8, §1.9).
-// Each section has its own file (sections.h); this one checks the document, the version, and
-// which top-level keys exist.
+// parse_buildspec(): the top level of a buildspec (docs/reference/codebuild-semantics.md §1.2-1.4,
+// §1.8, §1.9). Each section has its own file (sections.h); this one checks the document, the
+// version, and which top-level keys exist.
 #include "spec/parser.h"
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 // Parses buildspec text into the typed model (yaml-cpp underneath).
 //
 // Never throws: every yaml-cpp exception is turned into a Diagnostic. Errors follow CodeBuild's
-// wording (codebuild-semantics §1.9); unknown keys are warnings so newer buildspecs still run.
+// wording (docs/reference/codebuild-semantics.md §1.9); unknown keys are warnings so newer
+// buildspecs still run.
 #pragma once
 
 #include <cstdint>

@@ -1,10 +1,10 @@
 // YAML syntax errors in go-yaml's wording.
 //
 // CodeBuild parses buildspecs with go-yaml (a port of libyaml) and shows its messages in the
-// YAML_FILE_ERROR context as "<message> at line N" (codebuild-semantics §1.9). Kiln parses with
-// yaml-cpp, whose messages differ ("illegal map value" where go-yaml says "mapping values are not
-// allowed in this context"). This file maps yaml-cpp's messages to go-yaml's where the two mean
-// the same thing, and keeps yaml-cpp's text otherwise. Internal to spec/.
+// YAML_FILE_ERROR context as "<message> at line N" (docs/reference/codebuild-semantics.md §1.9).
+// Kiln parses with yaml-cpp, whose messages differ ("illegal map value" where go-yaml says "mapping
+// values are not allowed in this context"). This file maps yaml-cpp's messages to go-yaml's where
+// the two mean the same thing, and keeps yaml-cpp's text otherwise. Internal to spec/.
 #pragma once
 
 #include <optional>

@@ -3,17 +3,11 @@
 #include <bit>
 #include <charconv>
 
+#include "util/string.h"
+
 namespace kiln::store {
 
 namespace {
-
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int sextet(char c) {
-  const auto at = kAlphabet.find(c);
-  return at == std::string_view::npos ? -1 : static_cast<int>(at);
-}
 
 tl::unexpected<Error> invalid() {
   return fail(ErrorCode::kInvalidArgument, "invalid nextToken");
@@ -71,53 +65,16 @@ bool take_field(std::string_view& in, char type, KeyPart& out) {
 
 }  // namespace
 
-std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (const char c : bytes) {
-    acc = (acc << 8) | static_cast<unsigned char>(c);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
-  return out;
-}
-
-Result<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return invalid();  // no byte ends there
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const int v = sextet(c);
-    if (v < 0) return invalid();
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  if ((acc & ((1U << bits) - 1)) != 0) return invalid();  // stray bits: not canonical
-  return out;
-}
-
 std::string make_page_token(const std::string& listing, const PageKey& last_key) {
   std::string payload;
   put_field(payload, listing);
   for (const KeyPart& part : last_key) put_field(payload, part);
-  return base64url_encode(payload);
+  return base64_encode(payload, Base64::kUrl);
 }
 
 Result<PageKey> read_page_token(const std::string& token, const std::string& listing,
                                 std::string_view shape) {
-  auto payload = base64url_decode(token);
+  const auto payload = base64_decode(token, Base64::kUrl);
   if (!payload) return invalid();
   std::string_view in = *payload;
   KeyPart part;

@@ -30,8 +30,4 @@ std::string make_page_token(const std::string& listing, const PageKey& last_key)
 Result<PageKey> read_page_token(const std::string& token, const std::string& listing,
                                 std::string_view shape);
 
-// Base64url without padding (RFC 4648 section 5); decoding accepts only that canonical form.
-std::string base64url_encode(std::string_view bytes);
-Result<std::string> base64url_decode(std::string_view text);
-
 }  // namespace kiln::store

@@ -43,7 +43,15 @@ class FakeClock final : public Clock {
   std::chrono::steady_clock::time_point steady_{};
 };
 
-// Seconds since the epoch with a fractional part, as CodeBuild's JSON timestamps are.
+// Seconds since the epoch with a fractional part, as CodeBuild's JSON timestamps are: to the
+// microsecond (the engine's build records).
 double to_epoch_seconds(std::chrono::system_clock::time_point t);
+
+// Whole milliseconds since the epoch (the secret store's times).
+std::int64_t to_epoch_millis(std::chrono::system_clock::time_point t);
+
+// Seconds since the epoch to the millisecond, to_epoch_millis(t) / 1000: the times the API
+// service and the scheduler write into the store.
+double to_epoch_seconds_ms(std::chrono::system_clock::time_point t);
 
 }  // namespace kiln

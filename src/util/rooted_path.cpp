@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include "util/string.h"
+
 namespace kiln {
 
 namespace {
@@ -19,15 +21,8 @@ constexpr int kMaxSymlinks = 40;  // Linux's MAXSYMLINKS
 
 // Pushes the components of `path` to the front of `queue`, keeping their order.
 void prepend_components(std::string_view path, std::deque<std::string>& queue) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    parts.emplace_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) queue.push_front(std::move(*it));
+  const std::vector<std::string_view> parts = split(path, '/');
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) queue.emplace_front(*it);
 }
 
 std::string join(const std::vector<std::string>& parts) {

@@ -12,6 +12,7 @@
 
 #include "auth/amz_date.h"
 #include "auth/sigv4.h"
+#include "util/string.h"
 
 namespace kiln::auth {
 namespace {
