@@ -1,8 +1,6 @@
-// The phase transitions of codebuild-semantics §3.2, plus the choices documented in
-// docs/semantics.md for what the reference leaves open (ABORT, RETRY, timeouts, stops).
+// The phase transitions of docs/reference/codebuild-semantics.md §3.2, plus the choices documented
+// in docs/semantics.md for what the reference leaves open (ABORT, RETRY, timeouts, stops).
 #include "engine/build_run.h"
-
-#include <cmath>
 
 namespace kiln::engine {
 
@@ -20,11 +18,6 @@ PhaseType phase_type(spec::PhaseName n) {
   }
   return PhaseType::kBuild;
 }
-// Kiln's LOCAL type (a folder on this host) is not one of CodeBuild's SourceType values; the
-// record shows such a source as NO_SOURCE with the folder as its location.
-std::string record_source_type(const std::string& type) {
-  return type == "LOCAL" || type.empty() ? "NO_SOURCE" : type;
-}
 }  // namespace
 
 BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::CancelToken& cancel)
@@ -33,37 +26,8 @@ BuildRun::BuildRun(EngineDeps& deps, const BuildRequest& req, const exec::Cancel
       cancel_(cancel),
       escaping_(deps.log),
       masking_(escaping_),
-      log_(masking_, deps.clock) {
-  const auto& id = req.identity;
-  record_.id = id.build_id();
-  record_.arn = build_arn(id.region, id.account, record_.id);
-  record_.build_number = id.build_number;
-  record_.project_name = id.project;
-  record_.initiator = id.initiator;
-  record_.source_version = id.source_version;
-  record_.resolved_source_version = id.resolved_source_version;
-  record_.source_type = record_source_type(req.source.type);
-  record_.source_location = req.source.location;
-  record_.buildspec = !req.buildspec_origin.empty() ? req.buildspec_origin
-                      : req.buildspec_text          ? *req.buildspec_text
-                                                    : req.buildspec_path;
-  for (const auto& s : req.secondary_sources)
-    record_.secondary_sources.push_back({s.identifier, record_source_type(s.type), s.location});
-  record_.environment_type = req.environment_type;
-  record_.image = id.image;
-  record_.compute_type = req.compute_type;
-  for (const auto& [name, value] : req.project_vars)
-    record_.environment_variables.push_back({name, value, "PLAINTEXT"});
-  // The record shows a secret variable's reference, as CodeBuild does, never its value.
-  for (const auto& v : req.project_secret_vars)
-    record_.environment_variables.push_back({v.name, v.reference, v.type_name()});
-  record_.log_group = "/aws/codebuild/" + id.project;
-  record_.log_stream = id.uuid;
-  record_.timeout_minutes = static_cast<int>(std::ceil(req.timeout_minutes));
-  record_.queued_timeout_minutes = req.queued_timeout_minutes;
-  record_.region = id.region;
-  record_.account = id.account;
-
+      log_(masking_, deps.clock),
+      record_(record_for(req)) {
   const auto budget = std::chrono::duration<double, std::ratio<60>>(req.timeout_minutes);
   deadline_ = deps.clock.steady_now() +
               std::chrono::duration_cast<std::chrono::steady_clock::duration>(budget);
@@ -78,7 +42,7 @@ void BuildRun::publish() {
 
 // Fields whose text the build chose (artifact names, report names) or printed (contexts,
 // exported values) may carry a secret's value, like the log: `name: art-$TOKEN` put the
-// token in artifacts.location (issue #13). They are masked before anyone sees the record.
+// token in artifacts.location (docs/security.md). They are masked before anyone sees the record.
 void BuildRun::mask_build_fields() {
   const auto mask = [this](std::string& s) {
     if (!s.empty()) s = masking_.mask(s);
@@ -115,7 +79,7 @@ void BuildRun::end_phase(const PhaseOutcome& o, bool log_completion) {
   PhaseRecord& p = record_.phases.back();
   p.status = o.status;
   p.end_time = seconds(deps_.clock.now());
-  p.duration_seconds = static_cast<long>(*p.end_time - p.start_time);
+  p.duration_seconds = duration_seconds(p.start_time, *p.end_time);
   p.contexts.clear();
   if (o.context) {
     // A context may quote command output, and that may hold a secret.

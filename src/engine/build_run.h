@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/agent_log.h"
+#include "engine/container_log.h"
 #include "engine/engine.h"
 #include "secrets/masking_sink.h"
 #include "spec/buildspec.h"
@@ -88,11 +88,11 @@ class BuildRun {
   EngineDeps& deps_;
   const BuildRequest& req_;
   const exec::CancelToken& cancel_;
-  // Every byte of the log passes the masker before any sink sees it (issue #6), then agent
-  // lines have their control characters escaped (they quote buildspec text; issue #13).
+  // Every byte of the log passes the masker before any sink sees it (docs/secrets.md), then agent
+  // lines have their control characters escaped (they quote buildspec text; docs/security.md).
   EscapingSink escaping_;
   secrets::MaskingSink masking_;
-  AgentLog log_;
+  ContainerLog log_;
   BuildRecord record_;
 
   std::chrono::steady_clock::time_point deadline_;

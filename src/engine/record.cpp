@@ -1,5 +1,9 @@
 #include "engine/record.h"
 
+#include <cmath>
+
+#include "engine/engine.h"
+
 namespace kiln::engine {
 
 const char* to_string(PhaseType p) {
@@ -51,9 +55,72 @@ std::string project_arn(const std::string& region, const std::string& account,
   return "arn:aws:codebuild:" + region + ":" + account + ":project/" + project;
 }
 
+int timeout_in_minutes(double minutes) {
+  return static_cast<int>(std::ceil(minutes));
+}
+
+long duration_seconds(double start, double end) {
+  return static_cast<long>(end - start);
+}
+
 namespace {
 
-nlohmann::json phase_json(const PhaseRecord& p) {
+// Kiln's LOCAL type (a folder on this host) is not one of CodeBuild's SourceType values; the
+// record shows such a source as NO_SOURCE with the folder as its location.
+std::string record_source_type(const std::string& type) {
+  return type == "LOCAL" || type.empty() ? "NO_SOURCE" : type;
+}
+
+}  // namespace
+
+BuildRecord record_for(const BuildRequest& req) {
+  BuildRecord r;
+  const auto& id = req.identity;
+  r.id = id.build_id();
+  r.arn = build_arn(id.region, id.account, r.id);
+  r.build_number = id.build_number;
+  r.project_name = id.project;
+  r.initiator = id.initiator;
+  r.source_version = id.source_version;
+  r.resolved_source_version = id.resolved_source_version;
+  r.source_type = record_source_type(req.source.type);
+  r.source_location = req.source.location;
+  r.buildspec = !req.buildspec_origin.empty() ? req.buildspec_origin
+                : req.buildspec_text          ? *req.buildspec_text
+                                              : req.buildspec_path;
+  for (const auto& s : req.secondary_sources)
+    r.secondary_sources.push_back({s.identifier, record_source_type(s.type), s.location});
+  r.environment_type = req.environment_type;
+  r.image = id.image;
+  r.compute_type = req.compute_type;
+  r.privileged_mode = req.privileged_mode;
+  for (const auto& [name, value] : req.project_vars)
+    r.environment_variables.push_back({name, value, "PLAINTEXT"});
+  // The record shows a secret variable's reference, as CodeBuild does, never its value.
+  for (const auto& v : req.project_secret_vars)
+    r.environment_variables.push_back({v.name, v.reference, v.type_name()});
+  r.log_group = "/aws/codebuild/" + id.project;
+  r.log_stream = id.uuid;
+  r.timeout_minutes = timeout_in_minutes(req.timeout_minutes);
+  r.queued_timeout_minutes = req.queued_timeout_minutes;
+  r.region = id.region;
+  r.account = id.account;
+  return r;
+}
+
+std::vector<PhaseRecord> queue_phases(double submitted, std::optional<double> launched) {
+  PhaseRecord sub{PhaseType::kSubmitted, Status::kSucceeded, submitted, submitted, 0, {}, false};
+  PhaseRecord queued{PhaseType::kQueued, std::nullopt, submitted, std::nullopt,
+                     std::nullopt,       {},           false};
+  if (launched) {
+    queued.status = Status::kSucceeded;
+    queued.end_time = *launched;
+    queued.duration_seconds = duration_seconds(submitted, *launched);
+  }
+  return {sub, queued};
+}
+
+nlohmann::json to_json(const PhaseRecord& p) {
   nlohmann::json j;
   j["phaseType"] = to_string(p.type);
   j["startTime"] = p.start_time;
@@ -70,6 +137,8 @@ nlohmann::json phase_json(const PhaseRecord& p) {
   }
   return j;
 }
+
+namespace {
 
 nlohmann::json artifact_json(const ArtifactRecord& a) {
   nlohmann::json j{{"location", a.location}};
@@ -97,7 +166,7 @@ nlohmann::json to_json(const BuildRecord& r) {
   j["initiator"] = r.initiator;
 
   auto& phases = j["phases"] = nlohmann::json::array();
-  for (const auto& p : r.phases) phases.push_back(phase_json(p));
+  for (const auto& p : r.phases) phases.push_back(to_json(p));
 
   nlohmann::json source{{"type", r.source_type}};
   if (!r.source_location.empty()) source["location"] = r.source_location;

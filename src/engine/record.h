@@ -1,5 +1,8 @@
-// The build record: the exact shape of CodeBuild's `Build` structure (DESIGN §3.3). The engine
-// fills it as phases progress; `kiln run --json` and the server serialise it with to_json().
+// The build record: the exact shape of CodeBuild's `Build` structure (docs/reference/design.md
+// §3.3). The engine fills it as phases progress; `kiln run --json` and the server serialise it with
+// to_json(). Every writer starts from record_for() and uses the rules below; the Build as the
+// server stores it (a queued build, the worker's record merged with it, a build ended without an
+// engine) is edited only through engine/record_json.h.
 #pragma once
 
 #include <optional>
@@ -11,7 +14,7 @@
 
 namespace kiln::engine {
 
-// BuildPhaseType, in order (codebuild-semantics §3.1).
+// BuildPhaseType, in order (docs/reference/codebuild-semantics.md §3.1).
 enum class PhaseType {
   kSubmitted,
   kQueued,
@@ -111,7 +114,24 @@ struct BuildRecord {
   const PhaseRecord* phase(PhaseType t) const;
 };
 
+struct BuildRequest;  // engine/engine.h
+
+// The rules every writer of the record follows.
+// timeoutInMinutes: whole minutes, rounded up (`kiln run --timeout` takes fractions).
+int timeout_in_minutes(double minutes);
+// A phase's durationInSeconds: whole seconds, rounded toward zero.
+long duration_seconds(double start, double end);
+
+// What the request decides before any phase starts: identity, source, environment (with
+// privilegedMode), logs and timeouts. The engine starts each run from it, and the API each
+// queued build (engine/record_json.h).
+BuildRecord record_for(const BuildRequest& req);
+// SUBMITTED, ended as soon as it started, and QUEUED, from `submitted` to `launched` (unset:
+// still queued, no status). SUBMITTED and QUEUED carry no contexts.
+std::vector<PhaseRecord> queue_phases(double submitted, std::optional<double> launched);
+
 nlohmann::json to_json(const BuildRecord& r);
+nlohmann::json to_json(const PhaseRecord& p);
 
 // ARNs in CodeBuild's form.
 std::string build_arn(const std::string& region, const std::string& account,

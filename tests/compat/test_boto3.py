@@ -261,5 +261,49 @@ class Boto3Test(unittest.TestCase):
         self.assertEqual((status, body["__type"]), (400, "InvalidInputException"))
 
 
+class PrivilegedRecordTest(unittest.TestCase):
+    """environment.privilegedMode in BatchGetBuilds, while queued (the API writes the record) and
+    once run (the worker's engine does): it used to be false whatever the build asked."""
+
+    @classmethod
+    def setUpClass(cls):
+        # --max-builds 1: a sleeping build holds the only slot, so the next builds stay queued
+        # until it ends. The process executor runs a privileged build like any other.
+        cls.server = KilnServer(extra_args=["--allow-privileged", "--max-builds", "1"]).start()
+        cls.cb = cls.server.boto3()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def test_privileged_mode_from_the_project_or_the_override(self):
+        env = {"type": "LINUX_CONTAINER", "image": "kiln/host",
+               "computeType": "BUILD_GENERAL1_SMALL", "privilegedMode": True}
+        inline_project(self.cb, "priv", HELLO, environment=env)
+        inline_project(self.cb, "plain", HELLO)
+        inline_project(self.cb, "holder",
+                       "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 5\n")
+        holder = self.cb.start_build(projectName="holder")["build"]
+        deadline = time.time() + 20
+        while self.cb.batch_get_builds(ids=[holder["id"]])["builds"][0]["currentPhase"] == "QUEUED":
+            self.assertLess(time.time(), deadline, "the holder build never started")
+            time.sleep(0.1)
+        expected = {}
+        for project, extra, privileged in [("priv", {}, True),
+                                           ("plain", {"privilegedModeOverride": True}, True),
+                                           ("plain", {}, False)]:
+            started = self.cb.start_build(projectName=project, **extra)["build"]
+            self.assertEqual(started["environment"]["privilegedMode"], privileged, extra)
+            expected[started["id"]] = privileged
+        queued = self.cb.batch_get_builds(ids=list(expected))["builds"]
+        self.assertEqual([b["currentPhase"] for b in queued], ["QUEUED"] * 3)
+        self.assertEqual({b["id"]: b["environment"]["privilegedMode"] for b in queued}, expected)
+
+        for build_id, privileged in expected.items():
+            done = wait_for_build(self.cb, build_id)
+            self.assertEqual(done["buildStatus"], "SUCCEEDED", json.dumps(done, default=str))
+            self.assertEqual(done["environment"]["privilegedMode"], privileged, build_id)
+
+
 if __name__ == "__main__":
     unittest.main()
