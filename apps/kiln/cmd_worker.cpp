@@ -3,9 +3,8 @@
 // the build starts, and it dies with the server (PR_SET_PDEATHSIG), killing the build's
 // processes on its way out. It runs the same Engine as `kiln run`.
 //
-// Protocol: the request is a JSON file (engine::request_to_json); the log is appended to --log
-// as the build prints; at every phase change one line of JSON, the Build record, goes to stdout
-// (a pipe to the server). SIGTERM or SIGINT stop the build (STOPPED). When the request names
+// Protocol (command line, records, exit status): server/worker_protocol.h, which the scheduler
+// uses too. SIGTERM or SIGINT stop the build (STOPPED). When the request names
 // the project's key (engine::kSecretsKeyMember), every parameter and secret the build reads is
 // checked against that key's policy in --keys first (server/secret_access.h).
 #include <fcntl.h>
@@ -27,66 +26,61 @@
 #include "logs/log_sink.h"
 #include "secrets/secret_store.h"
 #include "server/secret_access.h"
+#include "server/worker_protocol.h"
 #include "signals.h"
 #include "util/files.h"
-#include "util/json_text.h"
+#include "util/unique_fd.h"
 
 namespace kiln::app {
 namespace {
 
-struct WorkerOptions {
-  std::string request;
-  std::string log;
-  std::string secrets;     // the server's secret store folder
-  std::string keys;        // the server's keys.json: the project key's policy
-  std::string build_user;  // process builds run as this user (engine::make_executor)
-  int parent = 0;
-};
-
 void emit(const engine::BuildRecord& record) {
-  const std::string line = json_text(engine::to_json(record)) + "\n";
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the server is gone; the build goes on until the death signal
-    done += static_cast<std::size_t>(n);
-  }
+  // Fails only when the server is gone. Nobody is left to tell (stderr is the same pipe), and
+  // the build goes on until the death signal stops it.
+  static_cast<void>(server::write_record(STDOUT_FILENO, engine::to_json(record)));
 }
 
-int run_worker(const WorkerOptions& o) {
-  exec::CancelToken cancel;
+int run_worker(const server::WorkerArgs& o) {
+  auto token = exec::CancelToken::create();
+  if (!token) {
+    std::fprintf(stderr, "kiln worker: %s\n", token.error().describe().c_str());
+    return server::kWorkerCannotStart;
+  }
+  exec::CancelToken& cancel = *token;
   install_signal_handlers(cancel);
   // Ask for SIGTERM when the server dies, then check it did not die before we asked.
-  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (o.parent != 0 && ::getppid() != o.parent) return 3;
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+    std::perror("kiln worker: prctl(PR_SET_PDEATHSIG)");
+    return server::kWorkerCannotStart;
+  }
+  if (o.parent != 0 && ::getppid() != o.parent) return server::kWorkerOrphaned;
 
   auto text = read_file(o.request);
   if (!text) {
     std::fprintf(stderr, "kiln worker: %s\n", text.error().describe().c_str());
-    return 2;
+    return server::kWorkerCannotStart;
   }
   const auto json = nlohmann::json::parse(*text, nullptr, false);
   auto req = engine::request_from_json(json);
   if (!req) {
     std::fprintf(stderr, "kiln worker: %s: %s\n", o.request.c_str(),
                  req.error().describe().c_str());
-    return 2;
+    return server::kWorkerCannotStart;
   }
-  const int log_fd = ::open(o.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (log_fd < 0) {
-    std::perror(("kiln worker: open " + o.log).c_str());
-    return 2;
+  UniqueFd log_fd(::open(o.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log_fd) {
+    std::perror(("kiln worker: open " + o.log.string()).c_str());
+    return server::kWorkerCannotStart;
   }
 
   auto made = engine::make_executor(*req, o.build_user);
   if (!made) {
     std::fprintf(stderr, "kiln worker: %s\n", made.error().describe().c_str());
-    return 2;
+    return server::kWorkerCannotStart;
   }
   exec::Executor& executor = **made;
   engine::BuildServices services(*req, {});
-  logs::FdSink log(log_fd);
+  logs::FdSink log(log_fd.get());
   SystemClock clock;
   // Opened only if the build asks for a parameter, a secret or a source credential.
   secrets::LazyStoreResolver store(o.secrets, clock);
@@ -120,23 +114,24 @@ int run_worker(const WorkerOptions& o) {
   const engine::BuildRecord record = eng.run(*req, cancel);
   log.flush();
   emit(record);
-  ::close(log_fd);
-  return 0;
+  return server::kWorkerOk;
 }
 
 }  // namespace
 
 std::function<int()> add_worker_command(CLI::App& app) {
-  auto opts = std::make_shared<WorkerOptions>();
   CLI::App* cmd = app.add_subcommand("worker", "run one build for kiln server (internal)");
   cmd->group("");  // hidden from --help: only the server starts it
-  cmd->add_option("--request", opts->request, "build request JSON file")->required();
-  cmd->add_option("--log", opts->log, "log file, appended as the build prints")->required();
-  cmd->add_option("--secrets", opts->secrets, "the server's secret store folder")->required();
-  cmd->add_option("--keys", opts->keys, "the server's keys.json (the project key's policy)");
-  cmd->add_option("--build-user", opts->build_user, "run process builds as this user");
-  cmd->add_option("--parent", opts->parent, "the server's pid; exit if it is already gone");
-  return [opts] { return run_worker(*opts); };
+  // The flags are the protocol's (server/worker_protocol.h): CLI11 hands them over unparsed.
+  cmd->prefix_command();
+  return [cmd] {
+    auto args = server::parse_worker_args(cmd->remaining());
+    if (!args) {
+      std::fprintf(stderr, "%s\n", args.error().describe().c_str());
+      return server::kWorkerBadCommandLine;
+    }
+    return run_worker(*args);
+  };
 }
 
 }  // namespace kiln::app

@@ -1,5 +1,10 @@
-// kiln: one binary, several front doors (DESIGN §1). This file only dispatches; the work lives
-// in the core library. Exit status: 0 success, 1 build/lint failure, 2 bad command line.
+// kiln: one binary, several front doors (docs/reference/design.md §1). This file only dispatches;
+// the work lives in the core library. Exit status: 0 success, 1 build/lint failure or a command
+// that could not do its work (a server that cannot start), 2 bad command line (an unknown option,
+// or a bad value such as `kiln server --listen` without a port). `kiln worker` (internal) exits 0
+// once its build's final record is written, whatever the build's status, 1 when it cannot start the
+// build, 2 for a bad command line, and 3 when the server that started it was already gone
+// (server/worker_protocol.h).
 #include <cstdio>
 #include <exception>
 

@@ -1,14 +1,15 @@
 // StartBuild, StopBuild, RetryBuild, BatchGetBuilds, ListBuilds, ListBuildsForProject and
-// BatchDeleteBuilds (codebuild-api §3.4). Builds are queued here and run by the scheduler.
+// BatchDeleteBuilds (docs/reference/codebuild-api.md §3.4). Builds are queued here and run by the
+// scheduler.
 #include <algorithm>
 #include <chrono>
-#include <thread>
+#include <memory>
 
 #include "api/build_io.h"
-#include "api/build_json.h"
 #include "api/ops_common.h"
 #include "api/service.h"
 #include "api/validate.h"
+#include "engine/record_json.h"
 #include "engine/request_json.h"
 #include "util/files.h"
 #include "util/json_text.h"
@@ -17,6 +18,9 @@ namespace kiln::api {
 namespace {
 
 using nlohmann::json;
+
+// How long StopBuild's answer waits for a running build to end.
+constexpr std::chrono::seconds kStopWait{5};
 
 ApiResult<json> parse_json(const std::string& text, const std::string& what) {
   auto j = json::parse(text, nullptr, false);
@@ -175,69 +179,54 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
     });
   }
 
-  engine::BuildRecord r;
-  r.id = row.id;
-  r.arn = engine::build_arn(c.region, options_.account.id, row.id);
-  r.build_number = inserted.first.number;
-  r.start_time = t;
-  r.current_phase = engine::PhaseType::kQueued;
-  r.project_name = name;
-  r.source_version = id.source_version;
-  r.initiator = c.user;
-  r.phases.push_back(
-      {engine::PhaseType::kSubmitted, engine::Status::kSucceeded, t, t, 0, {}, false});
-  r.phases.push_back(
-      {engine::PhaseType::kQueued, std::nullopt, t, std::nullopt, std::nullopt, {}, false});
-  r.buildspec = io->source.value("buildspec", "");
-  r.environment_type = req.environment_type;
-  r.image = id.image;
-  r.compute_type = req.compute_type;
-  for (const auto& [k, v] : req.project_vars)
-    r.environment_variables.push_back({k, v, "PLAINTEXT"});
-  for (const auto& v : req.project_secret_vars)
-    r.environment_variables.push_back({v.name, v.reference, v.type_name()});
-  r.log_group = "/aws/codebuild/" + name;
-  r.log_stream = uuid;
-  r.timeout_minutes = static_cast<int>(req.timeout_minutes);
-  r.queued_timeout_minutes = req.queued_timeout_minutes;
-  r.region = c.region;
-  r.account = options_.account.id;
-  json build = engine::to_json(r);
-  build["source"] = io->source;
-  build["secondarySources"] = io->secondary_sources;
-  build["cache"] = io->cache;
+  id.build_number = inserted.first.number;
+  const json build = engine::queued_build(req, t, {io->source, io->secondary_sources, io->cache});
   KILN_API_CHECK(store_.update_build(row.id, store::BuildState::kQueued, json_text(build)));
   control_.wake();
   return json{{"build", build}};
 }
 
-ApiResult<json> Service::stop_build(const Call& c) {
+ApiResult<Service::Pending> Service::stop_build(const Call& c) {
   Fields f(c.in, "");
   auto id = f.string("id", true, 1);
   if (!id) return tl::unexpected(id.error());
   KILN_API_TRY(rows, store_.get_builds({**id}));
   if (rows.empty()) return not_found("Build cannot be found: " + **id);
+  auto build = parse_json(rows.front().json, "build");
+  if (!build) return tl::unexpected(build.error());
   if (rows.front().state == store::BuildState::kQueued) {
-    auto build = parse_json(rows.front().json, "build");
-    if (!build) return build;
-    end_build(*build, "STOPPED", now(), "BUILD_STOPPED", "The build was stopped while queued");
+    engine::end_build(*build, "STOPPED", now(), "BUILD_STOPPED",
+                      "The build was stopped while queued");
     KILN_API_CHECK(store_.update_build(**id, store::BuildState::kDone, build->dump()));
     return json{{"build", *build}};
   }
-  if (rows.front().state == store::BuildState::kRunning && control_.stop(**id)) {
-    // The worker records STOPPED as it finishes FINALIZING; wait a little so the answer shows it.
-    for (int i = 0; i < 100; ++i) {
-      KILN_API_TRY(now_rows, store_.get_builds({**id}));
-      if (!now_rows.empty() && now_rows.front().state == store::BuildState::kDone) {
-        rows = std::move(now_rows);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (rows.front().state != store::BuildState::kRunning || !control_.stop(**id))
+    return json{{"build", *build}};
+  // The worker records STOPPED as it finishes FINALIZING: the answer waits for that, up to
+  // kStopWait, and then shows the build as it was (IN_PROGRESS). The HTTP server calls the
+  // producer again until it gives the body, one call at a time; no thread waits in between.
+  struct StopWait {
+    std::string id;
+    std::chrono::steady_clock::time_point deadline;
+    json build;  // the answer if the build has not ended by the deadline
+    bool answered = false;
+  };
+  auto wait =
+      std::make_shared<StopWait>(StopWait{**id, clock_.steady_now() + kStopWait, *build, false});
+  return http::BodyStream([this, wait](std::string& out) {
+    if (wait->answered) return false;
+    auto now_rows = store_.get_builds({wait->id});  // a failed read: try again until the deadline
+    const bool ended =
+        now_rows && !now_rows->empty() && now_rows->front().state == store::BuildState::kDone;
+    if (!ended && clock_.steady_now() < wait->deadline) return true;  // nothing yet
+    if (ended) {
+      auto stopped = json::parse(now_rows->front().json, nullptr, false);
+      if (!stopped.is_discarded()) wait->build = std::move(stopped);
     }
-  }
-  auto build = parse_json(rows.front().json, "build");
-  if (!build) return build;
-  return json{{"build", *build}};
+    out = json_text(json{{"build", wait->build}});
+    wait->answered = true;
+    return true;
+  });
 }
 
 ApiResult<json> Service::retry_build(const Call& c) {

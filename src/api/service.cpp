@@ -95,9 +95,7 @@ Service::Service(ServiceOptions options, store::Store& store, secrets::SecretSto
       clock_(clock) {}
 
 double Service::now() const {
-  const auto t = clock_.now().time_since_epoch();
-  return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count()) /
-         1000.0;
+  return to_epoch_seconds_ms(clock_.now());
 }
 
 Service::Op Service::find_op(std::string_view target) const {
@@ -105,7 +103,7 @@ Service::Op Service::find_op(std::string_view target) const {
     std::string_view name;
     Op op;
   };
-  static const std::array<Entry, 31> kOps = {{
+  static const std::array<Entry, 30> kOps = {{
       {"CodeBuild_20161006.CreateProject", &Service::create_project},
       {"CodeBuild_20161006.UpdateProject", &Service::update_project},
       {"CodeBuild_20161006.DeleteProject", &Service::delete_project},
@@ -113,7 +111,6 @@ Service::Op Service::find_op(std::string_view target) const {
       {"CodeBuild_20161006.ListProjects", &Service::list_projects},
       {"CodeBuild_20161006.ListCuratedEnvironmentImages", &Service::list_curated_images},
       {"CodeBuild_20161006.StartBuild", &Service::start_build},
-      {"CodeBuild_20161006.StopBuild", &Service::stop_build},
       {"CodeBuild_20161006.RetryBuild", &Service::retry_build},
       {"CodeBuild_20161006.ListBuilds", &Service::list_builds},
       {"CodeBuild_20161006.ListBuildsForProject", &Service::list_builds_for_project},
@@ -146,6 +143,11 @@ Service::Op Service::find_op(std::string_view target) const {
 
 Service::RawOp Service::find_raw_op(std::string_view target) const {
   if (target == "CodeBuild_20161006.BatchGetBuilds") return &Service::batch_get_builds;
+  return nullptr;
+}
+
+Service::PendingOp Service::find_pending_op(std::string_view target) const {
+  if (target == "CodeBuild_20161006.StopBuild") return &Service::stop_build;
   return nullptr;
 }
 
@@ -194,7 +196,8 @@ http::Response Service::handle(const http::Request& req) {
 
   const Op op = find_op(*target);
   const RawOp raw_op = find_raw_op(*target);
-  if (op == nullptr && raw_op == nullptr) {
+  const PendingOp pending_op = find_pending_op(*target);
+  if (op == nullptr && raw_op == nullptr && pending_op == nullptr) {
     return error_response({std::string(api->bad_input),
                            "Unknown operation " + target->substr(api->prefix.size()) +
                                ": this Kiln does not implement it",
@@ -230,6 +233,15 @@ http::Response Service::handle(const http::Request& req) {
       if (!out) return error_response(out.error());
       http::Response r = json_response(200, nullptr);
       r.body = std::move(*out);
+      return r;
+    }
+    if (pending_op != nullptr) {
+      auto out = (this->*pending_op)(Call{in, user, region, key_id});
+      if (!out) return error_response(out.error());
+      if (auto* ready = std::get_if<json>(&*out)) return json_response(200, *ready);
+      http::Response r = json_response(200, nullptr);
+      r.body.clear();
+      r.stream = std::move(std::get<http::BodyStream>(*out));
       return r;
     }
     auto out = (this->*op)(Call{in, user, region, key_id});

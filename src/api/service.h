@@ -1,9 +1,9 @@
-// The AWS JSON 1.1 front door of `kiln server` (docs/server.md; codebuild-api §1, §2, §4): checks
-// the request (method, size, SigV4), decodes the JSON body, dispatches on X-Amz-Target to the
-// CodeBuild, CloudWatch Logs, SSM Parameter Store and Secrets Manager operations, and encodes
-// results and errors the way botocore expects. Each target prefix has its own SigV4 service name
-// and its own error code for bad input. Unknown operations and malformed requests get 4xx, never
-// 5xx (clients retry 5xx).
+// The AWS JSON 1.1 front door of `kiln server` (docs/server.md; docs/reference/codebuild-api.md §1,
+// §2, §4): checks the request (method, size, SigV4), decodes the JSON body, dispatches on
+// X-Amz-Target to the CodeBuild, CloudWatch Logs, SSM Parameter Store and Secrets Manager
+// operations, and encodes results and errors the way botocore expects. Each target prefix has its
+// own SigV4 service name and its own error code for bad input. Unknown operations and malformed
+// requests get 4xx, never 5xx (clients retry 5xx).
 //
 // Ownership: borrows the store, the secret store, the key lookup, the build control and the
 // clock, which must outlive it. Thread safety: handle() may be called from many threads at once.
@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -96,6 +97,12 @@ class Service {
   // Operations that answer with JSON text they assemble themselves, for the hot reads.
   using RawOp = ApiResult<std::string> (Service::*)(const Call&);
   RawOp find_raw_op(std::string_view target) const;
+  // Operations whose answer may have to wait (StopBuild): the JSON now, or a producer that gives
+  // the whole JSON body once it is ready and never blocks meanwhile (http::BodyStream: the
+  // server asks again later, holding no thread), since handlers must be quick.
+  using Pending = std::variant<nlohmann::json, http::BodyStream>;
+  using PendingOp = ApiResult<Pending> (Service::*)(const Call&);
+  PendingOp find_pending_op(std::string_view target) const;
 
   // Projects (projects_ops.cpp).
   ApiResult<nlohmann::json> create_project(const Call& c);
@@ -106,7 +113,8 @@ class Service {
   ApiResult<nlohmann::json> list_curated_images(const Call& c);
   // Builds (builds_ops.cpp).
   ApiResult<nlohmann::json> start_build(const Call& c);
-  ApiResult<nlohmann::json> stop_build(const Call& c);
+  // Answers once a running build has ended (up to 5 s), so the answer shows it STOPPED.
+  ApiResult<Pending> stop_build(const Call& c);
   ApiResult<nlohmann::json> retry_build(const Call& c);
   // Splices the stored Build JSON into the answer instead of parsing and re-serialising it:
   // the most frequent call of a client waiting for builds.

@@ -1,18 +1,13 @@
 #include "server/scheduler.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cmath>
+#include <cstdio>
 
-#include "api/build_json.h"
-#include "exec/spawn.h"
+#include "engine/record_json.h"
+#include "server/worker_protocol.h"
 #include "util/files.h"
 #include "util/json_text.h"
-
-extern char** environ;
 
 namespace kiln::server {
 namespace {
@@ -24,32 +19,19 @@ std::string uuid_of(const std::string& id) {
   return colon == std::string::npos ? id : id.substr(colon + 1);
 }
 
-// The worker's record starts its own clock; the build was submitted earlier. Keep the stored
-// SUBMITTED entry and make QUEUED span submission to launch.
-void keep_queue_times(json& build, const json& stored, double launched) {
-  const double submitted = stored.value("startTime", launched);
-  build["startTime"] = submitted;
-  if (stored.contains("source")) build["source"] = stored["source"];
-  auto& phases = build["phases"];
-  if (!phases.is_array()) return;
-  for (auto& p : phases) {
-    const std::string type = p.value("phaseType", "");
-    if (type == "SUBMITTED") {
-      p["startTime"] = submitted;
-      p["endTime"] = submitted;
-      p["durationInSeconds"] = 0;
-    } else if (type == "QUEUED") {
-      p["startTime"] = submitted;
-      p["endTime"] = launched;
-      p["durationInSeconds"] = static_cast<long>(std::floor(launched - submitted));
-    }
-  }
+// The server's log: stderr, one line per event, as the rest of `kiln server` writes it.
+void log(const std::string& message) {
+  std::fprintf(stderr, "kiln server: %s\n", message.c_str());
 }
 
 }  // namespace
 
 Scheduler::Scheduler(SchedulerOptions options, store::Store& store, const Clock& clock)
-    : options_(std::move(options)), store_(store), clock_(clock) {}
+    : options_(std::move(options)),
+      store_(store),
+      clock_(clock),
+      own_starter_(options_.starter == nullptr ? make_process_starter() : nullptr),
+      starter_(options_.starter != nullptr ? *options_.starter : *own_starter_) {}
 
 Scheduler::~Scheduler() {
   shutdown();
@@ -67,24 +49,38 @@ void Scheduler::say_server_shut_down(json& build) {
 }
 
 double Scheduler::now() const {
-  const auto t = clock_.now().time_since_epoch();
-  return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count()) /
-         1000.0;
+  return to_epoch_seconds_ms(clock_.now());
+}
+
+Result<void> Scheduler::end_stored_build(const std::string& id, const std::string& stored,
+                                         const std::string& status, const std::string& code,
+                                         const std::string& message) {
+  json build = json::parse(stored, nullptr, false);
+  if (build.is_discarded()) build = json::object();  // end_build gives it the fields it needs
+  engine::end_build(build, status, now(), code, message);
+  if (auto r = store_.update_build(id, store::BuildState::kDone, json_text(build)); !r)
+    return fail(std::move(r.error()).with("ending build " + id + " as " + status));
+  return {};
+}
+
+void Scheduler::remove_build_files(const std::string& id) {
+  const std::string uuid = uuid_of(id);
+  for (const auto& path : {options_.data.build_root(uuid), options_.data.request_file(uuid)}) {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    if (ec) log("build " + id + ": removing " + path.string() + ": " + ec.message());
+  }
 }
 
 Result<int> Scheduler::recover() {
   auto rows = store_.builds_in_state(store::BuildState::kRunning);
   if (!rows) return fail(std::move(rows.error()).with("recovering builds"));
   for (const auto& row : *rows) {
-    json build = json::parse(row.json, nullptr, false);
-    if (build.is_discarded()) build = json::object();
-    api::end_build(build, "FAILED", now(), "BUILD_CONTAINER_UNABLE_TO_COMPLETE",
-                   "The Kiln server stopped while this build was running");
-    if (auto r = store_.update_build(row.id, store::BuildState::kDone, json_text(build)); !r)
-      return fail(std::move(r.error()));
-    std::error_code ec;
-    std::filesystem::remove_all(options_.data.build_root(uuid_of(row.id)), ec);
-    std::filesystem::remove(options_.data.request_file(uuid_of(row.id)), ec);
+    if (auto r = end_stored_build(row.id, row.json, "FAILED", "BUILD_CONTAINER_UNABLE_TO_COMPLETE",
+                                  "The Kiln server stopped while this build was running");
+        !r)
+      return fail(std::move(r.error()).with("recovering builds"));
+    remove_build_files(row.id);
   }
   return static_cast<int>(rows->size());
 }
@@ -95,32 +91,38 @@ void Scheduler::start() {
 
 void Scheduler::wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     woken_ = true;
   }
   cv_.notify_all();
 }
 
 bool Scheduler::stop(const std::string& build_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = running_.find(build_id);
   if (it == running_.end()) return false;
-  ::kill(it->second.pid, SIGTERM);  // the worker's engine stops the build: STOPPED
+  // The worker's engine stops the build: STOPPED. A worker already gone is being reaped by its
+  // reader, which ends the build anyway.
+  if (auto r = starter_.signal(it->second.pid, SIGTERM); !r)
+    log("stopping build " + build_id + ": " + r.error().describe());
   return true;
 }
 
 void Scheduler::shutdown() {
   std::vector<std::thread> readers;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
-    for (auto& [id, r] : running_) ::kill(r.pid, SIGTERM);
+    for (auto& [id, r] : running_) {
+      if (auto s = starter_.signal(r.pid, SIGTERM); !s)
+        log("stopping build " + id + " at shutdown: " + s.error().describe());
+    }
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [id, r] : running_) readers.push_back(std::move(r.reader));
     for (auto& t : finished_) readers.push_back(std::move(t));
     finished_.clear();
@@ -134,8 +136,8 @@ void Scheduler::loop() {
   while (true) {
     std::vector<std::thread> done;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, options_.tick, [&] { return woken_ || stopping_; });
+      MutexLock lock(mu_);
+      cv_.wait_for(mu_, options_.tick, [&]() REQUIRES(mu_) { return woken_ || stopping_; });
       if (stopping_) return;
       woken_ = false;
       done.swap(finished_);
@@ -148,36 +150,47 @@ void Scheduler::loop() {
 
 void Scheduler::expire_queued() {
   auto rows = store_.builds_in_state(store::BuildState::kQueued);
-  if (!rows) return;
+  if (!rows) {
+    log("checking queued timeouts: " + rows.error().describe());
+    return;
+  }
   const double t = now();
   for (const auto& row : *rows) {
-    json build = json::parse(row.json, nullptr, false);
-    if (build.is_discarded()) continue;
+    const json build = json::parse(row.json, nullptr, false);
+    if (build.is_discarded()) {
+      log("build " + row.id + ": the stored Build is not valid JSON; its queued timeout is not " +
+          "checked");
+      continue;
+    }
     const double limit = build.value("queuedTimeoutInMinutes", 480) * 60.0;
     if (t - row.submitted < limit) continue;
-    api::end_build(build, "TIMED_OUT", t, "BUILD_TIMED_OUT",
-                   "Build timed out while waiting in the queue");
-    [[maybe_unused]] auto r =
-        store_.update_build(row.id, store::BuildState::kDone, json_text(build));
+    if (auto r = end_stored_build(row.id, row.json, "TIMED_OUT", "BUILD_TIMED_OUT",
+                                  "Build timed out while waiting in the queue");
+        !r)
+      log(r.error().describe());
   }
 }
 
 void Scheduler::schedule_once() {
   auto rows = store_.builds_in_state(store::BuildState::kQueued);
-  if (!rows) return;
+  if (!rows) {
+    log("reading the queue: " + rows.error().describe());
+    return;
+  }
   for (const auto& row : *rows) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_ || running_.size() >= options_.max_running) return;
       if (running_.count(row.id) != 0) continue;
     }
     if (auto r = launch(row); !r) {
-      json build = json::parse(row.json, nullptr, false);
-      if (build.is_discarded()) build = json::object();
-      api::end_build(build, "FAULT", now(), "BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE",
-                     "Kiln could not start the build: " + r.error().describe());
-      [[maybe_unused]] auto u =
-          store_.update_build(row.id, store::BuildState::kDone, json_text(build));
+      log("build " + row.id + ": cannot start its worker: " + r.error().describe());
+      remove_build_files(row.id);
+      if (auto e =
+              end_stored_build(row.id, row.json, "FAULT", "BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE",
+                               "Kiln could not start the build: " + r.error().describe());
+          !e)
+        log(e.error().describe());
     }
   }
 }
@@ -190,104 +203,74 @@ Result<void> Scheduler::launch(const store::BuildRow& row) {
   request["identity"]["buildNumber"] = row.number;
   const std::string uuid = uuid_of(row.id);
   const auto root = options_.data.build_root(uuid);
-  const auto log = options_.data.log_path(row.project, uuid);
+  const auto log_path = options_.data.log_path(row.project, uuid);
   std::error_code ec;
   std::filesystem::create_directories(root, ec);
   if (ec) return fail(ErrorCode::kIo, "create " + root.string() + ": " + ec.message());
-  std::filesystem::create_directories(log.parent_path(), ec);
-  if (ec) return fail(ErrorCode::kIo, "create " + log.parent_path().string() + ": " + ec.message());
-  const auto request_file = options_.data.request_file(uuid);
+  std::filesystem::create_directories(log_path.parent_path(), ec);
+  if (ec)
+    return fail(ErrorCode::kIo, "create " + log_path.parent_path().string() + ": " + ec.message());
+  WorkerArgs args;
+  args.request = options_.data.request_file(uuid);
+  args.log = log_path;
+  args.secrets = options_.data.secrets_dir();
+  args.keys = options_.data.root / "keys.json";
+  args.build_user = options_.build_user;
+  args.parent = ::getpid();
   // 0600: DATA/builds is traversable by a root server's build user (docs/server.md).
-  if (auto w = write_file_atomic(request_file, json_text(request), 0600); !w)
+  if (auto w = write_file_atomic(args.request, json_text(request), 0600); !w)
     return fail(std::move(w.error()));
 
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(errno_error(ErrorCode::kProcess, "pipe2"));
-  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  exec::SpawnRequest spawn;
-  spawn.program = options_.kiln_binary.string();
-  spawn.argv = {spawn.program, "worker",
-                "--request",   request_file.string(),
-                "--log",       log.string(),
-                "--secrets",   options_.data.secrets_dir().string(),
-                "--keys",      (options_.data.root / "keys.json").string(),
-                "--parent",    std::to_string(::getpid())};
-  if (!options_.build_user.empty()) {
-    spawn.argv.emplace_back("--build-user");
-    spawn.argv.push_back(options_.build_user);
-  }
-  for (char** e = environ; e && *e; ++e) spawn.env.emplace_back(*e);
-  spawn.stdin_fd = devnull;
-  spawn.output_fd = fds[1];
-  auto pid = exec::spawn_process(spawn);
-  ::close(fds[1]);
-  if (devnull >= 0) ::close(devnull);
-  if (!pid) {
-    ::close(fds[0]);
-    return fail(std::move(pid.error()).with("starting the build's worker"));
-  }
+  auto started = starter_.start(worker_argv(options_.kiln_binary, args));
+  if (!started) return fail(std::move(started.error()).with("starting the build's worker"));
+  const pid_t pid = started->pid;
   const double launched = now();
   if (auto u = store_.update_build(row.id, store::BuildState::kRunning, row.json); !u) {
-    ::kill(*pid, SIGKILL);
-    ::close(fds[0]);
-    int status;
-    ::waitpid(*pid, &status, 0);
-    return fail(std::move(u.error()));
+    if (auto k = starter_.signal(pid, SIGKILL); !k)
+      log("build " + row.id + ": killing its worker: " + k.error().describe());
+    started->output.reset();
+    if (auto w = starter_.wait(pid); !w)
+      log("build " + row.id + ": reaping its worker: " + w.error().describe());
+    return fail(std::move(u.error()).with("marking the build running"));
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& r = running_[row.id];
-  r.pid = *pid;
-  r.reader = std::thread(
-      [this, id = row.id, p = *pid, fd = fds[0], launched] { follow(id, p, fd, launched); });
+  r.pid = pid;
+  r.reader = std::thread([this, id = row.id, pid, output = std::move(started->output),
+                          launched]() mutable { follow(id, pid, std::move(output), launched); });
+  if (stopping_) {
+    // shutdown() signalled the running workers while this one was starting: stop it too, or
+    // shutdown would wait for its build to finish.
+    if (auto s = starter_.signal(pid, SIGTERM); !s)
+      log("stopping build " + row.id + " at shutdown: " + s.error().describe());
+  }
   return {};
 }
 
-void Scheduler::follow(std::string id, pid_t pid, int fd, double launched) {
-  std::string buf;
-  char chunk[65536];
-  bool complete = false;
-  while (true) {
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<std::size_t>(n));
-    std::size_t nl;
-    while ((nl = buf.find('\n')) != std::string::npos) {
-      const std::string line = buf.substr(0, nl);
-      buf.erase(0, nl + 1);
-      json build = json::parse(line, nullptr, false);
-      if (build.is_discarded() || !build.is_object() || !build.contains("id")) {
-        std::fprintf(stderr, "kiln server: worker of %s: %s\n", id.c_str(), line.c_str());
-        continue;
-      }
-      complete = api::build_complete(build);
-      record(id, std::move(build), launched, complete);
-    }
-  }
-  ::close(fd);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+void Scheduler::follow(const std::string& id, pid_t pid, UniqueFd output, double launched) {
+  const bool complete = follow_records(id, output.get(), launched);
+  output.reset();
+  auto status = starter_.wait(pid);
+  if (!status) log("build " + id + ": reaping its worker: " + status.error().describe());
   if (!complete) {
     // The worker died without a final record (killed, or crashed): end the build for it.
+    const std::string why = status ? describe_wait_status(*status) : "its status is unknown";
     auto rows = store_.get_builds({id});
-    if (rows && !rows->empty()) {
-      json build = json::parse(rows->front().json, nullptr, false);
-      if (build.is_discarded()) build = json::object();
-      const std::string why = WIFSIGNALED(status)
-                                  ? "signal " + std::to_string(WTERMSIG(status))
-                                  : "exit status " + std::to_string(WEXITSTATUS(status));
-      api::end_build(build, "FAILED", now(), "BUILD_CONTAINER_UNABLE_TO_COMPLETE",
-                     "The build's worker process ended unexpectedly (" + why + ")");
-      [[maybe_unused]] auto u = store_.update_build(id, store::BuildState::kDone, json_text(build));
+    if (!rows) {
+      log("build " + id + ": its worker ended (" + why +
+          ") and the build cannot be read to end it: " + rows.error().describe());
+    } else if (rows->empty()) {
+      log("build " + id + ": its worker ended (" + why + ") and the build is no longer stored");
+    } else if (auto r = end_stored_build(
+                   id, rows->front().json, "FAILED", "BUILD_CONTAINER_UNABLE_TO_COMPLETE",
+                   "The build's worker process ended unexpectedly (" + why + ")");
+               !r) {
+      log(r.error().describe());
     }
   }
-  const std::string uuid = uuid_of(id);
-  std::error_code ec;
-  std::filesystem::remove_all(options_.data.build_root(uuid), ec);
-  std::filesystem::remove(options_.data.request_file(uuid), ec);
+  remove_build_files(id);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const auto it = running_.find(id);
     if (it != running_.end()) {
       finished_.push_back(std::move(it->second.reader));
@@ -298,25 +281,46 @@ void Scheduler::follow(std::string id, pid_t pid, int fd, double launched) {
   cv_.notify_all();
 }
 
+bool Scheduler::follow_records(const std::string& id, int output, double launched) {
+  RecordReader reader(output);
+  bool complete = false;
+  while (true) {
+    auto line = reader.next();
+    if (!line) {
+      log("build " + id + ": " + line.error().describe());
+      return complete;
+    }
+    if (!*line) return complete;  // the worker closed its output: it is ending
+    if (!(*line)->record) {
+      log("worker of " + id + ": " + (*line)->text);
+      continue;
+    }
+    complete = (*line)->final;
+    record(id, std::move(*(*line)->record), launched, complete);
+  }
+}
+
 void Scheduler::record(const std::string& id, json build, double launched, bool final_line) {
   if (final_line) {
     bool stopping = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stopping = stopping_;
     }
     // The worker knows only that it was signalled; the scheduler knows why.
     if (stopping) say_server_shut_down(build);
   }
   auto rows = store_.get_builds({id});
-  if (rows && !rows->empty()) {
+  if (!rows) {
+    log("build " + id +
+        ": reading the stored Build to merge the worker's record: " + rows.error().describe());
+  } else if (!rows->empty()) {
     const json stored = json::parse(rows->front().json, nullptr, false);
-    if (!stored.is_discarded()) keep_queue_times(build, stored, launched);
+    if (!stored.is_discarded()) engine::merge_worker_record(build, stored, launched);
   }
   const auto state = final_line ? store::BuildState::kDone : store::BuildState::kRunning;
   if (auto r = store_.update_build(id, state, json_text(build)); !r) {
-    std::fprintf(stderr, "kiln server: recording %s: %s\n", id.c_str(),
-                 r.error().describe().c_str());
+    log("build " + id + ": recording the worker's record: " + r.error().describe());
   }
 }
 
