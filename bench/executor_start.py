@@ -51,7 +51,7 @@ CLOCK = re.compile(r"^\d{18,20}$")
 
 
 def log_ns(stamp):
-    """A log timestamp (UTC, src/engine/agent_log.cpp) in ns since the epoch."""
+    """A log timestamp (UTC, src/engine/container_log.cpp) in ns since the epoch."""
     d = datetime.strptime(stamp, "%Y/%m/%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
     return int(d.timestamp()) * 1_000_000_000 + d.microsecond * 1000
 

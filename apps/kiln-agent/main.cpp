@@ -122,14 +122,18 @@ int serve(int fd) {
           sent = agent::write_frame(fd, FrameType::kError, agent::encode_error(req.error()));
           break;
         }
-        CancelToken cancel;
-        inbox.set_current(&cancel);
+        auto cancel = CancelToken::create();
+        if (!cancel) {
+          sent = agent::write_frame(fd, FrameType::kError, agent::encode_error(cancel.error()));
+          break;
+        }
+        inbox.set_current(&*cancel);
         auto result = executor.run(
             *req,
             [&](std::string_view chunk) {
               (void)agent::write_frame(fd, FrameType::kOutput, chunk);
             },
-            cancel);
+            *cancel);
         inbox.set_current(nullptr);
         sent = result
                    ? agent::write_frame(fd, FrameType::kResult, agent::encode_result(*result))

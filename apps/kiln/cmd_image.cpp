@@ -51,8 +51,12 @@ int build(const ImageOptions& o) {
     return 2;
   }
   image::ImageStore store = open_store(o);
-  exec::CancelToken cancel;
-  install_signal_handlers(cancel);
+  auto cancel = exec::CancelToken::create();
+  if (!cancel) {
+    std::fprintf(stderr, "kiln image build: %s\n", cancel.error().describe().c_str());
+    return 2;
+  }
+  install_signal_handlers(*cancel);
   auto built = image::build_image(
       store, b,
       [](std::string_view line) {
@@ -60,7 +64,7 @@ int build(const ImageOptions& o) {
         std::fputc('\n', stdout);
         std::fflush(stdout);
       },
-      &cancel);
+      &*cancel);
   if (!built) {
     std::fprintf(stderr, "kiln image build: %s failed: %s\n", o.name.c_str(),
                  built.error().describe().c_str());

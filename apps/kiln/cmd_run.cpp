@@ -1,5 +1,6 @@
-// kiln run (DESIGN §3.1): builds a BuildRequest from flags, runs the engine on the process
-// executor, prints the summary and writes the record.
+// kiln run (docs/reference/design.md §3.1): builds a BuildRequest from flags, runs the engine on
+// the executor
+// --executor names (process, sandbox or docker), prints the summary and writes the record.
 #include <pwd.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -200,7 +201,12 @@ int run_build(const RunOptions& o) {
   exec::Executor& executor = **made;
   engine::BuildServices services(req, {});
   logs::FdSink out(STDOUT_FILENO);
-  exec::CancelToken cancel;
+  auto token = exec::CancelToken::create();
+  if (!token) {
+    fs::remove_all(req.build_root, ec);
+    return usage_error(token.error().describe());
+  }
+  exec::CancelToken& cancel = *token;
   install_signal_handlers(cancel);
 
   engine::Engine eng({executor, services.uploader(), out, clock, (*secrets)->resolver(), nullptr,

@@ -1,5 +1,5 @@
-// kiln server (DESIGN §3.4; docs/server.md): the CodeBuild API on AWS JSON 1.1 + SigV4, with
-// state in SQLite and logs in files, all inside the data folder.
+// kiln server (docs/reference/design.md §3.4; docs/server.md): the CodeBuild API on AWS JSON 1.1 +
+// SigV4, with state in SQLite and logs in files, all inside the data folder.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,27 +46,38 @@ struct ServerOptions {
   std::string image_dir;  // "" = DATA/images
 };
 
+// Exit statuses as apps/kiln/main.cpp documents them: 1 when the server cannot start, 2 for a
+// bad option value (as CLI11 gives for a bad option).
 int fail_start(const std::string& message) {
   std::fprintf(stderr, "kiln server: %s\n", message.c_str());
   return 1;
 }
 
+int fail_usage(const std::string& message) {
+  std::fprintf(stderr, "kiln server: %s\n", message.c_str());
+  return 2;
+}
+
 int run_server(const ServerOptions& o) {
   const auto colon = o.listen.rfind(':');
-  if (colon == std::string::npos) return fail_start("--listen wants HOST:PORT, got " + o.listen);
+  if (colon == std::string::npos) return fail_usage("--listen wants HOST:PORT, got " + o.listen);
   int port = 0;
   try {
     port = std::stoi(o.listen.substr(colon + 1));
   } catch (const std::exception&) {
     port = -1;
   }
-  if (port < 0 || port > 65535) return fail_start("--listen: bad port in " + o.listen);
+  if (port < 0 || port > 65535) return fail_usage("--listen: bad port in " + o.listen);
 
   std::error_code ec;
   fs::create_directories(o.data, ec);
   if (ec) return fail_start("cannot create the data folder " + o.data + ": " + ec.message());
-  ::chmod(o.data.c_str(), 0700);  // builds and other users must not read the server's state
-  const api::DataLayout layout{fs::canonical(o.data, ec)};
+  // Builds and other users must not read the server's state.
+  if (::chmod(o.data.c_str(), 0700) != 0)
+    return fail_start(errno_error(ErrorCode::kIo, "chmod " + o.data).describe());
+  const fs::path root = fs::canonical(o.data, ec);
+  if (ec) return fail_start("cannot resolve the data folder " + o.data + ": " + ec.message());
+  const api::DataLayout layout{root};
   if (auto h = check_history(layout.root); !h) return fail_start(h.error().describe());
 
   std::string executor = o.executor;
@@ -76,7 +87,7 @@ int run_server(const ServerOptions& o) {
     executor = *chosen;
   }
   if (executor != "process" && executor != "sandbox" && executor != "docker")
-    return fail_start("--executor must be process, sandbox or docker, not " + executor);
+    return fail_usage("--executor must be process, sandbox or docker, not " + executor);
   // A root server's process builds run as the build user, who must not read this folder.
   std::string build_user;
   fs::path build_home;

@@ -77,8 +77,10 @@ Result<fs::path> ensure_build_user() {
   std::error_code ec;
   fs::create_directories(home, ec);
   if (ec) return fail(ErrorCode::kIo, "create " + home.string() + ": " + ec.message());
-  if (::chown(home.c_str(), user->uid, user->gid) != 0 || ::chmod(home.c_str(), 0700) != 0)
+  if (::chown(home.c_str(), user->uid, user->gid) != 0)
     return fail(errno_error(ErrorCode::kIo, "chown " + home.string()));
+  if (::chmod(home.c_str(), 0700) != 0)
+    return fail(errno_error(ErrorCode::kIo, "chmod " + home.string()));
   return home;
 }
 
@@ -98,9 +100,10 @@ Result<void> open_builds_to_build_user(const fs::path& data) {
     }
   }
   // The folders the server fills later are made now, so they are private from the start.
-  for (const char* sub : {"builds", "logs", "artifacts", "cache"})
+  for (const char* sub : {"builds", "logs", "artifacts", "cache"}) {
     fs::create_directories(data / sub, ec);
-  if (ec) return fail(ErrorCode::kIo, "create folders in " + data.string() + ": " + ec.message());
+    if (ec) return fail(ErrorCode::kIo, "create " + (data / sub).string() + ": " + ec.message());
+  }
   for (const auto& entry : fs::directory_iterator(data, ec)) {
     const auto st = entry.symlink_status(ec);
     if (ec) break;

@@ -1,6 +1,6 @@
-// The build cache (codebuild-semantics §6): restored in DOWNLOAD_SOURCE once the source is in
-// place, saved in UPLOAD_ARTIFACTS after the artifacts of a build that succeeded. Nothing here
-// fails the build; the cache layer logs each outcome.
+// The build cache (docs/reference/codebuild-semantics.md §6): restored in DOWNLOAD_SOURCE once the
+// source is in place, saved in UPLOAD_ARTIFACTS after the artifacts of a build that succeeded.
+// Nothing here fails the build; the cache layer logs each outcome.
 #include "engine/build_run.h"
 
 namespace kiln::engine {
@@ -53,13 +53,13 @@ void BuildRun::restore_cache() {
   }
   cache_request_ = cache_request();
   if (!cache_request_) return;
-  AgentLineSink sink(log_);
+  ContainerLineSink sink(log_);
   (void)deps_.cache->restore(*cache_request_, sink);
 }
 
 void BuildRun::save_cache() {
   if (deps_.cache == nullptr || !cache_request_) return;
-  AgentLineSink sink(log_);
+  ContainerLineSink sink(log_);
   (void)deps_.cache->save(*cache_request_, sink);
 }
 

@@ -1,5 +1,13 @@
 #include "engine/request_json.h"
 
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
 namespace kiln::engine {
 namespace {
 
@@ -11,28 +19,10 @@ json vars_to_json(const VarList& vars) {
   return out;
 }
 
-VarList vars_from_json(const json& j) {
-  VarList out;
-  for (const auto& v : j)
-    out.emplace_back(v.at("name").get<std::string>(), v.at("value").get<std::string>());
-  return out;
-}
-
 json secret_vars_to_json(const std::vector<SecretVar>& vars) {
   json out = json::array();
   for (const auto& v : vars)
     out.push_back({{"name", v.name}, {"type", v.type_name()}, {"reference", v.reference}});
-  return out;
-}
-
-std::vector<SecretVar> secret_vars_from_json(const json& j) {
-  std::vector<SecretVar> out;
-  for (const auto& v : j) {
-    const bool param = v.at("type").get<std::string>() == "PARAMETER_STORE";
-    out.push_back({v.at("name").get<std::string>(),
-                   param ? SecretVar::Kind::kParameterStore : SecretVar::Kind::kSecretsManager,
-                   v.at("reference").get<std::string>()});
-  }
   return out;
 }
 
@@ -46,23 +36,6 @@ json source_to_json(const source::SourceSpec& s) {
           {"insecureSsl", s.insecure_ssl}};
 }
 
-template <typename T>
-void read(const json& j, const char* key, T& out) {
-  if (const auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
-}
-
-source::SourceSpec source_from_json(const json& j) {
-  source::SourceSpec s;
-  read(j, "identifier", s.identifier);
-  read(j, "type", s.type);
-  read(j, "location", s.location);
-  read(j, "version", s.version);
-  read(j, "gitCloneDepth", s.git_clone_depth);
-  read(j, "fetchSubmodules", s.fetch_submodules);
-  read(j, "insecureSsl", s.insecure_ssl);
-  return s;
-}
-
 json target_to_json(const artifacts::S3ArtifactTarget& t) {
   return {{"identifier", t.identifier},
           {"type", t.type},
@@ -73,22 +46,6 @@ json target_to_json(const artifacts::S3ArtifactTarget& t) {
           {"packaging", t.packaging == artifacts::Packaging::kZip ? "ZIP" : "NONE"},
           {"overrideName", t.override_name},
           {"encryptionDisabled", t.encryption_disabled}};
-}
-
-artifacts::S3ArtifactTarget target_from_json(const json& j) {
-  artifacts::S3ArtifactTarget t;
-  read(j, "identifier", t.identifier);
-  read(j, "type", t.type);
-  read(j, "bucket", t.bucket);
-  read(j, "path", t.path);
-  read(j, "namespaceBuildId", t.namespace_build_id);
-  read(j, "name", t.name);
-  std::string packaging;
-  read(j, "packaging", packaging);
-  t.packaging = packaging == "ZIP" ? artifacts::Packaging::kZip : artifacts::Packaging::kNone;
-  read(j, "overrideName", t.override_name);
-  read(j, "encryptionDisabled", t.encryption_disabled);
-  return t;
 }
 
 const char* copy_mode_name(workspace::CopyMode m) {
@@ -106,6 +63,171 @@ workspace::CopyMode copy_mode_from(const std::string& s) {
   if (s == "copy") return workspace::CopyMode::kCopy;
   if (s == "hardlink") return workspace::CopyMode::kHardlink;
   return workspace::CopyMode::kAuto;
+}
+
+// Reads members without exceptions, naming the first one of the wrong type by its path
+// ("projectVars[2].name: expected a string"); once one failed, later reads do nothing. Absent and
+// null members leave the field as it was.
+class Reader {
+ public:
+  const std::string& error() const { return error_; }
+  bool ok() const { return error_.empty(); }
+
+  void fail_at(const std::string& path, const char* what) {
+    if (ok()) error_ = path + ": " + what;
+  }
+
+  template <typename T>
+  void read(const json& obj, const std::string& at, const char* key, T& out) {
+    const auto it = obj.find(key);
+    if (ok() && it != obj.end() && !it->is_null()) value(*it, member(at, key), out);
+  }
+
+  // obj[key] when it is an object (or an array): null when absent or of the wrong type.
+  const json* object(const json& obj, const std::string& at, const char* key) {
+    return container(obj, at, key, json::value_t::object, "expected an object");
+  }
+  const json* array(const json& obj, const std::string& at, const char* key) {
+    return container(obj, at, key, json::value_t::array, "expected an array");
+  }
+
+  static std::string member(const std::string& at, const char* key) {
+    return at.empty() ? std::string(key) : at + "." + key;
+  }
+  static std::string element(const std::string& at, std::size_t i) {
+    return at + "[" + std::to_string(i) + "]";
+  }
+
+ private:
+  const json* container(const json& obj, const std::string& at, const char* key, json::value_t type,
+                        const char* what) {
+    const auto it = obj.find(key);
+    if (!ok() || it == obj.end() || it->is_null()) return nullptr;
+    if (it->type() != type) {
+      fail_at(member(at, key), what);
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  void value(const json& v, const std::string& path, std::string& out) {
+    if (!v.is_string()) return fail_at(path, "expected a string");
+    out = v.get<std::string>();
+  }
+  void value(const json& v, const std::string& path, bool& out) {
+    if (!v.is_boolean()) return fail_at(path, "expected a boolean");
+    out = v.get<bool>();
+  }
+  // Numbers (the non-template overloads take strings, booleans and collections).
+  template <typename T>
+  void value(const json& v, const std::string& path, T& out) {
+    static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
+    if (!v.is_number()) return fail_at(path, "expected a number");
+    out = v.get<T>();
+  }
+  void value(const json& v, const std::string& path, std::vector<std::string>& out) {
+    if (!v.is_array()) return fail_at(path, "expected an array of strings");
+    std::vector<std::string> items;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_string()) return fail_at(element(path, i), "expected a string");
+      items.push_back(v[i].get<std::string>());
+    }
+    out = std::move(items);
+  }
+  void value(const json& v, const std::string& path, std::map<std::string, std::string>& out) {
+    if (!v.is_object()) return fail_at(path, "expected an object of strings");
+    std::map<std::string, std::string> items;
+    for (const auto& [k, item] : v.items()) {
+      if (!item.is_string()) return fail_at(member(path, k.c_str()), "expected a string");
+      items.emplace(k, item.get<std::string>());
+    }
+    out = std::move(items);
+  }
+
+  std::string error_;
+};
+
+// Each element of the array obj[key] that is an object, with its path; the first that is not
+// fails the reader.
+template <typename Fn>
+void each_object(Reader& r, const json& obj, const char* key, Fn&& fn) {
+  const json* list = r.array(obj, "", key);
+  if (list == nullptr) return;
+  for (std::size_t i = 0; i < list->size() && r.ok(); ++i) {
+    const std::string at = Reader::element(key, i);
+    if (!(*list)[i].is_object()) return r.fail_at(at, "expected an object");
+    fn((*list)[i], at);
+  }
+}
+
+// Members a list item needs: absent is an error, unlike the request's optional members.
+void read_required(Reader& r, const json& obj, const std::string& at, const char* key,
+                   std::string& out) {
+  if (r.ok() && !obj.contains(key)) return r.fail_at(Reader::member(at, key), "missing");
+  r.read(obj, at, key, out);
+  if (r.ok() && obj[key].is_null()) r.fail_at(Reader::member(at, key), "expected a string");
+}
+
+VarList vars_from_json(Reader& r, const json& j, const char* key) {
+  VarList out;
+  each_object(r, j, key, [&](const json& v, const std::string& at) {
+    std::string name, value;
+    read_required(r, v, at, "name", name);
+    read_required(r, v, at, "value", value);
+    out.emplace_back(std::move(name), std::move(value));
+  });
+  return out;
+}
+
+std::vector<SecretVar> secret_vars_from_json(Reader& r, const json& j, const char* key) {
+  std::vector<SecretVar> out;
+  each_object(r, j, key, [&](const json& v, const std::string& at) {
+    std::string name, type, reference;
+    read_required(r, v, at, "name", name);
+    read_required(r, v, at, "type", type);
+    read_required(r, v, at, "reference", reference);
+    out.push_back({std::move(name),
+                   type == "PARAMETER_STORE" ? SecretVar::Kind::kParameterStore
+                                             : SecretVar::Kind::kSecretsManager,
+                   std::move(reference)});
+  });
+  return out;
+}
+
+source::SourceSpec source_from_json(Reader& r, const json& j, const std::string& at) {
+  source::SourceSpec s;
+  r.read(j, at, "identifier", s.identifier);
+  r.read(j, at, "type", s.type);
+  r.read(j, at, "location", s.location);
+  r.read(j, at, "version", s.version);
+  r.read(j, at, "gitCloneDepth", s.git_clone_depth);
+  r.read(j, at, "fetchSubmodules", s.fetch_submodules);
+  r.read(j, at, "insecureSsl", s.insecure_ssl);
+  return s;
+}
+
+artifacts::S3ArtifactTarget target_from_json(Reader& r, const json& j, const std::string& at) {
+  artifacts::S3ArtifactTarget t;
+  r.read(j, at, "identifier", t.identifier);
+  r.read(j, at, "type", t.type);
+  r.read(j, at, "bucket", t.bucket);
+  r.read(j, at, "path", t.path);
+  r.read(j, at, "namespaceBuildId", t.namespace_build_id);
+  r.read(j, at, "name", t.name);
+  std::string packaging;
+  r.read(j, at, "packaging", packaging);
+  t.packaging = packaging == "ZIP" ? artifacts::Packaging::kZip : artifacts::Packaging::kNone;
+  r.read(j, at, "overrideName", t.override_name);
+  r.read(j, at, "encryptionDisabled", t.encryption_disabled);
+  return t;
+}
+
+// A path member: read as a string.
+void read_path(Reader& r, const json& j, const std::string& at, const char* key,
+               std::filesystem::path& out) {
+  std::string text;
+  r.read(j, at, key, text);
+  out = text;
 }
 
 }  // namespace
@@ -166,83 +288,71 @@ json request_to_json(const BuildRequest& req) {
 
 Result<BuildRequest> request_from_json(const json& j) {
   if (!j.is_object()) return fail(ErrorCode::kParse, "build request: not a JSON object");
-  try {
-    BuildRequest req;
-    if (const auto it = j.find("identity"); it != j.end()) {
-      auto& id = req.identity;
-      read(*it, "project", id.project);
-      read(*it, "uuid", id.uuid);
-      read(*it, "buildNumber", id.build_number);
-      read(*it, "region", id.region);
-      read(*it, "account", id.account);
-      read(*it, "initiator", id.initiator);
-      read(*it, "image", id.image);
-      read(*it, "sourceVersion", id.source_version);
-      read(*it, "resolvedSourceVersion", id.resolved_source_version);
-      read(*it, "sourceRepoUrl", id.source_repo_url);
-      read(*it, "batchIdentifier", id.batch_identifier);
-    }
-    std::string text;
-    if (const auto it = j.find("source"); it != j.end()) req.source = source_from_json(*it);
-    if (const auto it = j.find("secondarySources"); it != j.end()) {
-      for (const auto& s : *it) req.secondary_sources.push_back(source_from_json(s));
-    }
-    read(j, "buildRoot", text);
-    req.build_root = text;
-    read(j, "inPlace", req.in_place);
-    text.clear();
-    read(j, "copyMode", text);
-    req.copy_mode = copy_mode_from(text);
-    read(j, "buildspecPath", req.buildspec_path);
-    if (const auto it = j.find("buildspecText"); it != j.end() && it->is_string()) {
-      req.buildspec_text = it->get<std::string>();
-    }
-    if (const auto it = j.find("projectVars"); it != j.end())
-      req.project_vars = vars_from_json(*it);
-    if (const auto it = j.find("overrideVars"); it != j.end())
-      req.override_vars = vars_from_json(*it);
-    if (const auto it = j.find("projectSecretVars"); it != j.end())
-      req.project_secret_vars = secret_vars_from_json(*it);
-    if (const auto it = j.find("overrideSecretVars"); it != j.end())
-      req.override_secret_vars = secret_vars_from_json(*it);
-    read(j, "imageEnv", req.image_env);
-    read(j, "environmentType", req.environment_type);
-    read(j, "computeType", req.compute_type);
-    read(j, "timeoutMinutes", req.timeout_minutes);
-    read(j, "queuedTimeoutMinutes", req.queued_timeout_minutes);
-    text.clear();
-    read(j, "packaging", text);
-    req.packaging = text == "NONE" ? artifacts::Packaging::kNone : artifacts::Packaging::kZip;
-    text.clear();
-    read(j, "artifactsDir", text);
-    req.artifacts_dir = text;
-    if (const auto it = j.find("s3Artifacts"); it != j.end()) {
-      for (const auto& t : *it) req.s3_artifacts.push_back(target_from_json(t));
-    }
-    read(j, "s3DefaultSecondary", req.s3_default_secondary);
-    read(j, "encryptionKey", req.encryption_key);
-    if (const auto it = j.find("cache"); it != j.end()) {
-      read(*it, "type", req.cache.type);
-      read(*it, "location", req.cache.location);
-      read(*it, "modes", req.cache.modes);
-      read(*it, "namespace", req.cache.namespace_name);
-      text.clear();
-      read(*it, "localRoot", text);
-      req.cache.local_root = text;
-      read(*it, "maxBytes", req.cache.max_bytes);
-      read(*it, "maxAgeSeconds", req.cache.max_age_seconds);
-    }
-    read(j, "executor", req.executor_name);
-    read(j, "privilegedMode", req.privileged_mode);
-    read(j, "networkMode", req.network_mode);
-    text.clear();
-    read(j, "imageDir", text);
-    req.image_dir = text;
-    read(j, "maxBuilds", req.max_builds);
-    return req;
-  } catch (const json::exception& e) {
-    return fail(ErrorCode::kParse, std::string("build request: ") + e.what());
+  Reader r;
+  BuildRequest req;
+  if (const json* id_json = r.object(j, "", "identity")) {
+    auto& id = req.identity;
+    const std::string at = "identity";
+    r.read(*id_json, at, "project", id.project);
+    r.read(*id_json, at, "uuid", id.uuid);
+    r.read(*id_json, at, "buildNumber", id.build_number);
+    r.read(*id_json, at, "region", id.region);
+    r.read(*id_json, at, "account", id.account);
+    r.read(*id_json, at, "initiator", id.initiator);
+    r.read(*id_json, at, "image", id.image);
+    r.read(*id_json, at, "sourceVersion", id.source_version);
+    r.read(*id_json, at, "resolvedSourceVersion", id.resolved_source_version);
+    r.read(*id_json, at, "sourceRepoUrl", id.source_repo_url);
+    r.read(*id_json, at, "batchIdentifier", id.batch_identifier);
   }
+  if (const json* source = r.object(j, "", "source"))
+    req.source = source_from_json(r, *source, "source");
+  each_object(r, j, "secondarySources", [&](const json& s, const std::string& at) {
+    req.secondary_sources.push_back(source_from_json(r, s, at));
+  });
+  read_path(r, j, "", "buildRoot", req.build_root);
+  r.read(j, "", "inPlace", req.in_place);
+  std::string text;
+  r.read(j, "", "copyMode", text);
+  req.copy_mode = copy_mode_from(text);
+  r.read(j, "", "buildspecPath", req.buildspec_path);
+  if (const auto it = j.find("buildspecText"); it != j.end() && it->is_string())
+    req.buildspec_text = it->get<std::string>();
+  req.project_vars = vars_from_json(r, j, "projectVars");
+  req.override_vars = vars_from_json(r, j, "overrideVars");
+  req.project_secret_vars = secret_vars_from_json(r, j, "projectSecretVars");
+  req.override_secret_vars = secret_vars_from_json(r, j, "overrideSecretVars");
+  r.read(j, "", "imageEnv", req.image_env);
+  r.read(j, "", "environmentType", req.environment_type);
+  r.read(j, "", "computeType", req.compute_type);
+  r.read(j, "", "timeoutMinutes", req.timeout_minutes);
+  r.read(j, "", "queuedTimeoutMinutes", req.queued_timeout_minutes);
+  text.clear();
+  r.read(j, "", "packaging", text);
+  req.packaging = text == "NONE" ? artifacts::Packaging::kNone : artifacts::Packaging::kZip;
+  read_path(r, j, "", "artifactsDir", req.artifacts_dir);
+  each_object(r, j, "s3Artifacts", [&](const json& t, const std::string& at) {
+    req.s3_artifacts.push_back(target_from_json(r, t, at));
+  });
+  r.read(j, "", "s3DefaultSecondary", req.s3_default_secondary);
+  r.read(j, "", "encryptionKey", req.encryption_key);
+  if (const json* cache = r.object(j, "", "cache")) {
+    const std::string at = "cache";
+    r.read(*cache, at, "type", req.cache.type);
+    r.read(*cache, at, "location", req.cache.location);
+    r.read(*cache, at, "modes", req.cache.modes);
+    r.read(*cache, at, "namespace", req.cache.namespace_name);
+    read_path(r, *cache, at, "localRoot", req.cache.local_root);
+    r.read(*cache, at, "maxBytes", req.cache.max_bytes);
+    r.read(*cache, at, "maxAgeSeconds", req.cache.max_age_seconds);
+  }
+  r.read(j, "", "executor", req.executor_name);
+  r.read(j, "", "privilegedMode", req.privileged_mode);
+  r.read(j, "", "networkMode", req.network_mode);
+  read_path(r, j, "", "imageDir", req.image_dir);
+  r.read(j, "", "maxBuilds", req.max_builds);
+  if (!r.ok()) return fail(ErrorCode::kParse, "build request: " + r.error());
+  return req;
 }
 
 }  // namespace kiln::engine

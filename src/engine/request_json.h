@@ -17,7 +17,9 @@ inline constexpr const char* kSecretsKeyMember = "secretsKeyId";
 
 nlohmann::json request_to_json(const BuildRequest& req);
 
-// kParse with the field's name when a member has the wrong type.
+// kParse naming the first member of the wrong type by its path, "build request:
+// projectVars[2].name: expected a string" (or "...: missing" for a list item's name, value, type
+// or reference). Absent and null members keep the BuildRequest's defaults.
 [[nodiscard]] Result<BuildRequest> request_from_json(const nlohmann::json& j);
 
 }  // namespace kiln::engine

@@ -31,7 +31,7 @@ class UnavailableCache final : public cache::BuildCache {
 
 }  // namespace
 
-BuildServices::BuildServices(const BuildRequest& req, ServiceOptions options)
+BuildServices::BuildServices(const BuildRequest& req, BuildServicesOptions options)
     : options_(std::move(options)) {
   auto provider = [this] { return s3(); };
   if (req.s3_artifacts.empty()) {

@@ -4,7 +4,7 @@
 //
 // The S3 client (and with it libcurl) is made only when the build needs S3, from the SDKs'
 // environment (net::s3_config_from_env: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, the usual
-// credentials and region), unless `ServiceOptions::s3` gives a configuration.
+// credentials and region), unless `BuildServicesOptions::s3` gives a configuration.
 // Thread safety: one BuildServices per build, used from the engine's thread.
 #pragma once
 
@@ -19,13 +19,14 @@
 
 namespace kiln::engine {
 
-struct ServiceOptions {
+// How BuildServices makes its collaborators (unrelated to api::ServiceOptions, the server's).
+struct BuildServicesOptions {
   std::optional<net::S3Config> s3;  // unset: from the environment, at first use
 };
 
 class BuildServices {
  public:
-  BuildServices(const BuildRequest& req, ServiceOptions options);
+  BuildServices(const BuildRequest& req, BuildServicesOptions options);
   ~BuildServices();
   BuildServices(const BuildServices&) = delete;
   BuildServices& operator=(const BuildServices&) = delete;
@@ -38,7 +39,7 @@ class BuildServices {
   Result<net::S3Client*> s3();
 
  private:
-  ServiceOptions options_;
+  BuildServicesOptions options_;
   std::unique_ptr<net::HttpClient> http_;
   std::unique_ptr<net::S3Client> s3_;
   std::unique_ptr<artifacts::ArtifactUploader> uploader_;

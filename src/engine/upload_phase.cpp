@@ -71,7 +71,7 @@ PhaseOutcome BuildRun::upload_artifact_files() {
   up.source_roots.push_back({initial_state_.cwd.string(), workspace_});
   for (const auto& s : req_.secondary_sources) up.source_roots.push_back(secondary_location(s));
   up.expand = [this](const std::string& t) { return expand(t); };
-  AgentLineSink sink(log_);
+  ContainerLineSink sink(log_);
   auto result = deps_.uploader.upload(up, sink);
   if (!result) return {Status::kFailed, PhaseContext{"CLIENT_ERROR", result.error().describe()}};
   if (result->failure)

@@ -118,12 +118,13 @@ Result<fs::path> AgentExecutor::prepare(const PrepareRequest& req) {
   }
   const auto sock = layout_.ipc_host / "agent.sock";
   ::unlink(sock.c_str());
-  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  listen_fd_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listen_fd_, 1) != 0) {
+  if (!listen_fd_ ||
+      ::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_.get(), 1) != 0) {
     auto err = errno_error(ErrorCode::kIo, "listen on " + sock.string());
     close_connection();
     return fail(std::move(err));
@@ -145,11 +146,11 @@ Result<fs::path> AgentExecutor::prepare(const PrepareRequest& req) {
     shutdown();
     return fail(std::move(e).with("while preparing the build environment"));
   };
-  if (auto w =
-          agent::write_frame(conn_fd_, agent::FrameType::kPrepare, agent::encode_prepare(inner));
+  if (auto w = agent::write_frame(conn_fd_.get(), agent::FrameType::kPrepare,
+                                  agent::encode_prepare(inner));
       !w)
     return fail_prepare(w.error());
-  agent::FrameReader reader(conn_fd_);
+  agent::FrameReader reader(conn_fd_.get());
   auto f = reader.read_blocking(static_cast<int>(kAgentConnectLimit.count() * 1000));
   if (!f) return fail_prepare(f.error());
   if (f->type == agent::FrameType::kError) return fail_prepare(agent::decode_error(f->payload));
@@ -161,12 +162,12 @@ Result<fs::path> AgentExecutor::prepare(const PrepareRequest& req) {
 Result<void> AgentExecutor::accept_agent(std::chrono::milliseconds limit) {
   const auto until = Clock::now() + limit;
   for (;;) {
-    pollfd p{listen_fd_, POLLIN, 0};
+    pollfd p{listen_fd_.get(), POLLIN, 0};
     // Short slices: an environment that died (bad image, no sh) is noticed quickly.
     const int r = ::poll(&p, 1, 20);
     if (r > 0) {
-      conn_fd_ = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (conn_fd_ >= 0) break;
+      conn_fd_ = UniqueFd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (conn_fd_) break;
     }
     if (r < 0 && errno != EINTR) return fail(errno_error(ErrorCode::kIo, "poll agent socket"));
     if (!alive()) {
@@ -177,21 +178,20 @@ Result<void> AgentExecutor::accept_agent(std::chrono::milliseconds limit) {
     if (Clock::now() > until) return fail(ErrorCode::kTimeout, "the agent did not connect in time");
   }
   // One connection only: nothing in the build can reach kiln after this.
-  ::close(listen_fd_);
-  listen_fd_ = -1;
+  listen_fd_.reset();
   ::unlink((layout_.ipc_host / "agent.sock").c_str());
   return {};
 }
 
 Result<CommandResult> AgentExecutor::run(const CommandRequest& req, const OutputFn& out,
                                          const CancelToken& cancel) {
-  if (conn_fd_ < 0) return fail(ErrorCode::kInternal, "the build environment is not running");
-  if (auto w = agent::write_frame(conn_fd_, agent::FrameType::kCommand,
+  if (!conn_fd_) return fail(ErrorCode::kInternal, "the build environment is not running");
+  if (auto w = agent::write_frame(conn_fd_.get(), agent::FrameType::kCommand,
                                   agent::encode_command(req, Clock::now()));
       !w)
     return fail(w.error());
-  ::fcntl(conn_fd_, F_SETFL, ::fcntl(conn_fd_, F_GETFL) | O_NONBLOCK);
-  agent::FrameReader reader(conn_fd_);
+  ::fcntl(conn_fd_.get(), F_SETFL, ::fcntl(conn_fd_.get(), F_GETFL) | O_NONBLOCK);
+  agent::FrameReader reader(conn_fd_.get());
   bool cancel_sent = false;
   const auto backstop = req.deadline == Clock::time_point::max() ? Clock::time_point::max()
                                                                  : req.deadline + kDeadlineGrace;
@@ -214,11 +214,11 @@ Result<CommandResult> AgentExecutor::run(const CommandRequest& req, const Output
           return fail(ErrorCode::kParse, "agent protocol: unexpected frame during a command");
       }
     }
-    pollfd p[2] = {{conn_fd_, POLLIN, 0}, {cancel.fd(), POLLIN, 0}};
+    pollfd p[2] = {{conn_fd_.get(), POLLIN, 0}, {cancel.fd(), POLLIN, 0}};
     const int n = ::poll(p, cancel_sent ? 1 : 2, 250);
     if (n < 0 && errno != EINTR) return fail(errno_error(ErrorCode::kIo, "poll agent socket"));
     if (!cancel_sent && (p[1].revents & POLLIN) != 0) {
-      (void)agent::write_frame(conn_fd_, agent::FrameType::kCancel, "");
+      (void)agent::write_frame(conn_fd_.get(), agent::FrameType::kCancel, "");
       cancel_sent = true;
     }
     if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !reader.fill()) {
@@ -234,10 +234,10 @@ Result<CommandResult> AgentExecutor::run(const CommandRequest& req, const Output
 void AgentExecutor::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  if (conn_fd_ >= 0) {
+  if (conn_fd_) {
     // Best effort and bounded: destroy() kills whatever the agent leaves.
-    if (agent::write_frame(conn_fd_, agent::FrameType::kShutdown, "")) {
-      agent::FrameReader reader(conn_fd_);
+    if (agent::write_frame(conn_fd_.get(), agent::FrameType::kShutdown, "")) {
+      agent::FrameReader reader(conn_fd_.get());
       for (;;) {
         auto f = reader.read_blocking(5000);
         if (!f || f->type == agent::FrameType::kDone) break;
@@ -251,9 +251,8 @@ void AgentExecutor::shutdown() {
 }
 
 void AgentExecutor::close_connection() {
-  if (conn_fd_ >= 0) ::close(conn_fd_);
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  conn_fd_ = listen_fd_ = -1;
+  conn_fd_.reset();
+  listen_fd_.reset();
 }
 
 }  // namespace kiln::exec

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "exec/executor.h"
+#include "util/unique_fd.h"
 
 namespace kiln::exec {
 
@@ -100,8 +101,8 @@ class AgentExecutor : public Executor {
 
   ContainerLayout layout_;
   std::vector<std::string> notes_;
-  int listen_fd_ = -1;
-  int conn_fd_ = -1;
+  UniqueFd listen_fd_;
+  UniqueFd conn_fd_;
   bool launched_ = false;
   bool shut_down_ = false;
 };

@@ -1,8 +1,9 @@
-// What a CodeBuild compute type means for a container executor's limits (codebuild-semantics
-// §10.4). The figures are the Linux container table (BUILD_GENERAL1_SMALL = 2 vCPUs and 3 GB, as
-// the issue and CodeBuild's 2022 table say; the API text now says "up to 4 GiB"). Lambda types
-// get their named memory and 2 vCPUs. ATTRIBUTE_BASED_COMPUTE and CUSTOM_INSTANCE_TYPE have no
-// fixed size here and run unlimited. docs/executors.md has the table.
+// What a CodeBuild compute type means for a container executor's limits
+// (docs/reference/codebuild-semantics.md §10.4). The figures are the Linux container table
+// (BUILD_GENERAL1_SMALL = 2 vCPUs and 3 GB, as the issue and CodeBuild's 2022 table say; the API
+// text now says "up to 4 GiB"). Lambda types get their named memory and 2 vCPUs.
+// ATTRIBUTE_BASED_COMPUTE and CUSTOM_INSTANCE_TYPE have no fixed size here and run unlimited.
+// docs/executors.md has the table.
 #pragma once
 
 #include <cstdint>

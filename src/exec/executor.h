@@ -1,9 +1,14 @@
-// The executor interface: where build commands actually run (codebuild-semantics §2).
+// The executor interface: where build commands actually run (docs/reference/codebuild-semantics.md
+// §2).
 //
 // One Executor instance serves one build. The engine calls prepare() once, then run() for each
-// command in order, then shutdown() exactly once on every exit path. Implementations: process
-// (host, own process group, subreaper), and later sandbox and docker. A fake lives in
-// tests/unit/fake_executor.h.
+// command in order, then shutdown() exactly once on every exit path. Implementations:
+// ProcessExecutor (host, own process group, subreaper) and AgentExecutor here, and its sandbox
+// and docker subclasses in executors/. A fake lives in tests/unit/engine/fake_executor.h.
+//
+// exec/ is the part kiln-agent compiles too (CMakeLists.txt): it may use only util/error and
+// util/unique_fd, and no library but nlohmann/json and tl::expected. Executors that need more
+// live in executors/.
 //
 // Shell state: in buildspec 0.2 the working directory and variables set by one command are seen
 // by the next (emulated, as CodeBuild does, by capturing state after each command and restoring
@@ -22,9 +27,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/error.h"
+#include "util/unique_fd.h"
 
 namespace kiln::exec {
 
@@ -36,20 +43,23 @@ struct ShellState {
 };
 
 // Async-signal-safe cancellation: cancel() writes one byte to a pipe that run() polls.
+// Movable, but a token whose address was handed out (to a signal handler, an executor) must not
+// be moved until they are done with it.
 class CancelToken {
  public:
-  CancelToken();
-  ~CancelToken();
-  CancelToken(const CancelToken&) = delete;
-  CancelToken& operator=(const CancelToken&) = delete;
+  // The token's pipe; an Error (kProcess, naming pipe2) when the process is out of descriptors.
+  [[nodiscard]] static Result<CancelToken> create();
 
   void cancel() noexcept;  // async-signal-safe
   bool cancelled() const noexcept;
-  int fd() const noexcept { return read_fd_; }  // readable once cancelled
+  int fd() const noexcept { return read_fd_.get(); }  // readable once cancelled
 
  private:
-  int read_fd_ = -1;
-  int write_fd_ = -1;
+  CancelToken(UniqueFd read_fd, UniqueFd write_fd)
+      : read_fd_(std::move(read_fd)), write_fd_(std::move(write_fd)) {}
+
+  UniqueFd read_fd_;
+  UniqueFd write_fd_;
 };
 
 struct PrepareRequest {

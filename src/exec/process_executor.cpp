@@ -47,14 +47,14 @@ bool unlink_if_present(const std::filesystem::path& p) {
 
 // Makes a FIFO owned by `user` and opens it O_RDWR: such an open never blocks, and with our
 // reader and writer always present the shell's opens never block either.
-Result<int> make_fifo(const std::filesystem::path& path, const std::optional<UserIds>& user) {
+Result<UniqueFd> make_fifo(const std::filesystem::path& path, const std::optional<UserIds>& user) {
   if (!unlink_if_present(path)) return fail(io_error("unlink " + path.string()));
   if (::mkfifo(path.c_str(), 0600) != 0) return fail(io_error("mkfifo " + path.string()));
   if (user && ::chown(path.c_str(), user->uid, user->gid) != 0) {
     return fail(io_error("chown " + path.string()));
   }
-  const int fd = move_above_stdio(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
-  if (fd < 0) return fail(io_error("open " + path.string()));
+  UniqueFd fd(move_above_stdio(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)));
+  if (!fd) return fail(io_error("open " + path.string()));
   return fd;
 }
 
@@ -105,16 +105,16 @@ Result<std::filesystem::path> ProcessExecutor::prepare(const PrepareRequest& req
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return fail(errno_error(ErrorCode::kProcess, "pipe2"));
-  out_r_ = move_above_stdio(fds[0]);
-  out_w_ = move_above_stdio(fds[1]);
-  devnull_ = move_above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (out_r_ < 0 || out_w_ < 0 || devnull_ < 0 ||
-      ::fcntl(out_r_, F_SETFL, ::fcntl(out_r_, F_GETFL) | O_NONBLOCK) != 0) {
+  out_r_ = UniqueFd(move_above_stdio(fds[0]));
+  out_w_ = UniqueFd(move_above_stdio(fds[1]));
+  devnull_ = UniqueFd(move_above_stdio(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
+  if (!out_r_ || !out_w_ || !devnull_ ||
+      ::fcntl(out_r_.get(), F_SETFL, ::fcntl(out_r_.get(), F_GETFL) | O_NONBLOCK) != 0) {
     auto err = errno_error(ErrorCode::kProcess, "set up the output pipe");
     close_fds();
     return fail(std::move(err));
   }
-  ::fcntl(out_r_, F_SETPIPE_SZ, kPipeSize);  // best effort: the default 64 KiB also works
+  ::fcntl(out_r_.get(), F_SETPIPE_SZ, kPipeSize);  // best effort: the default 64 KiB also works
 
   if (auto r = acquire_subreaper(); !r) {
     close_fds();
@@ -184,14 +184,11 @@ Result<ProcessExecutor::RunDir*> ProcessExecutor::run_dir_for(const std::optiona
   const std::optional<UserIds> owner = other_user ? user : std::nullopt;
   auto ready = make_fifo(rd.files.ready, owner);
   if (!ready) return fail(std::move(ready.error()));
-  rd.ready_fd = *ready;
   auto ack = make_fifo(rd.files.ack, owner);
-  if (!ack) {
-    ::close(rd.ready_fd);
-    return fail(std::move(ack.error()));
-  }
-  rd.ack_fd = *ack;
-  return &run_dirs_.emplace(uid, rd).first->second;
+  if (!ack) return fail(std::move(ack.error()));
+  rd.ready_fd = std::move(*ready);
+  rd.ack_fd = std::move(*ack);
+  return &run_dirs_.emplace(uid, std::move(rd)).first->second;
 }
 
 Result<std::vector<std::string>> ProcessExecutor::shell_argv(const RunDir& dir,
@@ -203,25 +200,18 @@ Result<std::vector<std::string>> ProcessExecutor::shell_argv(const RunDir& dir,
     return std::vector<std::string>{shell, "-c", script, name};
   // A new file each time: truncating one in place makes ext4 flush it on close.
   if (!unlink_if_present(dir.files.script)) return fail(io_error("unlink " + name));
-  const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return fail(io_error("write " + name));
+  UniqueFd fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) return fail(io_error("write " + name));
   std::size_t done = 0;
   while (done < script.size()) {
-    const ssize_t n = ::write(fd, script.data() + done, script.size() - done);
+    const ssize_t n = ::write(fd.get(), script.data() + done, script.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      auto err = io_error("write " + name);
-      ::close(fd);
-      return fail(std::move(err));
-    }
+    if (n < 0) return fail(io_error("write " + name));
     done += static_cast<std::size_t>(n);
   }
-  if (user && user->uid != ::geteuid() && ::fchown(fd, user->uid, user->gid) != 0) {
-    auto err = io_error("chown " + name);
-    ::close(fd);
-    return fail(std::move(err));
-  }
-  if (::close(fd) != 0) return fail(io_error("close " + name));
+  if (user && user->uid != ::geteuid() && ::fchown(fd.get(), user->uid, user->gid) != 0)
+    return fail(io_error("chown " + name));
+  if (auto closed = fd.close(name); !closed) return fail(std::move(closed.error()));
   return std::vector<std::string>{shell, name};
 }
 
@@ -248,8 +238,8 @@ Result<CommandResult> ProcessExecutor::run(const CommandRequest& req, const Outp
   }
   auto dir = run_dir_for(user);
   if (!dir) return fail(std::move(dir.error()).with("preparing to run a command"));
-  drain_fd((*dir)->ready_fd);  // leftovers of a command that was killed mid-handshake
-  drain_fd((*dir)->ack_fd);
+  drain_fd((*dir)->ready_fd.get());  // leftovers of a command that was killed mid-handshake
+  drain_fd((*dir)->ack_fd.get());
   auto argv = shell_argv(**dir, *shell, make_script(req.text, req.state.cwd, (*dir)->files), user);
   if (!argv) return fail(std::move(argv.error()).with("running command: " + req.text));
 
@@ -258,30 +248,28 @@ Result<CommandResult> ProcessExecutor::run(const CommandRequest& req, const Outp
   spawn.argv = std::move(*argv);
   spawn.env.reserve(req.state.env.size());
   for (const auto& [k, v] : req.state.env) spawn.env.push_back(k + "=" + v);
-  spawn.stdin_fd = devnull_;
-  spawn.output_fd = out_w_;
+  spawn.stdin_fd = devnull_.get();
+  spawn.output_fd = out_w_.get();
   spawn.user = user;
   spawn.subreaper = true;  // orphans stay below the shell until the exit handshake
   auto pid = spawn_process(spawn);
   if (!pid) return fail(std::move(pid.error()).with("running command: " + req.text));
-  const int pidfd = open_pidfd(*pid);
+  const UniqueFd pidfd(open_pidfd(*pid));
 
   std::string tail;
   std::string state;
   Result<Outcome> outcome = fail(ErrorCode::kInternal, "not run");
   ProcessSet command;
   try {
-    outcome = supervise(*pid, pidfd, **dir, req, out, cancel, tail, state);
+    outcome = supervise(*pid, pidfd.get(), **dir, req, out, cancel, tail, state);
   } catch (...) {
     // The output callback threw: leave nothing running behind the exception.
     command.add(*pid);
     kill_all(command, KillOptions{options_.kill_grace});
     int status;
     wait_for(*pid, status);
-    if (pidfd >= 0) ::close(pidfd);
     throw;
   }
-  if (pidfd >= 0) ::close(pidfd);
   if (!outcome) return fail(std::move(outcome.error()));
 
   read_output(out, tail, 2 * static_cast<std::size_t>(kPipeSize));
@@ -315,7 +303,7 @@ Result<ProcessExecutor::Outcome> ProcessExecutor::supervise(pid_t shell, int pid
     // A command that traps SIGTERM and exits runs the EXIT trap; answer its handshake in
     // advance so it can finish within the grace period.
     const char nl = '\n';
-    [[maybe_unused]] auto w = ::write(dir.ack_fd, &nl, 1);
+    [[maybe_unused]] auto w = ::write(dir.ack_fd.get(), &nl, 1);
     kill_all(command, KillOptions{options_.kill_grace});
     int status;
     wait_for(shell, status);
@@ -330,9 +318,9 @@ Result<ProcessExecutor::Outcome> ProcessExecutor::supervise(pid_t shell, int pid
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(req.deadline - now);
       wait = std::clamp(left, std::chrono::milliseconds(0), wait);
     }
-    pollfd fds[4] = {{out_r_, POLLIN, 0},
+    pollfd fds[4] = {{out_r_.get(), POLLIN, 0},
                      {cancel.fd(), POLLIN, 0},
-                     {dir.ready_fd, POLLIN, 0},
+                     {dir.ready_fd.get(), POLLIN, 0},
                      {pidfd, POLLIN, 0}};
     const int n = ::poll(fds, pidfd >= 0 ? 4 : 3, static_cast<int>(wait.count()));
     if (n < 0 && errno != EINTR) {
@@ -341,12 +329,12 @@ Result<ProcessExecutor::Outcome> ProcessExecutor::supervise(pid_t shell, int pid
       return fail(std::move(err));
     }
     if (n > 0 && (fds[0].revents & POLLIN) != 0) read_output(out, tail, 16 * buf_size_);
-    if (n > 0 && (fds[2].revents & POLLIN) != 0 && read_state(dir.ready_fd, state)) {
+    if (n > 0 && (fds[2].revents & POLLIN) != 0 && read_state(dir.ready_fd.get(), state)) {
       // The shell is in its EXIT trap, state sent, waiting: record its children now, while
       // they are still its children, then let it exit.
       rescan(command, shell);
       const char nl = '\n';
-      [[maybe_unused]] auto w = ::write(dir.ack_fd, &nl, 1);
+      [[maybe_unused]] auto w = ::write(dir.ack_fd.get(), &nl, 1);
     }
     int status = 0;
     bool exited = false;
@@ -407,7 +395,7 @@ void ProcessExecutor::rescan(ProcessSet& command, pid_t shell, pid_t group) {
 void ProcessExecutor::read_output(const OutputFn& out, std::string& tail, std::size_t limit) {
   std::size_t total = 0;
   while (total < limit) {
-    const ssize_t n = ::read(out_r_, buf_.get(), buf_size_);
+    const ssize_t n = ::read(out_r_.get(), buf_.get(), buf_size_);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // EAGAIN: nothing more for now (EOF cannot happen: we hold the writer)
     const std::string_view chunk(buf_.get(), static_cast<std::size_t>(n));
@@ -419,15 +407,10 @@ void ProcessExecutor::read_output(const OutputFn& out, std::string& tail, std::s
 }
 
 void ProcessExecutor::close_fds() {
-  for (int* fd : {&out_r_, &out_w_, &devnull_}) {
-    if (*fd >= 0) ::close(*fd);
-    *fd = -1;
-  }
-  for (auto& [uid, rd] : run_dirs_) {
-    ::close(rd.ready_fd);
-    ::close(rd.ack_fd);
-  }
-  run_dirs_.clear();
+  out_r_.reset();
+  out_w_.reset();
+  devnull_.reset();
+  run_dirs_.clear();  // closes their FIFOs
 }
 
 void ProcessExecutor::shutdown() {

@@ -1,4 +1,5 @@
-// Runs build commands as processes on the host (codebuild-semantics §2; docs/executors.md).
+// Runs build commands as processes on the host (docs/reference/codebuild-semantics.md §2;
+// docs/executors.md).
 //
 // Each command runs in a fresh shell (/bin/sh, or bash for env.shell bash) from a script written
 // to the scratch folder; the shell starts from the CommandRequest's ShellState (cwd and the
@@ -34,6 +35,7 @@
 #include "exec/process_tree.h"
 #include "exec/shell_script.h"
 #include "exec/spawn.h"
+#include "util/unique_fd.h"
 
 namespace kiln::exec {
 
@@ -66,8 +68,8 @@ class ProcessExecutor final : public Executor {
   // user, or a folder owned by the run-as user inside it (which must be able to write there).
   struct RunDir {
     ScriptFiles files;
-    int ready_fd = -1;  // FIFOs of the exit handshake, opened O_RDWR so opens never block
-    int ack_fd = -1;
+    UniqueFd ready_fd;  // FIFOs of the exit handshake, opened O_RDWR so opens never block
+    UniqueFd ack_fd;
   };
   [[nodiscard]] Result<RunDir*> run_dir_for(const std::optional<UserIds>& user);
   // The shell's argv for `script`: `-c` and the text, or the path of a file holding it.
@@ -93,9 +95,9 @@ class ProcessExecutor final : public Executor {
   bool subreaper_ = false;
   std::filesystem::path workspace_;
   std::filesystem::path scratch_;
-  int out_r_ = -1;  // build output pipe; the write end is kept so background writers never
-  int out_w_ = -1;  // hit EOF/EPIPE between commands
-  int devnull_ = -1;
+  UniqueFd out_r_;  // build output pipe; the write end is kept so background writers never
+  UniqueFd out_w_;  // hit EOF/EPIPE between commands
+  UniqueFd devnull_;
   std::map<uid_t, RunDir> run_dirs_;
   ProcessSet background_;  // processes left running by finished commands
   std::size_t buf_size_;

@@ -12,10 +12,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string_view>
 #include <thread>
+
+#include "util/unique_fd.h"
 
 namespace kiln::exec {
 namespace {
@@ -52,34 +55,48 @@ std::optional<ProcInfo> parse_stat(pid_t pid, std::string_view line) {
   return std::nullopt;
 }
 
+struct CloseDir {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+using DirHandle = std::unique_ptr<DIR, CloseDir>;
+
+// A listing of the folder `dir_fd` opens, on a descriptor of its own (closedir closes that one,
+// the caller keeps `dir_fd`); null with errno set on failure.
+DirHandle open_dir(int dir_fd) {
+  UniqueFd listing(::dup(dir_fd));
+  if (!listing) return nullptr;
+  DIR* d = ::fdopendir(listing.get());
+  if (d == nullptr) return nullptr;
+  listing.release();  // the DIR owns it now
+  return DirHandle(d);
+}
+
 std::optional<ProcInfo> read_stat_at(int proc_fd, pid_t pid) {
   char path[32];
   std::snprintf(path, sizeof path, "%d/stat", static_cast<int>(pid));
-  const int fd = ::openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;  // exited between readdir and open
+  const UniqueFd fd(::openat(proc_fd, path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;  // exited between readdir and open
   char buf[1024];
   ssize_t n;
   do {
-    n = ::read(fd, buf, sizeof buf - 1);
+    n = ::read(fd.get(), buf, sizeof buf - 1);
   } while (n < 0 && errno == EINTR);
-  ::close(fd);
   if (n <= 0) return std::nullopt;
   return parse_stat(pid, std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
 // Appends the pids listed in one `children` file; false if it cannot be read.
 bool read_children_file(int dir_fd, const char* path, std::vector<pid_t>& out) {
-  const int fd = ::openat(dir_fd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  const UniqueFd fd(::openat(dir_fd, path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
   std::string text;
   char buf[4096];
   ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+  while ((n = ::read(fd.get(), buf, sizeof buf)) != 0) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
     text.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(fd);
   std::string_view rest(text);
   while (!rest.empty()) {
     const auto end = rest.find(' ');
@@ -103,20 +120,15 @@ void read_children(int proc_fd, const ProcInfo& info, std::vector<pid_t>& out) {
     return;
   }
   std::snprintf(path, sizeof path, "%d/task", info.pid);
-  const int task_fd = ::openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (task_fd < 0) return;
-  DIR* dir = ::fdopendir(::dup(task_fd));
-  if (dir == nullptr) {
-    ::close(task_fd);
-    return;
-  }
-  while (const dirent* e = ::readdir(dir)) {
+  const UniqueFd task_fd(::openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!task_fd) return;
+  const DirHandle dir = open_dir(task_fd.get());
+  if (!dir) return;
+  while (const dirent* e = ::readdir(dir.get())) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     std::snprintf(path, sizeof path, "%s/children", e->d_name);
-    read_children_file(task_fd, path, out);
+    read_children_file(task_fd.get(), path, out);
   }
-  ::closedir(dir);
-  ::close(task_fd);
 }
 
 bool have_children_files() {
@@ -139,34 +151,26 @@ int g_subreaper_before = 0;
 }  // namespace
 
 Result<ProcTable> ProcTable::scan() {
-  const int proc_fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (proc_fd < 0) return fail(errno_error(ErrorCode::kProcess, "open /proc"));
-  const int list_fd = ::dup(proc_fd);  // fdopendir takes ownership of this one
-  DIR* dir = list_fd < 0 ? nullptr : ::fdopendir(list_fd);
-  if (dir == nullptr) {
-    auto err = errno_error(ErrorCode::kProcess, "opendir /proc");
-    if (list_fd >= 0) ::close(list_fd);
-    ::close(proc_fd);
-    return fail(std::move(err));
-  }
+  const UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc_fd) return fail(errno_error(ErrorCode::kProcess, "open /proc"));
+  const DirHandle dir = open_dir(proc_fd.get());
+  if (!dir) return fail(errno_error(ErrorCode::kProcess, "opendir /proc"));
   ProcTable table;
-  while (const dirent* e = ::readdir(dir)) {
+  while (const dirent* e = ::readdir(dir.get())) {
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
     const auto pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
-    if (auto info = read_stat_at(proc_fd, pid)) {
+    if (auto info = read_stat_at(proc_fd.get(), pid)) {
       table.children_[info->ppid].push_back(pid);
       table.procs_.emplace(pid, *info);
     }
   }
-  ::closedir(dir);
-  ::close(proc_fd);
   return table;
 }
 
 Result<ProcTable> ProcTable::scan_below(const std::vector<pid_t>& roots) {
   if (!have_children_files()) return scan();
-  const int proc_fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (proc_fd < 0) return fail(errno_error(ErrorCode::kProcess, "open /proc"));
+  const UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc_fd) return fail(errno_error(ErrorCode::kProcess, "open /proc"));
   ProcTable table;
   std::vector<pid_t> queue(roots.begin(), roots.end());
   std::vector<pid_t> children;
@@ -174,17 +178,16 @@ Result<ProcTable> ProcTable::scan_below(const std::vector<pid_t>& roots) {
     const pid_t pid = queue.back();
     queue.pop_back();
     if (table.procs_.count(pid) != 0) continue;
-    const auto info = read_stat_at(proc_fd, pid);
+    const auto info = read_stat_at(proc_fd.get(), pid);
     if (!info) continue;
     table.procs_.emplace(pid, *info);
     children.clear();
-    read_children(proc_fd, *info, children);
+    read_children(proc_fd.get(), *info, children);
     for (const pid_t child : children) {
       table.children_[pid].push_back(child);
       queue.push_back(child);
     }
   }
-  ::close(proc_fd);
   // A child that exited between the two reads has no entry; drop it from the links so every
   // listed child can be looked up.
   for (auto& [parent, kids] : table.children_) {
@@ -194,11 +197,9 @@ Result<ProcTable> ProcTable::scan_below(const std::vector<pid_t>& roots) {
 }
 
 std::optional<ProcInfo> ProcTable::read(pid_t pid) {
-  const int proc_fd = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (proc_fd < 0) return std::nullopt;
-  auto info = read_stat_at(proc_fd, pid);
-  ::close(proc_fd);
-  return info;
+  const UniqueFd proc_fd(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!proc_fd) return std::nullopt;
+  return read_stat_at(proc_fd.get(), pid);
 }
 
 const ProcInfo* ProcTable::find(pid_t pid) const {

@@ -1,5 +1,5 @@
-// Finding and killing every process a build started (codebuild-semantics §2.2 "Background
-// tasks"; style.md "Process hygiene").
+// Finding and killing every process a build started (docs/reference/codebuild-semantics.md §2.2
+// "Background tasks"; style.md "Process hygiene").
 //
 // A build's processes are not one process group or session: `setsid`, `nohup ... &` and
 // double-forking daemons all leave them. They are tracked instead as a ProcessSet: processes

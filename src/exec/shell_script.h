@@ -1,4 +1,5 @@
-// The script a command runs in, and reading back the state it leaves (codebuild-semantics §2.2).
+// The script a command runs in, and reading back the state it leaves
+// (docs/reference/codebuild-semantics.md §2.2).
 //
 // CodeBuild runs each buildspec command from a generated script and carries the working
 // directory and variables to the next command. We do the same: every command gets a fresh shell

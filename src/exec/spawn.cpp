@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "util/unique_fd.h"
+
 namespace kiln::exec {
 namespace {
 
@@ -202,14 +204,9 @@ Result<pid_t> spawn_process(const SpawnRequest& req) {
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return fail(errno_error(ErrorCode::kProcess, "pipe2"));
-  const int err_r = move_above_stdio(pipe_fds[0]);
-  const int err_w = move_above_stdio(pipe_fds[1]);
-  if (err_r < 0 || err_w < 0) {
-    auto err = errno_error(ErrorCode::kProcess, "fcntl(F_DUPFD_CLOEXEC)");
-    if (err_r >= 0) ::close(err_r);
-    if (err_w >= 0) ::close(err_w);
-    return fail(std::move(err));
-  }
+  UniqueFd err_r(move_above_stdio(pipe_fds[0]));
+  UniqueFd err_w(move_above_stdio(pipe_fds[1]));
+  if (!err_r || !err_w) return fail(errno_error(ErrorCode::kProcess, "fcntl(F_DUPFD_CLOEXEC)"));
 
   rlimit nofile{};
   const bool have_limit =
@@ -220,7 +217,7 @@ Result<pid_t> spawn_process(const SpawnRequest& req) {
       envp.data(),
       req.stdin_fd,
       req.output_fd,
-      err_w,
+      err_w.get(),
       req.subreaper,
       req.user.has_value(),
       req.user ? req.user->uid : 0,
@@ -233,11 +230,8 @@ Result<pid_t> spawn_process(const SpawnRequest& req) {
   // milliseconds per command (most on a paravirtualized VM), and we exec at once anyway. This
   // thread is suspended until the child execs or exits; other threads run on.
   ChildStack stack;
-  if (stack.top() == nullptr) {
-    ::close(err_r);
-    ::close(err_w);
+  if (stack.top() == nullptr)
     return fail(errno_error(ErrorCode::kProcess, "mmap the child's stack"));
-  }
   // Block every signal across the clone so no handler of ours runs in the child, on our
   // memory, before it resets them (a SIGINT handler would cancel the build from inside it).
   sigset_t all, old;
@@ -253,9 +247,8 @@ Result<pid_t> spawn_process(const SpawnRequest& req) {
   }
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  ::close(err_w);
+  err_w.reset();  // the child's copy alone keeps the pipe open until its exec
   if (pid < 0) {
-    ::close(err_r);
     errno = fork_errno;
     return fail(errno_error(ErrorCode::kProcess, "clone"));
   }
@@ -263,9 +256,9 @@ Result<pid_t> spawn_process(const SpawnRequest& req) {
   ChildFailure failure{};
   ssize_t n;
   do {
-    n = ::read(err_r, &failure, sizeof failure);
+    n = ::read(err_r.get(), &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
-  ::close(err_r);
+  err_r.reset();
   if (n == 0) return pid;  // EOF: execve closed the pipe, the program runs
 
   int status;

@@ -47,7 +47,7 @@ Core::Core(ServerOptions opts, Handler handler)
       accept_retry_(acceptor_.get_executor()) {}
 
 Result<void> Core::start() {
-  std::lock_guard life(life_mu_);
+  MutexLock life(life_mu_);
   if (started_) return fail(ErrorCode::kInvalidArgument, "the server was already started");
   const bool v6_literal = opts_.host.find(':') != std::string::npos;
   const std::string where = "listen " + (v6_literal ? "[" + opts_.host + "]" : opts_.host) + ":" +
@@ -130,7 +130,7 @@ void Core::on_accept(error_code ec, tcp::socket socket) {
   std::string peer_ip = peer.address().to_string();
   bool admitted = false;
   {
-    std::lock_guard lk(sessions_mu_);
+    MutexLock lk(sessions_mu_);
     unsigned& mine = per_peer_[peer_ip];
     if (sessions_.size() < opts_.max_connections && mine < opts_.max_connections_per_peer) {
       ++mine;
@@ -157,7 +157,7 @@ void Core::on_accept(error_code ec, tcp::socket socket) {
   auto session = std::make_shared<Session>(*this, std::move(socket), format_endpoint(peer),
                                            std::move(peer_ip));
   {
-    std::lock_guard lk(sessions_mu_);
+    MutexLock lk(sessions_mu_);
     sessions_.emplace(session.get(), session);
   }
   session->start();
@@ -165,7 +165,7 @@ void Core::on_accept(error_code ec, tcp::socket socket) {
 }
 
 void Core::forget(Session* s, const std::string& peer_ip) {
-  std::lock_guard lk(sessions_mu_);
+  MutexLock lk(sessions_mu_);
   sessions_.erase(s);
   if (const auto it = per_peer_.find(peer_ip); it != per_peer_.end() && --it->second == 0) {
     per_peer_.erase(it);
@@ -176,7 +176,7 @@ void Core::forget(Session* s, const std::string& peer_ip) {
 std::vector<std::shared_ptr<Session>> Core::sessions_where(
     const std::function<bool(Session&)>& pred) {
   std::vector<std::shared_ptr<Session>> out;
-  std::lock_guard lk(sessions_mu_);
+  MutexLock lk(sessions_mu_);
   for (auto& [raw, weak] : sessions_) {
     // `raw` is safe to read under the lock: a dying session blocks in forget() until we let go.
     // lock() happens only for the chosen ones, and `out` is released after the lock, so no
@@ -219,7 +219,7 @@ void Core::stop_accepting() {
 }
 
 void Core::stop() {
-  std::lock_guard life(life_mu_);
+  MutexLock life(life_mu_);
   stop_locked();
 }
 
@@ -233,8 +233,9 @@ void Core::stop_locked() {
   {
     // Closed sessions unwind as their aborted operations complete; a handler still running
     // finishes first. The bound only matters if a handler hangs.
-    std::unique_lock lk(sessions_mu_);
-    sessions_cv_.wait_for(lk, std::chrono::seconds(5), [this] { return sessions_.empty(); });
+    MutexLock lk(sessions_mu_);
+    sessions_cv_.wait_for(sessions_mu_, std::chrono::seconds(5),
+                          [this]() REQUIRES(sessions_mu_) { return sessions_.empty(); });
   }
   workers_.stop();  // handlers and producers still queued run (they see stopping())
   work_.reset();

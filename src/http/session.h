@@ -2,9 +2,11 @@
 // the connection caps, the sweep, shutdown) and session.cpp (Session: one connection's request
 // and response cycle). Only those two files include this header: it pulls in Asio.
 //
-// Threading: Core's members are guarded as noted; a Session's members are used on its strand
-// only, except `deadline_` and `peer_gone_` (atomics, read by the sweeper) and `piece_` and
-// `stream_`, which a worker uses while the strand waits for it (one producer call at a time).
+// Threading: Core's members are guarded as annotated (GUARDED_BY, checked by Clang's
+// -Wthread-safety: util/thread_annotations.h) or atomic. A Session's members are used on its
+// strand only, which the analysis cannot express: they carry no annotation. The exceptions are
+// `deadline_` and `peer_gone_` (atomics, read by the sweeper) and `piece_` and `stream_`, which a
+// worker uses while the strand waits for it (one producer call at a time).
 #pragma once
 
 #include <array>
@@ -13,7 +15,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -32,6 +33,7 @@
 #include "http/server.h"
 #include "http/wire.h"
 #include "http/workers.h"
+#include "util/thread_annotations.h"
 
 namespace kiln::http::detail {
 
@@ -51,17 +53,19 @@ class Core {
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
 
-  Result<void> start();
+  Result<void> start() EXCLUDES(life_mu_);
   std::uint16_t port() const { return port_.load(); }
   void stop_accepting();
-  void stop();
+  void stop() EXCLUDES(life_mu_);
 
   // Called by sessions.
   const ServerOptions& options() const { return opts_; }
   const ParserLimits& limits() const { return limits_; }
   const Handler& handler() const { return handler_; }
   bool stopping() const { return stopping_.load(); }
-  void forget(Session* s, const std::string& peer_ip);
+  // Called by a Session's destructor, never under sessions_mu_: sessions_where() lets go of the
+  // sessions it returns only after unlocking.
+  void forget(Session* s, const std::string& peer_ip) EXCLUDES(sessions_mu_);
   // Runs `fn` on a worker thread; false when the server is stopping.
   bool post_work(std::function<void()> fn) { return workers_.post(std::move(fn)); }
   // A large body was freed: the sweeper gives the heap back to the kernel soon.
@@ -71,11 +75,13 @@ class Core {
   unsigned thread_count() const {
     return opts_.threads != 0 ? opts_.threads : std::max(2U, std::thread::hardware_concurrency());
   }
-  void stop_locked();
+  void stop_locked() REQUIRES(life_mu_);
   void accept();
   void on_accept(error_code ec, tcp::socket socket);
   void sweep();
-  std::vector<std::shared_ptr<Session>> sessions_where(const std::function<bool(Session&)>& pred);
+  // The sessions `pred` picks; `pred` runs under sessions_mu_, so it must not take it.
+  std::vector<std::shared_ptr<Session>> sessions_where(const std::function<bool(Session&)>& pred)
+      EXCLUDES(sessions_mu_);
 
   ServerOptions opts_;
   ParserLimits limits_;
@@ -84,16 +90,16 @@ class Core {
   std::atomic<bool> accepting_{false};
   std::atomic<bool> trim_wanted_{false};
   std::atomic<std::uint16_t> port_{0};
-  std::mutex life_mu_;  // start() and stop()
-  bool started_ = false;
-  bool stopped_ = false;
+  Mutex life_mu_;  // start() and stop()
+  bool started_ GUARDED_BY(life_mu_) = false;
+  bool stopped_ GUARDED_BY(life_mu_) = false;
 
   // Declared before the io_context: sessions still queued in it when it is destroyed deregister
   // themselves from here.
-  std::mutex sessions_mu_;
-  std::condition_variable sessions_cv_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;  // guarded by sessions_mu_
-  std::unordered_map<std::string, unsigned> per_peer_;             // guarded by sessions_mu_
+  Mutex sessions_mu_;
+  std::condition_variable_any sessions_cv_;  // signalled when sessions_ becomes empty
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_ GUARDED_BY(sessions_mu_);
+  std::unordered_map<std::string, unsigned> per_peer_ GUARDED_BY(sessions_mu_);
 
   WorkerPool workers_;
   Ticker sweeper_;

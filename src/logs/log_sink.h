@@ -1,6 +1,8 @@
 // Where a build's log goes. The engine writes two kinds of text: agent lines (the
-// "[Container] 2024/01/02 03:04:05.123456 Entering phase BUILD" lines, formatted by the engine)
-// and raw command output. Sinks fan out to the terminal, a file, and later the server's store.
+// "[Container] 2024/01/02 03:04:05.123456 Entering phase BUILD" lines, formatted by the engine's
+// ContainerLog; CodeBuild's agent, not kiln-agent) and raw command output. `kiln run` writes to
+// its terminal and a server build's `kiln worker` to the build's log file, both with FdSink; the
+// server's API reads that file.
 // Thread safety: called from the engine's thread only.
 #pragma once
 

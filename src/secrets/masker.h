@@ -1,4 +1,4 @@
-// Masks secret values in a build's log (issue #6), as CodeBuild does: every registered value
+// Masks secret values in a build's log (docs/secrets.md), as CodeBuild does: every registered value
 // and every AWS access key id is replaced by "***". Log output arrives in chunks cut anywhere,
 // so a secret may straddle two chunks; the masker holds back the few bytes at the end of a
 // chunk that could still begin a secret and decides on them when the next chunk (or finish())

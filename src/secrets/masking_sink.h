@@ -1,4 +1,4 @@
-// A LogSink decorator that masks secrets (issue #6) before the log reaches the real sinks.
+// A LogSink decorator that masks secrets (docs/secrets.md) before the log reaches the real sinks.
 // The engine writes every build log line through one of these once the build's secret values
 // are known; the inner sink (terminal, file, store) never sees a registered value.
 //

@@ -1,5 +1,6 @@
 // Resolves env/parameter-store and env/secrets-manager values and project variables of the
-// PARAMETER_STORE and SECRETS_MANAGER types (codebuild-semantics §1.6, §4.6) for the engine.
+// PARAMETER_STORE and SECRETS_MANAGER types (docs/reference/codebuild-semantics.md §1.6, §4.6) for
+// the engine.
 //
 // A SecretResolver fetches a parameter by name or a secret's value by id, stage or version from
 // one place: the local encrypted store (`kiln secret`, the server's worker), a Kiln server or

@@ -1,6 +1,6 @@
 // The encrypted store behind Kiln's parameter store, secrets manager and source credentials
-// (issue #6). The server keeps one in its data folder (DATA/secrets/); `kiln run` keeps one per
-// user (`kiln secret ...`). Values are encrypted at rest; this interface deals in plaintext.
+// (docs/secrets.md). The server keeps one in its data folder (DATA/secrets/); `kiln run` keeps one
+// per user (`kiln secret ...`). Values are encrypted at rest; this interface deals in plaintext.
 //
 // Names follow the AWS services: a parameter name is "/a/b" or "a"; a secret is found by its
 // name or by its ARN (`arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>`, the

@@ -59,7 +59,7 @@ Result<void> SqliteSecretStore::purge_expired_locked() {
 }
 
 Result<std::optional<Secret>> SqliteSecretStore::find_secret_locked(const std::string& id) {
-  auto lookup = [&](const std::string& name) -> Result<std::optional<Secret>> {
+  auto lookup = [&](const std::string& name) REQUIRES(mu_) -> Result<std::optional<Secret>> {
     // A secret past its recovery window is gone even before a write purges it.
     KILN_STORE_TRY(q, db_->query("SELECT " + kSecretColumns +
                                  " FROM secrets WHERE name = ? AND "
@@ -165,7 +165,8 @@ Result<SecretVersionInfo> SqliteSecretStore::put_version_locked(const Secret& ro
     KILN_STORE_CHECK(q.bind_all(row.name, version_id, now, seal_text(plaintext, ad)));
     KILN_STORE_CHECK(q.run());
   }
-  auto move_stage = [&](const std::string& stage, const std::string& to) -> Result<void> {
+  auto move_stage = [&](const std::string& stage, const std::string& to)
+                        REQUIRES(mu_) -> Result<void> {
     KILN_STORE_TRY(q, db_->query("INSERT INTO secret_stages (secret, stage, version_id) "
                                  "VALUES (?, ?, ?) ON CONFLICT (secret, stage) "
                                  "DO UPDATE SET version_id = excluded.version_id"));
@@ -212,9 +213,9 @@ Result<Secret> SqliteSecretStore::create_secret(const std::string& name,
                                                 const std::string& kms_key_id,
                                                 const NewSecretValue& value) {
   const bool has_value = value.secret_string || value.secret_binary;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<Secret> {
+      [&]() REQUIRES(mu_) -> Result<Secret> {
         if (has_value) KILN_STORE_CHECK(version_plaintext(value));  // refuse before writing
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
@@ -245,9 +246,9 @@ Result<Secret> SqliteSecretStore::create_secret(const std::string& name,
 Result<SecretValue> SqliteSecretStore::get_secret_value(const std::string& id,
                                                         const std::string& version_id,
                                                         const std::string& stage) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<SecretValue> {
+      [&]() REQUIRES(mu_) -> Result<SecretValue> {
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kRead));
         KILN_STORE_TRY(row, require_secret_locked(id, false));
@@ -305,9 +306,9 @@ Result<SecretValue> SqliteSecretStore::get_secret_value(const std::string& id,
 
 Result<SecretVersionInfo> SqliteSecretStore::put_secret_value(
     const std::string& id, const NewSecretValue& value, const std::vector<std::string>& stages) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<SecretVersionInfo> {
+      [&]() REQUIRES(mu_) -> Result<SecretVersionInfo> {
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
         KILN_STORE_CHECK(purge_expired_locked());
@@ -323,9 +324,9 @@ Result<Secret> SqliteSecretStore::update_secret(const std::string& id,
                                                 const std::optional<std::string>& description,
                                                 const std::optional<std::string>& kms_key_id,
                                                 const std::optional<NewSecretValue>& value) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<Secret> {
+      [&]() REQUIRES(mu_) -> Result<Secret> {
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
         KILN_STORE_CHECK(purge_expired_locked());
@@ -353,9 +354,9 @@ Result<Secret> SqliteSecretStore::delete_secret(const std::string& id, int recov
     return fail(ErrorCode::kInvalidArgument,
                 "The recovery window must be between 7 and 30 days (inclusive).");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<Secret> {
+      [&]() REQUIRES(mu_) -> Result<Secret> {
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
         KILN_STORE_CHECK(purge_expired_locked());
@@ -377,9 +378,9 @@ Result<Secret> SqliteSecretStore::delete_secret(const std::string& id, int recov
 }
 
 Result<Secret> SqliteSecretStore::describe_secret(const std::string& id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<Secret> {
+      [&]() REQUIRES(mu_) -> Result<Secret> {
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kRead));
         KILN_STORE_TRY(row, require_secret_locked(id, true));
@@ -391,9 +392,9 @@ Result<Secret> SqliteSecretStore::describe_secret(const std::string& id) {
 }
 
 Result<std::vector<Secret>> SqliteSecretStore::list_secrets() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<std::vector<Secret>> {
+      [&]() REQUIRES(mu_) -> Result<std::vector<Secret>> {
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kRead));
         std::vector<Secret> rows;

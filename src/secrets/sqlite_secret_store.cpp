@@ -10,6 +10,8 @@
 #include <cstdlib>
 
 #include "store/schema.h"
+#include "util/clock.h"
+#include "util/string.h"
 
 namespace kiln::secrets {
 
@@ -165,29 +167,18 @@ std::string source_credential_not_found(const std::string& server_type) {
 }  // namespace
 
 std::string SqliteSecretStore::seal_text(std::string_view plaintext, const std::string& ad) const {
-  const std::string sealed = seal(key_, plaintext, ad);
-  const int variant = sodium_base64_VARIANT_ORIGINAL;
-  std::string out(sodium_base64_encoded_len(sealed.size(), variant), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(sealed.data()),
-                    sealed.size(), variant);
-  out.resize(out.size() - 1);  // the encoded length counts a terminating NUL
-  return out;
+  return base64_encode(seal(key_, plaintext, ad));
 }
 
 Result<std::string> SqliteSecretStore::unseal_text(const std::string& text,
                                                    const std::string& ad) const {
-  std::string sealed(text.size(), '\0');  // base64 never decodes to more bytes than it has
-  std::size_t len = 0;
-  const char* end = nullptr;
   auto opened = [&]() -> Result<std::string> {
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(sealed.data()), sealed.size(),
-                          text.data(), text.size(), nullptr, &len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        end != text.data() + text.size()) {
+    const auto sealed = base64_decode(text);
+    if (!sealed) {
       return fail(ErrorCode::kInternal, "cannot decrypt the value of " + ad +
                                             ": the secret store is corrupt or its key is wrong");
     }
-    return unseal(key_, std::string_view(sealed).substr(0, len), ad);
+    return unseal(key_, *sealed, ad);
   }();
   if (!opened) {
     // The files go to the server's log, not into the error an API caller sees.
@@ -199,8 +190,8 @@ Result<std::string> SqliteSecretStore::unseal_text(const std::string& text,
 }
 
 Result<void> SqliteSecretStore::check_key_canary() {
-  std::lock_guard lock(mu_);
-  const auto wrong_key = [&](const std::string& what) {
+  MutexLock lock(mu_);
+  const auto wrong_key = [&](const std::string& what) REQUIRES(mu_) {
     return fail(ErrorCode::kInvalidArgument,
                 "the master key " + key_file_ + " does not open " + what + " in " + db_->file() +
                     ": it is not the key this secret store was sealed with. Put back the "
@@ -240,8 +231,7 @@ Result<void> SqliteSecretStore::check_key_canary() {
 }
 
 std::int64_t SqliteSecretStore::now_ms() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
-      .count();
+  return to_epoch_millis(clock_.now());
 }
 
 // ---- Parameters ----
@@ -269,9 +259,9 @@ std::string param_ad(const std::string& name, std::int64_t version) {
 }  // namespace
 
 Result<std::int64_t> SqliteSecretStore::put_parameter(const PutParameterInput& in) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<std::int64_t> {
+      [&]() REQUIRES(mu_) -> Result<std::int64_t> {
         Transaction tx(*db_);
         KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
         std::int64_t version = 1;
@@ -314,9 +304,9 @@ Result<std::int64_t> SqliteSecretStore::put_parameter(const PutParameterInput& i
 }
 
 Result<Parameter> SqliteSecretStore::get_parameter(const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<Parameter> {
+      [&]() REQUIRES(mu_) -> Result<Parameter> {
         KILN_STORE_TRY(q,
                        db_->query("SELECT " + kParamColumns + " FROM parameters WHERE name = ?"));
         KILN_STORE_CHECK(q.bind(1, name));
@@ -340,9 +330,9 @@ Result<std::vector<Parameter>> SqliteSecretStore::parameters_by_path(const std::
   // '0'), so the primary key's index finds them.
   std::string upper = prefix;
   upper.back() = '/' + 1;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<std::vector<Parameter>> {
+      [&]() REQUIRES(mu_) -> Result<std::vector<Parameter>> {
         KILN_STORE_TRY(q, db_->query("SELECT " + kParamColumns +
                                      " FROM parameters WHERE name > ? AND name < ? ORDER BY name"));
         KILN_STORE_CHECK(q.bind_all(prefix, upper));
@@ -362,9 +352,9 @@ Result<std::vector<Parameter>> SqliteSecretStore::parameters_by_path(const std::
 }
 
 Result<void> SqliteSecretStore::delete_parameter(const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<void> {
+      [&]() REQUIRES(mu_) -> Result<void> {
         KILN_STORE_TRY(q, db_->query("DELETE FROM parameters WHERE name = ?"));
         KILN_STORE_CHECK(q.bind(1, name));
         KILN_STORE_CHECK(q.run());
@@ -375,9 +365,9 @@ Result<void> SqliteSecretStore::delete_parameter(const std::string& name) {
 }
 
 Result<std::vector<Parameter>> SqliteSecretStore::list_parameters() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<std::vector<Parameter>> {
+      [&]() REQUIRES(mu_) -> Result<std::vector<Parameter>> {
         KILN_STORE_TRY(q, db_->query("SELECT " + kParamColumns + " FROM parameters ORDER BY name"));
         std::vector<Parameter> out;
         for (;;) {
@@ -396,9 +386,9 @@ Result<std::vector<Parameter>> SqliteSecretStore::list_parameters() {
 // ---- Source credentials ----
 
 Result<void> SqliteSecretStore::put_source_credential(const SourceCredential& c, bool overwrite) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<void> {
+      [&]() REQUIRES(mu_) -> Result<void> {
         KILN_STORE_TRY(q, db_->query(overwrite ? "INSERT OR REPLACE INTO source_credentials "
                                                  "(server_type, auth_type, username, sealed) "
                                                  "VALUES (?, ?, ?, ?)"
@@ -419,9 +409,9 @@ Result<void> SqliteSecretStore::put_source_credential(const SourceCredential& c,
 
 Result<SecretStore::SourceCredential> SqliteSecretStore::source_credential(
     const std::string& server_type) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<SourceCredential> {
+      [&]() REQUIRES(mu_) -> Result<SourceCredential> {
         KILN_STORE_TRY(q, db_->query("SELECT auth_type, username, sealed FROM source_credentials "
                                      "WHERE server_type = ?"));
         KILN_STORE_CHECK(q.bind(1, server_type));
@@ -434,9 +424,9 @@ Result<SecretStore::SourceCredential> SqliteSecretStore::source_credential(
 }
 
 Result<std::vector<SecretStore::SourceCredential>> SqliteSecretStore::list_source_credentials() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<std::vector<SourceCredential>> {
+      [&]() REQUIRES(mu_) -> Result<std::vector<SourceCredential>> {
         KILN_STORE_TRY(q,
                        db_->query("SELECT server_type, auth_type, username FROM source_credentials "
                                   "ORDER BY server_type"));
@@ -452,9 +442,9 @@ Result<std::vector<SecretStore::SourceCredential>> SqliteSecretStore::list_sourc
 }
 
 Result<void> SqliteSecretStore::delete_source_credential(const std::string& server_type) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return in_context(
-      [&]() -> Result<void> {
+      [&]() REQUIRES(mu_) -> Result<void> {
         KILN_STORE_TRY(q, db_->query("DELETE FROM source_credentials WHERE server_type = ?"));
         KILN_STORE_CHECK(q.bind(1, server_type));
         KILN_STORE_CHECK(q.run());

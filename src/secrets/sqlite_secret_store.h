@@ -14,17 +14,18 @@
 // layer shows the staged ones in DescribeSecret). A secret whose recovery window has passed is
 // treated as gone, and is purged by the next write to the secrets tables.
 //
-// Thread safety: one mutex serialises every call on the connection. Other processes (the
-// server's build workers) may use the same folder at once: writes take the write lock up front
-// (BEGIN IMMEDIATE), reads see a consistent snapshot, and both wait up to the busy timeout.
+// Thread safety: one mutex (mu_) serialises every call on the connection, as Clang's
+// -Wthread-safety checks (util/thread_annotations.h). Other processes (the server's build
+// workers) may use the same folder at once: writes take the write lock up front (BEGIN
+// IMMEDIATE), reads see a consistent snapshot, and both wait up to the busy timeout.
 #pragma once
 
 #include <memory>
-#include <mutex>
 
 #include "secrets/seal.h"
 #include "secrets/secret_store.h"
 #include "store/sqlite_db.h"
+#include "util/thread_annotations.h"
 
 namespace kiln::secrets {
 
@@ -78,24 +79,27 @@ class SqliteSecretStore final : public SecretStore {
   // The base64 text stored for `plaintext` in the row named `ad`.
   std::string seal_text(std::string_view plaintext, const std::string& ad) const;
   // kInternal, naming the row and the files, if the text is not base64 or does not open.
-  Result<std::string> unseal_text(const std::string& text, const std::string& ad) const;
+  Result<std::string> unseal_text(const std::string& text, const std::string& ad) const
+      REQUIRES(mu_);  // names the database in its log line
   std::int64_t now_ms() const;
 
   // ---- secrets (secrets_versions.cpp); every *_locked function needs mu_ held ----
   // The secret `id` (a name, a full ARN or a partial ARN) names, if any.
-  Result<std::optional<Secret>> find_secret_locked(const std::string& id);
+  Result<std::optional<Secret>> find_secret_locked(const std::string& id) REQUIRES(mu_);
   // As find_secret_locked, but kNotFound if there is none, and kInvalidArgument if it is marked
   // for deletion unless `allow_deleted`.
-  Result<Secret> require_secret_locked(const std::string& id, bool allow_deleted);
-  Result<Secret> describe_locked(const Secret& row);
+  Result<Secret> require_secret_locked(const std::string& id, bool allow_deleted) REQUIRES(mu_);
+  Result<Secret> describe_locked(const Secret& row) REQUIRES(mu_);
   Result<SecretVersionInfo> put_version_locked(const Secret& row, const NewSecretValue& value,
-                                               std::vector<std::string> stages);
+                                               std::vector<std::string> stages) REQUIRES(mu_);
   Result<std::vector<std::string>> stages_of_locked(const std::string& name,
-                                                    const std::string& version_id);
-  Result<void> purge_expired_locked();
+                                                    const std::string& version_id) REQUIRES(mu_);
+  Result<void> purge_expired_locked() REQUIRES(mu_);
 
-  std::mutex mu_;
-  std::unique_ptr<store::Db> db_;
+  // Serialises every call on the connection; the bodies of the public functions run in lambdas
+  // marked REQUIRES(mu_), so the analysis checks them as well.
+  Mutex mu_;
+  std::unique_ptr<store::Db> db_ GUARDED_BY(mu_);
   const MasterKey key_;
   const std::string key_file_;  // for error messages; "" for a memory store
   const Clock& clock_;

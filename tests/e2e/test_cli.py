@@ -1,4 +1,4 @@
-"""The kiln command line (DESIGN §3.1, §3.2): exit codes, workspaces, lint."""
+"""The kiln command line (docs/reference/design.md §3.1, §3.2): exit codes, workspaces, lint."""
 import os
 
 
@@ -14,6 +14,14 @@ def test_missing_source_exits_2(kiln):
 
 def test_unknown_subcommand_exits_2(kiln):
     assert kiln.cmd("frobnicate").returncode == 2
+
+
+def test_server_bad_listen_exits_2(kiln, tmp_path):
+    data = str(tmp_path / "data")
+    for listen in ("no-port", "127.0.0.1:http", "127.0.0.1:70000"):
+        r = kiln.cmd("server", "--data", data, "--executor", "process", "--listen", listen)
+        assert r.returncode == 2, r.stderr
+        assert "kiln server: --listen" in r.stderr
 
 
 def test_source_tree_is_untouched_by_default(kiln):

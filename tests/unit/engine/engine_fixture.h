@@ -51,7 +51,7 @@ class EngineTest : public ::testing::Test {
                             sources,
                             build_cache};
     engine::Engine e(deps);
-    exec::CancelToken cancel;
+    exec::CancelToken cancel = exec::CancelToken::create().value();
     return e.run(request, cancel);
   }
 

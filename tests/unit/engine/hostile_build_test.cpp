@@ -1,4 +1,4 @@
-// The engine against a hostile buildspec or StartBuild caller (issue #13): a buildspec path
+// The engine against a hostile buildspec or StartBuild caller (docs/security.md): a buildspec path
 // never leaves the source, only regular files of bounded size are read, control characters in
 // quoted buildspec text are escaped in the log, and record fields a build controls are masked.
 #include <sys/stat.h>
@@ -52,7 +52,7 @@ class HostileBuildTest : public EngineTest {
     request.buildspec_path = path;
     engine::EngineDeps deps{executor, uploader, log, clock, *resolver, nullptr, nullptr, nullptr};
     engine::Engine e(deps);
-    exec::CancelToken cancel;
+    exec::CancelToken cancel = exec::CancelToken::create().value();
     return e.run(request, cancel);
   }
   std::string context(const engine::BuildRecord& r) {

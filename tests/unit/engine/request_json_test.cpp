@@ -84,11 +84,72 @@ TEST(RequestJson, RoundTrips) {
   EXPECT_EQ(back->max_builds, 3u);  // the sandbox sizes pids.max by it
 }
 
-TEST(RequestJson, WrongTypesAreParseErrors) {
-  auto r = request_from_json(nlohmann::json::parse(R"({"timeoutMinutes": "soon"})"));
-  ASSERT_FALSE(r);
+// The message a request fails with: the path of its first member of the wrong type.
+std::string parse_error(const char* text) {
+  auto r = request_from_json(nlohmann::json::parse(text));
+  if (r) return "parsed";
   EXPECT_EQ(r.error().code(), ErrorCode::kParse);
-  EXPECT_FALSE(request_from_json(nlohmann::json::array()));
+  return r.error().message();
+}
+
+TEST(RequestJson, NotAnObject) {
+  EXPECT_EQ(parse_error("[]"), "build request: not a JSON object");
+}
+
+TEST(RequestJson, TopLevelMembers) {
+  EXPECT_EQ(parse_error(R"({"timeoutMinutes": "soon"})"),
+            "build request: timeoutMinutes: expected a number");
+  EXPECT_EQ(parse_error(R"({"computeType": 3})"), "build request: computeType: expected a string");
+  EXPECT_EQ(parse_error(R"({"privilegedMode": "yes"})"),
+            "build request: privilegedMode: expected a boolean");
+  EXPECT_EQ(parse_error(R"({"buildRoot": ["/x"]})"), "build request: buildRoot: expected a string");
+}
+
+TEST(RequestJson, NestedObjectMembers) {
+  EXPECT_EQ(parse_error(R"({"identity": {"buildNumber": "7"}})"),
+            "build request: identity.buildNumber: expected a number");
+  EXPECT_EQ(parse_error(R"({"identity": "p1"})"), "build request: identity: expected an object");
+  EXPECT_EQ(parse_error(R"({"source": {"fetchSubmodules": 1}})"),
+            "build request: source.fetchSubmodules: expected a boolean");
+  EXPECT_EQ(parse_error(R"({"cache": {"localRoot": false}})"),
+            "build request: cache.localRoot: expected a string");
+}
+
+TEST(RequestJson, ListItems) {
+  EXPECT_EQ(parse_error(R"({"projectVars": [{"name": "A", "value": "1"},
+                                            {"name": "B", "value": "2"},
+                                            {"name": 3, "value": "3"}]})"),
+            "build request: projectVars[2].name: expected a string");
+  EXPECT_EQ(parse_error(R"({"overrideVars": [{"name": "A"}]})"),
+            "build request: overrideVars[0].value: missing");
+  EXPECT_EQ(parse_error(R"({"overrideVars": [{"name": "A", "value": null}]})"),
+            "build request: overrideVars[0].value: expected a string");
+  EXPECT_EQ(parse_error(R"({"projectSecretVars": [{"name": "A", "type": "PARAMETER_STORE"}]})"),
+            "build request: projectSecretVars[0].reference: missing");
+  EXPECT_EQ(parse_error(R"({"overrideVars": {"A": "1"}})"),
+            "build request: overrideVars: expected an array");
+  EXPECT_EQ(parse_error(R"({"s3Artifacts": ["bucket"]})"),
+            "build request: s3Artifacts[0]: expected an object");
+  EXPECT_EQ(parse_error(R"({"secondarySources": [{}, {"gitCloneDepth": "1"}]})"),
+            "build request: secondarySources[1].gitCloneDepth: expected a number");
+}
+
+TEST(RequestJson, StringCollections) {
+  EXPECT_EQ(parse_error(R"({"imageEnv": {"PATH": "/bin", "N": 1}})"),
+            "build request: imageEnv.N: expected a string");
+  EXPECT_EQ(parse_error(R"({"imageEnv": ["PATH=/bin"]})"),
+            "build request: imageEnv: expected an object of strings");
+  EXPECT_EQ(parse_error(R"({"cache": {"modes": ["LOCAL_SOURCE_CACHE", 2]}})"),
+            "build request: cache.modes[1]: expected a string");
+}
+
+// The first problem is reported, and absent or null members keep their defaults.
+TEST(RequestJson, FirstProblemAndDefaults) {
+  EXPECT_EQ(parse_error(R"({"timeoutMinutes": "x", "computeType": 1})"),
+            "build request: computeType: expected a string");  // read before timeoutMinutes
+  auto r = request_from_json(nlohmann::json::parse(R"({"timeoutMinutes": null, "x": 1})"));
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->timeout_minutes, BuildRequest().timeout_minutes);
 }
 
 }  // namespace

@@ -91,7 +91,7 @@ class ProcessExecutorTest : public ::testing::Test {
   std::filesystem::path root_, ws_;
   std::unique_ptr<ProcessExecutor> exec_;
   ShellState initial_;
-  CancelToken cancel_;
+  CancelToken cancel_ = CancelToken::create().value();
 };
 
 TEST_F(ProcessExecutorTest, PrepareReturnsWorkspaceAndCreatesPrivateScratch) {

@@ -212,7 +212,7 @@ TEST_F(BuilderTest, MissingMmdebstrapSaysWhatToInstall) {
 }
 
 TEST_F(BuilderTest, CancelKillsMmdebstrapAndLeavesNothing) {
-  exec::CancelToken cancel;
+  exec::CancelToken cancel = exec::CancelToken::create().value();
   std::thread t([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     cancel.cancel();

@@ -238,7 +238,7 @@ class GitFixture : public ::testing::Test {
 
   fs::path root_;
   std::string log_;
-  exec::CancelToken cancel_;
+  exec::CancelToken cancel_ = exec::CancelToken::create().value();
   std::string commit_b_, commit_c_, commit_d_, commit_e_, tag_commit_;
 };
 

@@ -1,6 +1,6 @@
 // classify_git_location(): which git URLs read this machine's files (the server treats them as
 // LOCAL sources under --source-root) and which git would hand to a remote helper (refused
-// everywhere, issue #13).
+// everywhere, docs/security.md).
 #include "source/git_fixture.h"
 
 namespace kiln::source::gittest {

@@ -197,7 +197,7 @@ TEST_F(GitCloneTest, MissingRepository) {
 }
 
 TEST_F(GitCloneTest, MissingReference) {
-  for (const std::string version : std::vector<std::string>{
+  for (const std::string& version : std::vector<std::string>{
            "no-such-branch", "refs/heads/nope", "pr/99", "abcdef0123", std::string(40, 'a')}) {
     auto r = clone(request(version));
     ASSERT_FALSE(r) << version;
@@ -292,7 +292,7 @@ TEST(LooksLikeGitUrl, TellsUrlsFromFolders) {
 
 // Messages of servers the tests cannot run (GitHub, GitLab, ssh), as git prints them.
 TEST(ClassifyGitFailure, ServerMessages) {
-  exec::CancelToken cancel;
+  exec::CancelToken cancel = exec::CancelToken::create().value();
   GitSession session({.token = "s3cret"}, cancel);
   auto classify = [&](const std::string& output) {
     const Error e = classify_git_failure(GitOutput{128, output}, session);

@@ -1,4 +1,4 @@
-#include "engine/agent_log.h"
+#include "engine/container_log.h"
 
 #include <ctime>
 
@@ -19,7 +19,7 @@ std::string format_timestamp(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-void AgentLog::line(std::string_view text) {
+void ContainerLog::line(std::string_view text) {
   if (!at_line_start_) {
     sink_.output("\n");
     at_line_start_ = true;
@@ -35,7 +35,7 @@ void EscapingSink::agent_line(std::string_view line) {
   inner_.agent_line(escape_control(line, KeepNewlines::kYes));
 }
 
-void AgentLog::output(std::string_view chunk) {
+void ContainerLog::output(std::string_view chunk) {
   if (chunk.empty()) return;
   sink_.output(chunk);
   at_line_start_ = chunk.back() == '\n';

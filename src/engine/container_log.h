@@ -1,6 +1,9 @@
-// Writes the agent's own log lines in CodeBuild's format (codebuild-semantics §3.6):
+// Writes the build log's own lines, CodeBuild's `[Container]` lines
+// (docs/reference/codebuild-semantics.md §3.6):
 //   [Container] 2024/01/02 03:04:05.123456 Entering phase BUILD
 // Timestamps are UTC, with microseconds, as CodeBuild has printed them since about 2023.
+// CodeBuild's log calls these the agent's lines (LogSink::agent_line); they have nothing to do
+// with kiln-agent, the program the sandbox and docker executors run commands with.
 #pragma once
 
 #include <string>
@@ -11,15 +14,14 @@
 
 namespace kiln::engine {
 
-class AgentLog {
+class ContainerLog {
  public:
-  AgentLog(logs::LogSink& sink, const Clock& clock) : sink_(sink), clock_(clock) {}
+  ContainerLog(logs::LogSink& sink, const Clock& clock) : sink_(sink), clock_(clock) {}
 
   void line(std::string_view text);
-  logs::LogSink& sink() { return sink_; }
 
   // Output written by commands goes straight to the sink; we remember whether it ended in a
-  // newline so the next agent line starts on a line of its own.
+  // newline so the next [Container] line starts on a line of its own.
   void output(std::string_view chunk);
 
  private:
@@ -30,14 +32,14 @@ class AgentLog {
 
 // A LogSink whose agent lines get the "[Container] <ts>" prefix: what lower layers (artifact
 // upload, caches) write to.
-class AgentLineSink final : public logs::LogSink {
+class ContainerLineSink final : public logs::LogSink {
  public:
-  explicit AgentLineSink(AgentLog& log) : log_(log) {}
+  explicit ContainerLineSink(ContainerLog& log) : log_(log) {}
   void agent_line(std::string_view line) override { log_.line(line); }
   void output(std::string_view chunk) override { log_.output(chunk); }
 
  private:
-  AgentLog& log_;
+  ContainerLog& log_;
 };
 
 // A LogSink decorator for the end of the chain, after the masker: agent lines quote buildspec
