@@ -1,5 +1,5 @@
-// Log reads in bounded memory (issue #13, finding 10): a build that printed one 200 MB line is
-// read as events of at most kMaxEventBytes, and GetLogEvents / FilterLogEvents answer from the
+// Log reads in bounded memory (docs/security.md, finding 10): a build that printed one 200 MB line
+// is read as events of at most kMaxEventBytes, and GetLogEvents / FilterLogEvents answer from the
 // file without holding it. Memory is measured as the process's peak RSS, reset before each read.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -163,7 +163,9 @@ TEST_F(LogReadsTest, A200MBLineIsReadInBoundedMemory) {
   EXPECT_EQ(events, 2 + (kBigLine + kMaxEventBytes - 1) / kMaxEventBytes);
   EXPECT_EQ(bytes, kStart.size() - 1 + kBigLine + kEnd.size() - 1);
   EXPECT_EQ(largest, kMaxEventBytes);
-  if (kRssIsMeaningful) EXPECT_LT(peak_mib() - before, 16) << "reading the log grew the process";
+  if (kRssIsMeaningful) {
+    EXPECT_LT(peak_mib() - before, 16) << "reading the log grew the process";
+  }
 
   // GetLogEvents: the newest event, the oldest, and a forward page capped at 1 MiB.
   reset_peak();
@@ -190,7 +192,9 @@ TEST_F(LogReadsTest, A200MBLineIsReadInBoundedMemory) {
   ASSERT_EQ(a.status, 200) << a.text.substr(0, 200);
   ASSERT_EQ(a.body["events"].size(), 1U);
   EXPECT_EQ(a.body["events"][0]["eventId"], "0000-b16/" + std::to_string(events - 1));
-  if (kRssIsMeaningful) EXPECT_LT(peak_mib() - before, 48) << "the API reads grew the process";
+  if (kRssIsMeaningful) {
+    EXPECT_LT(peak_mib() - before, 48) << "the API reads grew the process";
+  }
 }
 
 TEST_F(LogReadsTest, FilterPagesVisitEveryMatchInTimeOrder) {

@@ -1,5 +1,5 @@
-// Issue #13: the bounds on what one request may store or ask for (finding 8), numbers JSON can
-// write but the API cannot hold (finding 11), and the SigV4 scope's region (finding 13), each
+// docs/security.md: the bounds on what one request may store or ask for (finding 8), numbers JSON
+// can write but the API cannot hold (finding 11), and the SigV4 scope's region (finding 13), each
 // through Service::handle with CodeBuild's exact wording.
 #include <gtest/gtest.h>
 
@@ -315,7 +315,7 @@ TEST_F(RequestLimitsTest, IntegerRangesAsCodeBuildDocuments) {
 // --- Finding 13: the region of the SigV4 scope -----------------------------------------------
 
 TEST_F(RequestLimitsTest, ARegionThatIsNotARegionNeverReachesAnArn) {
-  for (const std::string region : {std::string("us-east-1\"}"), std::string(2000, 'a')}) {
+  for (const std::string& region : {std::string("us-east-1\"}"), std::string(2000, 'a')}) {
     const Answer a = call_text(kCreate, project("scoped").dump(), "codebuild", region);
     EXPECT_EQ(a.status, 400);
     EXPECT_EQ(a.type(), "InvalidSignatureException");

@@ -60,7 +60,9 @@ TEST_F(ServiceKeyTest, AnInputCannotNameTheKey) {
   json in = project_in("forged");
   in[kServiceKeyMember] = "AKIAFORGED0000000000";
   Answer a = call(kCreate, in);  // unsigned (the fixture allows anonymous requests)
-  if (a.status == 200) EXPECT_FALSE(stored_project("forged").contains(kServiceKeyMember));
+  if (a.status == 200) {
+    EXPECT_FALSE(stored_project("forged").contains(kServiceKeyMember));
+  }
 }
 
 TEST_F(ServiceKeyTest, AnUnsignedUpdateLeavesTheServersRights) {
