@@ -1,4 +1,4 @@
-// Budget (DESIGN.md §4): "artifact zip of 20k small files: no slower than zip -qr".
+// Budget (docs/reference/design.md §4): "artifact zip of 20k small files: no slower than zip -qr".
 //
 // Builds a tree of FILES small files (100..2000 bytes of text-like content, deterministic) in
 // DIRS directories under a temp dir, then alternates RUNS timed runs of

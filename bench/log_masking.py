@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Log throughput with secrets (issue #6): the build of bench/log_throughput.py (it prints 1 GiB)
+"""Log throughput with secrets (docs/secrets.md): the build of bench/log_throughput.py (it prints 1 GiB)
 through `kiln run`, once with 50 parameter-store secrets registered with the masker and once
 with none, in the same run. Budget: masked at least 0.8x the unmasked throughput.
 

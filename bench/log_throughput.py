@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Log throughput: a build that prints 1 GiB, through `kiln run` (its stdout to /dev/null),
 against the same command under `sh -c`. Reports MB/s and kiln's peak RSS.
-Budget (DESIGN §4): at least 400 MB/s, RSS under 64 MiB."""
+Budget (docs/reference/design.md §4): at least 400 MB/s, RSS under 64 MiB."""
 import os
 import pathlib
 import resource

@@ -1,4 +1,4 @@
-// Throughput of the streaming secret masker (issue #6) against memcpy of the same data.
+// Throughput of the streaming secret masker (docs/secrets.md) against memcpy of the same data.
 //
 //   masker_bench [MIB] [SEED]      (defaults: 256 MiB, seed 1)
 //

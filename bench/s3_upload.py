@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Artifact upload throughput (issue #5): kiln's S3 client (bench/s3_upload_bench.cpp, the code
+"""Artifact upload throughput (docs/sources.md): kiln's S3 client (bench/s3_upload_bench.cpp, the code
 S3 artifacts use: multipart in 16 MiB parts above 64 MiB) against `aws s3 cp` of the same file
 to the same local S3-compatible endpoint (moto's server), in the same run.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kiln server benchmarks (issue #3), each with its baseline measured in the same run:
+"""kiln server benchmarks (docs/server.md), each with its baseline measured in the same run:
 
 1. StartBuild to first command, p50 and p99, over BUILDS sequential trivial builds (budget p50 < 50 ms).
 2. Throughput of trivial builds per minute, THROUGHPUT builds submitted at once (budget >= 600/min).
@@ -11,7 +11,7 @@ Needs: a release `kiln`, python3 with boto3 and moto, and wrk. Run: python3 benc
 
 With BASELINE_KILN_BIN set, only BatchGetBuilds is measured, on KILN_BIN and on that baseline
 binary (e.g. the previous commit's, built in a git worktree), ROUNDS times each, alternating, and
-the ratio of the medians is printed (issue #13: the request checks must keep >= 0.95x).
+the ratio of the medians is printed (docs/security.md: the request checks must keep >= 0.95x).
 """
 import json
 import os

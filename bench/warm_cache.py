@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A project's second build with a warm LOCAL_CUSTOM_CACHE against its first (issue #5).
+"""A project's second build with a warm LOCAL_CUSTOM_CACHE against its first (docs/sources.md).
 
 The project is 150 small C files; its build compiles each into `objs/` unless the object is
 already there, the way ccache-like or dependency caches are used. `objs/**/*` is the cache path.

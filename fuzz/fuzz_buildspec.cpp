@@ -1,4 +1,4 @@
-// libFuzzer target for the buildspec parser (DESIGN style §12).
+// libFuzzer target for the buildspec parser (docs/reference/design.md).
 //
 // Feeds arbitrary bytes to parse_buildspec() and renders every diagnostic, so both the parser
 // and format_diagnostic() (which indexes into the source by line and column) see hostile input.

@@ -1,7 +1,8 @@
 // libFuzzer target for the HTTP request parser (http/request_parser.h): request lines, headers,
 // chunked bodies with extensions and trailers, pipelined requests. The first byte picks how the
 // input is split into reads, like TCP would; the invariant checked besides ASan/UBSan is the
-// one issue #13 (finding 7) needs: the bytes the caller must keep buffered stay under the limits.
+// one docs/security.md (finding 7) needs: the bytes the caller must keep buffered stay under the
+// limits.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

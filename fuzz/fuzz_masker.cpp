@@ -1,4 +1,4 @@
-// libFuzzer target for the streaming secret masker (issue #6).
+// libFuzzer target for the streaming secret masker (docs/secrets.md).
 //
 // Input layout: byte 0 seeds the chunking; then up to 8 values separated by 0x01 and ended by
 // 0x00; the rest is the log text. The text is fed in chunks of 0 to 2 * max_match_length()

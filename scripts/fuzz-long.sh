@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target in fuzz/targets.txt for FUZZ_SECONDS each (default 600: the
-# ten-minute run issue #13 asks of each target), one after the other, and prints one line per
+# ten-minute run docs/security.md asks of each target), one after the other, and prints one line per
 # target: runs, executions per second, coverage, corpus size and the verdict. Exits 1 when any
 # target finds a crash, a leak, a sanitizer report or a timeout; the reproducer is kept in
 # FUZZ_OUT (default build/fuzz-long/<target>/). CI runs the same targets for 15 s each

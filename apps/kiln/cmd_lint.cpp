@@ -1,4 +1,4 @@
-// kiln lint [-b BUILDSPEC]... (DESIGN §3.2). With --parameter, --secrets-store or
+// kiln lint [-b BUILDSPEC]... (docs/reference/design.md §3.2). With --parameter, --secrets-store or
 // --secrets-from it also looks up the values the buildspec's env/parameter-store and
 // env/secrets-manager name, and warns about any too short to be masked in build logs.
 #include <iostream>

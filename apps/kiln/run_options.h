@@ -1,4 +1,5 @@
-// The flags of `kiln run` (DESIGN §3.1), as parsed, before they become a BuildRequest.
+// The flags of `kiln run` (docs/reference/design.md §3.1), as parsed, before they become a
+// BuildRequest.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,6 @@
-// Errors of the AWS JSON 1.1 protocol (codebuild-api §1.4): a `__type` and a message, sent with
-// HTTP 400 unless said otherwise. Never 5xx for a client's mistake: clients retry 5xx.
+// Errors of the AWS JSON 1.1 protocol (docs/reference/codebuild-api.md §1.4): a `__type` and a
+// message, sent with HTTP 400 unless said otherwise. Never 5xx for a client's mistake: clients
+// retry 5xx.
 #pragma once
 
 #include <string>

@@ -76,7 +76,7 @@ ApiResult<std::string> local_source(const std::string& location,
 // A git source that git would read from this machine (file://, a path, a `.git` folder) is a
 // LOCAL source by another name, so --source-root applies to it too; and it must lie strictly
 // inside a root, since git also tries `<path>.git` beside the path it was given. Addresses git
-// would hand to a remote helper (ext::, fd::) or read as an option are refused (issue #13).
+// would hand to a remote helper (ext::, fd::) or read as an option are refused (docs/security.md).
 ApiResult<void> check_git_location(const source::SourceSpec& s,
                                    const std::vector<std::filesystem::path>& roots,
                                    const std::string& where) {

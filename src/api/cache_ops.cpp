@@ -1,5 +1,5 @@
-// InvalidateProjectCache (codebuild-api §3.2): forgets everything the project has cached. What
-// that means is the server's business (ServiceOptions::invalidate_cache,
+// InvalidateProjectCache (docs/reference/codebuild-api.md §3.2): forgets everything the project has
+// cached. What that means is the server's business (ServiceOptions::invalidate_cache,
 // server/cache_invalidation.h). The answer is `{}`, as CodeBuild's.
 #include "api/ops_common.h"
 #include "api/service.h"

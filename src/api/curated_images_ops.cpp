@@ -1,5 +1,5 @@
-// ListCuratedEnvironmentImages (codebuild-api §3.4): the curated images of image/catalog.h in
-// CodeBuild's shape, platforms -> languages -> images.
+// ListCuratedEnvironmentImages (docs/reference/codebuild-api.md §3.4): the curated images of
+// image/catalog.h in CodeBuild's shape, platforms -> languages -> images.
 //
 // The platform is DEBIAN, one of PlatformType's values and exactly what the images are
 // (Debian 12). An image is listed under the LanguageType of each runtime it provides; one

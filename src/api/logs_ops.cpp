@@ -1,5 +1,6 @@
-// CloudWatch Logs reads for build logs (codebuild-api §4): GetLogEvents and FilterLogEvents on
-// the log group and stream that Build.logs names: /aws/codebuild/<project> and <uuid>.
+// CloudWatch Logs reads for build logs (docs/reference/codebuild-api.md §4): GetLogEvents and
+// FilterLogEvents on the log group and stream that Build.logs names: /aws/codebuild/<project> and
+// <uuid>.
 #include <algorithm>
 #include <charconv>
 #include <deque>

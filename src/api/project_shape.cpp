@@ -24,7 +24,7 @@ ApiResult<void> check_list_of(const json* list, const std::string& where,
   return {};
 }
 
-// Tag key 1..127 and value 0..255 characters (codebuild-api §3.5, Tag).
+// Tag key 1..127 and value 0..255 characters (docs/reference/codebuild-api.md §3.5, Tag).
 ApiResult<void> check_tags(const json* tags) {
   if (tags == nullptr) return {};
   for (std::size_t i = 0; i < tags->size(); ++i) {

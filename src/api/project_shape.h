@@ -1,6 +1,6 @@
 // Projects as the API shows them: validating CreateProject/UpdateProject input and building the
-// stored `Project` JSON (codebuild-api §3.4, §3.5), with CodeBuild's defaults filled in.
-// Thread safety: pure functions.
+// stored `Project` JSON (docs/reference/codebuild-api.md §3.4, §3.5), with CodeBuild's defaults
+// filled in. Thread safety: pure functions.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,8 +13,9 @@
 
 namespace kiln::api {
 
-// Enums of the model (codebuild-api §3.5.1) that requests are checked against. Source types
-// add Kiln's GIT (any git URL) and LOCAL (a folder under one of the server's --source-root).
+// Enums of the model (docs/reference/codebuild-api.md §3.5.1) that requests are checked against.
+// Source types add Kiln's GIT (any git URL) and LOCAL (a folder under one of the server's
+// --source-root).
 inline constexpr std::array<std::string_view, 11> kSourceTypes = {
     "CODECOMMIT",          "CODEPIPELINE", "GITHUB",    "GITLAB",
     "GITLAB_SELF_MANAGED", "S3",           "BITBUCKET", "GITHUB_ENTERPRISE",

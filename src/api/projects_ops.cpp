@@ -1,5 +1,6 @@
 // CreateProject, UpdateProject, DeleteProject, BatchGetProjects and ListProjects
-// (codebuild-api §3.4). ListCuratedEnvironmentImages is in curated_images_ops.cpp.
+// (docs/reference/codebuild-api.md §3.4). ListCuratedEnvironmentImages is in
+// curated_images_ops.cpp.
 #include <algorithm>
 
 #include "api/ops_common.h"

@@ -1,7 +1,7 @@
-// Input validation against the CodeBuild model's constraints (codebuild-api §1.5): botocore only
-// checks `required`, `min` and JSON types, so lengths, ranges, patterns and enums are ours. Every
-// message names the member by its path, in AWS's "1 validation error detected" form.
-// Thread safety: pure functions.
+// Input validation against the CodeBuild model's constraints (docs/reference/codebuild-api.md
+// §1.5): botocore only checks `required`, `min` and JSON types, so lengths, ranges, patterns and
+// enums are ours. Every message names the member by its path, in AWS's "1 validation error
+// detected" form. Thread safety: pure functions.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,7 +1,8 @@
 // AWS Signature Version 4, verified server-side for Kiln's AWS JSON 1.1 API (the AWS CLI,
-// boto3), exactly as /work/shared/spec/codebuild-api.md §2 describes: the canonical request,
+// boto3), exactly as docs/reference/codebuild-api.md §2 describes: the canonical request,
 // string to sign and signing key of botocore's SigV4Auth, the checks in the order listed there,
-// and the error types and messages of real AWS JSON services (§1.4), all sent with HTTP 400.
+// and the error types and messages of real AWS JSON services (docs/reference/codebuild-api.md
+// §1.4), all sent with HTTP 400.
 //
 // Ownership: SignedRequest only borrows the HTTP layer's buffers for the duration of a call.
 // Thread safety: every function may be called concurrently from any thread. Derived signing keys

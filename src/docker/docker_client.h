@@ -1,7 +1,7 @@
-// A client of the Docker Engine API, for the docker executor (issue #4): images are pulled or
-// imported and build containers created, started, watched and removed by talking to dockerd
-// over its unix socket, with libcurl (net::HttpClient). Kiln never runs the docker CLI and
-// bundles no Docker SDK: the CLI's output is not an interface, and the API is small.
+// A client of the Docker Engine API, for the docker executor (docs/executors.md): images are pulled
+// or imported and build containers created, started, watched and removed by talking to dockerd over
+// its unix socket, with libcurl (net::HttpClient). Kiln never runs the docker CLI and bundles no
+// Docker SDK: the CLI's output is not an interface, and the API is small.
 //
 // Versions: connect() asks the daemon which API versions it speaks and uses the older of its
 // newest and kNewestApi, so every request is one both sides define ("/v1.41/containers/create").

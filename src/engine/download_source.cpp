@@ -152,10 +152,11 @@ std::optional<PhaseOutcome> BuildRun::load_buildspec() {
       return yaml_error("the buildspec is larger than " + size_text(spec::kMaxBuildspecBytes) +
                         ", the limit");
   } else {
-    // CodeBuild: a buildspec path is relative to CODEBUILD_SRC_DIR (codebuild-semantics §1.1).
-    // It is read on the host, so it is opened beneath the source: a path or a symlink that
-    // leads out of it (/etc/shadow) must not put a host file's lines into the build log, and
-    // a device or FIFO (/dev/zero) must not exhaust the worker or hang it.
+    // CodeBuild: a buildspec path is relative to CODEBUILD_SRC_DIR
+    // (docs/reference/codebuild-semantics.md §1.1). It is read on the host, so it is opened beneath
+    // the source: a path or a symlink that leads out of it (/etc/shadow) must not put a host file's
+    // lines into the build log, and a device or FIFO (/dev/zero) must not exhaust the worker or
+    // hang it.
     const bool is_default = req_.buildspec_path.empty();
     const fs::path p = is_default ? fs::path("buildspec.yml") : fs::path(req_.buildspec_path);
     if (p.is_absolute() || !stays_inside(p))

@@ -1,5 +1,6 @@
-// The build engine: runs one build through CodeBuild's phases (codebuild-semantics §3) and
-// produces its record. It knows nothing of HTTP or SQL; `kiln run` and the server both call it.
+// The build engine: runs one build through CodeBuild's phases
+// (docs/reference/codebuild-semantics.md §3) and produces its record. It knows nothing of HTTP or
+// SQL; `kiln run` and the server both call it.
 //
 // Ownership: the Engine borrows everything in EngineDeps for the duration of run(). run() is
 // synchronous and must be called from one thread; the CancelToken may be fired from anywhere.
@@ -29,8 +30,8 @@
 
 namespace kiln::engine {
 
-// The project's cache (ProjectCache, codebuild-semantics §6.1) and where this host keeps local
-// caches.
+// The project's cache (ProjectCache, docs/reference/codebuild-semantics.md §6.1) and where this
+// host keeps local caches.
 struct CacheSettings {
   std::string type = "NO_CACHE";     // NO_CACHE, S3, LOCAL
   std::string location;              // S3: bucket/prefix

@@ -1,4 +1,5 @@
-// Builds the environment a build's first command starts from (codebuild-semantics §1.6, §4).
+// Builds the environment a build's first command starts from (docs/reference/codebuild-semantics.md
+// §1.6, §4).
 //
 // Layers, lowest first: the image's environment; the buildspec's env/variables; the project's
 // variables; StartBuild's environmentVariablesOverride (kiln run: -e and --env-file). Values are

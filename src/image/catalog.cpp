@@ -13,7 +13,7 @@ constexpr std::string_view kCodeBuildPrefix = "aws/codebuild/";
 
 std::vector<CuratedImage> make_catalog() {
   // The runtimes Debian 12 ships, named as CodeBuild's runtime-versions names them
-  // (codebuild-semantics §3.7), one version each.
+  // (docs/reference/codebuild-semantics.md §3.7), one version each.
   const Runtime golang{"golang", "1.19", {}, "GOLANG", {}};
   // Debian's OpenJDK 17, not Amazon Corretto: both are builds of the same OpenJDK 17 sources,
   // so buildspecs written for CodeBuild's corretto17 run unchanged. JAVA_HOME is the

@@ -1,6 +1,6 @@
 // The curated build images (docs/images.md): what each holds, which CodeBuild image names map to
 // which of them, and what `phases.install.runtime-versions` may select in each
-// (codebuild-semantics §1.9, §3.7).
+// (docs/reference/codebuild-semantics.md §1.9, §3.7).
 //
 // Everything here is static data and pure functions, with no dependency beyond util, so the API
 // layer (ListCuratedEnvironmentImages) and its fuzz target can use it without the builder.
@@ -97,7 +97,8 @@ struct SelectedRuntimes {
 };
 
 // A runtime-versions entry the image cannot satisfy. `message` is CodeBuild's text, which the
-// engine reports as `YAML_FILE_ERROR` in DOWNLOAD_SOURCE (codebuild-semantics §1.9):
+// engine reports as `YAML_FILE_ERROR` in DOWNLOAD_SOURCE (docs/reference/codebuild-semantics.md
+// §1.9):
 //   Unknown runtime named 'ruby'. This build image has the following runtimes: golang, java,
 //   nodejs, python
 //   Unknown runtime version named '20' of nodejs. This build image has the following versions: 18

@@ -34,7 +34,7 @@ std::string squeeze(std::string_view sql) {
 }
 
 // The file, the SQL and SQLite's words go to the process's stderr (the server's log); the Error
-// keeps SQLite's reason only, because API callers see it (issue #13: neither SQL text nor a
+// keeps SQLite's reason only, because API callers see it (docs/security.md: neither SQL text nor a
 // server path belongs in a response).
 Error sqlite_error(const std::string& file, std::string_view sql, std::string_view why) {
   std::fprintf(stderr, "kiln: sqlite %s: %s: %.*s\n", file.c_str(), squeeze(sql).c_str(),

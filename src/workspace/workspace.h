@@ -1,5 +1,5 @@
-// Makes the fresh copy of the source tree that a build runs in (DESIGN §3.1), so the user's tree
-// is never changed unless --in-place is given.
+// Makes the fresh copy of the source tree that a build runs in (docs/reference/design.md §3.1), so
+// the user's tree is never changed unless --in-place is given.
 //
 // Strategies, tried in order for kAuto: reflink (FICLONE; copy-on-write, O(metadata)) per file,
 // else an in-kernel copy (copy_file_range) spread over worker threads. kHardlink is opt-in only:

@@ -1,4 +1,4 @@
-"""Issue #13, findings 8, 11 and 13, against a real kiln server with boto3 and hand-signed requests.
+"""docs/security.md, findings 8, 11 and 13, against a real kiln server with boto3 and hand-signed requests.
 
 Finding 8: CreateProject with 50,000 environment variables, then BatchGetProjects naming it 100
 times, answered 989 MB and grew the server to 8.8 GB. Now the project is refused with

@@ -1,4 +1,4 @@
-"""Issue #13: the server's data folder and the isolation of its builds.
+"""docs/security.md: the server's data folder and the isolation of its builds.
 
 - A damaged data folder is refused at start with a message naming the file: a 0-byte or missing
   kiln.db beside the logs of earlier builds, damaged pages (PRAGMA quick_check), another

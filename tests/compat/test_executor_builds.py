@@ -1,4 +1,4 @@
-"""A real `kiln server` running builds in containers (issue #4): `--executor sandbox` and
+"""A real `kiln server` running builds in containers (docs/executors.md): `--executor sandbox` and
 `--executor docker`, driven with boto3. The project's CodeBuild image name maps to a curated
 image, the build runs at CodeBuild's paths and sees none of the server's data folder,
 runtime-versions is checked against the image, and privilegedMode is refused by the sandbox in

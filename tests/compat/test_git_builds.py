@@ -1,4 +1,4 @@
-"""Private git sources in a real `kiln server` (issue #5): the token imported with boto3's
+"""Private git sources in a real `kiln server` (docs/sources.md): the token imported with boto3's
 ImportSourceCredentials is what authenticates the clone against a git smart-HTTP server that
 demands it (tests/unit/source/git_http_server.py, git-http-backend behind Basic auth), and it
 never shows in the log, the record or the data folder."""

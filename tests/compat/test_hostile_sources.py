@@ -1,4 +1,4 @@
-"""A real `kiln server` against a hostile StartBuild caller (issue #13): a buildspecOverride or a
+"""A real `kiln server` against a hostile StartBuild caller (docs/security.md): a buildspecOverride or a
 buildspec.yml symlink that names a host file (/etc/shadow, /dev/zero) fails the build without
 reading it, and a git source on this machine (file://, a path, a .git folder) is held to
 --source-root like a LOCAL source, while remote-helper addresses (ext::) are refused."""

@@ -1,4 +1,4 @@
-"""Issue #13, findings 7 and 10, against a real kiln server: an unauthenticated peer cannot grow
+"""docs/security.md, findings 7 and 10, against a real kiln server: an unauthenticated peer cannot grow
 it, and log reads do not load the log.
 
 Finding 7: a chunked request with an endless chunk extension grew the server by 100 MB per 100 MB

@@ -1,4 +1,4 @@
-"""Least-privilege keys (issue #13): IAM policies on Kiln's keys, seen through boto3 and the AWS
+"""Least-privilege keys (docs/security.md): IAM policies on Kiln's keys, seen through boto3 and the AWS
 CLI v2 against a real `kiln server`; privileged builds; a deleted keys.json."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""Sources, artifacts and caches in S3 (issue #5), end to end: a real `kiln server` whose builds
+"""Sources, artifacts and caches in S3 (docs/sources.md), end to end: a real `kiln server` whose builds
 use a real S3-compatible endpoint on loopback, driven by boto3. The endpoint is s3rver
 (kiln_server.S3rver), which also checks Kiln's SigV4 signatures; the older version of an S3
 source needs a versioned bucket, which s3rver lacks, so that test runs on moto's server where

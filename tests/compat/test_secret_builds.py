@@ -1,4 +1,4 @@
-"""Secrets in builds against a real kiln server (issue #6): parameters and secrets put with
+"""Secrets in builds against a real kiln server (docs/secrets.md): parameters and secrets put with
 boto3 reach the build (it prints their SHA-256), and their values appear in no output: not in
 the log file, GetLogEvents, BatchGetBuilds, the server's stderr, or any file of the data folder.
 Also `kiln run --secrets-from` against the same server with the shared credentials file."""

@@ -1,4 +1,4 @@
-"""Artifacts (codebuild-semantics §5), end to end: zips, folders, every buildspec key."""
+"""Artifacts (docs/reference/codebuild-semantics.md §5), end to end: zips, folders, every buildspec key."""
 import hashlib
 import os
 

@@ -1,4 +1,4 @@
-"""kiln run and kiln lint against hostile buildspecs and sources (issue #13): a buildspec never
+"""kiln run and kiln lint against hostile buildspecs and sources (docs/security.md): a buildspec never
 comes from outside the source, only regular files of bounded size are read, control characters
 from buildspec text never reach the terminal, secrets in artifact names are masked, and a
 LOCAL_CUSTOM_CACHE namespace keeps no symlink a build made."""

@@ -1,4 +1,4 @@
-"""Phase transitions, finally and on-failure (codebuild-semantics §3), end to end."""
+"""Phase transitions, finally and on-failure (docs/reference/codebuild-semantics.md §3), end to end."""
 
 ALL = ["SUBMITTED:SUCCEEDED", "QUEUED:SUCCEEDED", "PROVISIONING:SUCCEEDED",
        "DOWNLOAD_SOURCE:SUCCEEDED"]

@@ -1,4 +1,4 @@
-"""Parameter-store and secrets-manager values with `kiln run` (issue #6): the local store
+"""Parameter-store and secrets-manager values with `kiln run` (docs/secrets.md): the local store
 (`kiln secret`), `--parameter`, masking in the terminal log and the record, CodeBuild's failure
 contexts, and run-as. `--secrets-from` against a real server is in tests/compat."""
 import hashlib

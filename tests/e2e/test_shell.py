@@ -1,4 +1,4 @@
-"""Shell semantics (codebuild-semantics §2), end to end on the process executor."""
+"""Shell semantics (docs/reference/codebuild-semantics.md §2), end to end on the process executor."""
 
 
 def test_v02_carries_directory_and_variables(kiln):

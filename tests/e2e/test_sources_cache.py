@@ -1,4 +1,4 @@
-"""kiln run with git sources and LOCAL caches (issue #5), on real git repositories in the test's
+"""kiln run with git sources and LOCAL caches (docs/sources.md), on real git repositories in the test's
 folder (file:// URLs). S3 sources, artifacts and caches are in tests/compat/test_s3_builds.py,
 where a real S3-compatible server runs."""
 import subprocess

@@ -1,4 +1,4 @@
-"""Variables (codebuild-semantics §1.6, §4), end to end."""
+"""Variables (docs/reference/codebuild-semantics.md §1.6, §4), end to end."""
 import re
 import subprocess
 

@@ -1,4 +1,4 @@
-// The SigV4 check made on a request's head, before its body is read (issue #13, finding 7).
+// The SigV4 check made on a request's head, before its body is read (docs/security.md, finding 7).
 #include "api/precheck.h"
 
 #include <gtest/gtest.h>

@@ -11,7 +11,7 @@ using kiln::testing::TempTree;
 
 class CollectTest : public ::testing::Test {
  protected:
-  // The tree of the worked examples in codebuild-semantics §5.1.
+  // The tree of the worked examples in docs/reference/codebuild-semantics.md §5.1.
   void worked_example_tree() {
     t_.file("my-build-1/my-file-1.txt", "1");
     t_.file("my-build-2/my-file-2.txt", "2");

@@ -1,5 +1,6 @@
-// S3 artifact object keys (codebuild-semantics §5.3) and the upload through S3Client, against a
-// recording HTTP client: which objects are written, with which metadata and encryption.
+// S3 artifact object keys (docs/reference/codebuild-semantics.md §5.3) and the upload through
+// S3Client, against a recording HTTP client: which objects are written, with which metadata and
+// encryption.
 #include "artifacts/s3_uploader.h"
 
 #include <gtest/gtest.h>

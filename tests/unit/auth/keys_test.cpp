@@ -284,7 +284,8 @@ TEST_F(KeysTest, BootstrapNeedsTheDataFolder) {
       << r.error().describe();
 }
 
-// Issue #13, finding 12: a deleted keys.json used to make a new admin key over `credentials`.
+// docs/security.md, finding 12: a deleted keys.json used to make a new admin key over
+// `credentials`.
 TEST_F(KeysTest, BootstrapNeverWritesOverExistingCredentials) {
   write(dir_ / "credentials", "[default]\naws_access_key_id = AKIAOLD\n");
   auto r = bootstrap(dir_);

@@ -1,4 +1,5 @@
-// verify()'s refusals: each check of spec §2, in its order, with the exact type and message.
+// verify()'s refusals: each check of docs/reference/codebuild-api.md §2, in its order, with the
+// exact type and message.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -180,7 +181,7 @@ TEST_F(VerifyTest, AnyRegionIsAcceptedAndReported) {
   EXPECT_EQ(id->region, "ap-southeast-2");
 }
 
-// Issue #13, finding 13: the scope's region went unchecked into the ARNs Kiln stores.
+// docs/security.md, finding 13: the scope's region went unchecked into the ARNs Kiln stores.
 TEST_F(VerifyTest, RegionMustHaveARegionsShape) {
   for (const char* region : {"us-east-1", "eu-central-2", "us-gov-west-1", "local", "a"}) {
     sign(region);

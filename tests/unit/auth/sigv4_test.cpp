@@ -31,7 +31,8 @@ constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 constexpr std::string_view kCodebuild[] = {"codebuild"};
 constexpr std::string_view kTestService[] = {"service"};
 
-// The CLI v1 ListProjects capture of spec §1.1, every header as received.
+// The CLI v1 ListProjects capture of docs/reference/codebuild-api.md §1.1, every header as
+// received.
 Headers captured_headers() {
   return {
       {"host", "127.0.0.1:48123"},

@@ -121,7 +121,7 @@ TEST_F(LinkedCacheTest, NoPathsIsSkipped) {
   EXPECT_TRUE(has("Skip cache due to: no paths specified to be cached"));
 }
 
-// Attacks on the namespace folder (issue #13): container executors mount only the per-path
+// Attacks on the namespace folder (docs/security.md): container executors mount only the per-path
 // folders, and a symlink a build left at the namespace's top level (`<ns>/node_modules -> /`) is
 // removed, never followed or kept.
 

@@ -1,5 +1,5 @@
 // Parameter-store and secrets-manager values in the engine: resolution, precedence, CodeBuild's
-// failure contexts, and masking in the log and the record (issue #6).
+// failure contexts, and masking in the log and the record (docs/secrets.md).
 #include <map>
 
 #include "engine/engine_fixture.h"

@@ -1,4 +1,4 @@
-// The engine's side of sources and caches (issue #5), with a fake fetcher and a fake cache:
+// The engine's side of sources and caches (docs/sources.md), with a fake fetcher and a fake cache:
 // CodeBuild's DOWNLOAD_SOURCE failure contexts, the source variables, credentials for git
 // sources, and when the cache is restored and saved.
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-// The phase transitions of codebuild-semantics §3.2, against the fake executor.
+// The phase transitions of docs/reference/codebuild-semantics.md §3.2, against the fake executor.
 #include "engine/engine_fixture.h"
 
 namespace kiln::testing {

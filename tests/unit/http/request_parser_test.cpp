@@ -1,5 +1,5 @@
 // RequestParser on its own: the limits an unauthenticated peer meets before anything else
-// (issue #13, finding 7), asserted on the bytes the caller must keep buffered.
+// (docs/security.md, finding 7), asserted on the bytes the caller must keep buffered.
 #include "http/request_parser.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The server's defences against an unauthenticated peer (issue #13, finding 7): the precheck
+// The server's defences against an unauthenticated peer (docs/security.md, finding 7): the precheck
 // that answers before a body is read, connection caps, deadlines for slow heads, and streams
 // that hold no thread each (finding 10).
 #include <dirent.h>

@@ -158,7 +158,7 @@ TEST_F(SecretStoreFileTest, ValuesMovedToAnotherRowDoNotOpen) {
   EXPECT_EQ(a.error().code(), ErrorCode::kInternal);
   EXPECT_EQ(a.error().message(),
             std::string("cannot decrypt the value of param:/a:1: ") + kWrongKey);
-  // The files are in the server's log, not in the error an API caller sees (issue #13).
+  // The files are in the server's log, not in the error an API caller sees (docs/security.md).
   const std::string described = a.error().describe();
   EXPECT_EQ(described.find((dir() / "secrets.db").string()), std::string::npos) << described;
   EXPECT_NE(logged.find((dir() / "secrets.db").string()), std::string::npos) << logged;
@@ -193,8 +193,8 @@ TEST_F(SecretStoreFileTest, EditedVersionNumberOrGarbageDoesNotOpen) {
             std::string("cannot decrypt the value of param:/g:1: ") + kWrongKey);
 }
 
-// Issue #13: another key used to open the store and then fail every read; the canary sealed at
-// first open refuses it at once, naming both files.
+// docs/security.md: another key used to open the store and then fail every read; the canary sealed
+// at first open refuses it at once, naming both files.
 TEST_F(SecretStoreFileTest, AnotherKeyFileIsRefusedOnOpen) {
   {
     auto s = open();

@@ -1,4 +1,4 @@
-// lint_files() / lint_text(): what `kiln lint` prints and returns (DESIGN §3.2).
+// lint_files() / lint_text(): what `kiln lint` prints and returns (docs/reference/design.md §3.2).
 #include "spec/lint.h"
 
 #include <gtest/gtest.h>
@@ -28,7 +28,7 @@ class LintTest : public ::testing::Test {
     dir_ = pattern;
   }
   void TearDown() override {
-    // Keep the folder of a failed test so it can be inspected (style.md §9).
+    // Keep the folder of a failed test so it can be inspected.
     if (HasFailure())
       std::fprintf(stderr, "kept %s\n", dir_.c_str());
     else
@@ -107,7 +107,7 @@ TEST(LintText, UsesThePathGiven) {
   EXPECT_EQ(clean.str(), "");
 }
 
-// Files that are not buildspecs, or that carry terminal control characters (issue #13):
+// Files that are not buildspecs, or that carry terminal control characters (docs/security.md):
 // nothing quoted reaches a terminal raw, a key that could not be a key is not quoted, and
 // devices, FIFOs and huge files fail at once.
 

@@ -1,4 +1,4 @@
-// on-failure values, codebuild-semantics §3.4 (choices in docs/buildspec.md).
+// on-failure values, docs/reference/codebuild-semantics.md §3.4 (choices in docs/buildspec.md).
 #include "spec/on_failure.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// `batch` (codebuild-semantics §8.1).
+// `batch` (docs/reference/codebuild-semantics.md §8.1).
 #include <gtest/gtest.h>
 
 #include "spec/messages.h"

@@ -1,4 +1,5 @@
-// `env`, 0.1's `environment_variables`, and `proxy` (codebuild-semantics §1.6-1.8).
+// `env`, 0.1's `environment_variables`, and `proxy` (docs/reference/codebuild-semantics.md
+// §1.6-1.8).
 #include <gtest/gtest.h>
 
 #include "spec/parser.h"

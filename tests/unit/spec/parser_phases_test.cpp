@@ -108,7 +108,8 @@ TEST(ParsePhases, CommandMarksPointAtTheItems) {
   EXPECT_EQ(c[1].mark.column, 11);
 }
 
-// The case from codebuild-semantics §1.9 and its sources: an unquoted ": " in a command.
+// The case from docs/reference/codebuild-semantics.md §1.9 and its sources: an unquoted ": " in a
+// command.
 TEST(ParsePhases, CommandThatIsAMappingUsesCodeBuildsMessage) {
   const std::string text =
       "version: 0.2\n"

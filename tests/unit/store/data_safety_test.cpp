@@ -1,5 +1,5 @@
-// Issue #13 finding 12 in the store: a damaged kiln.db is refused at open (quick_check), a new
-// database file is private, and backup_database copies a live database consistently.
+// docs/security.md finding 12 in the store: a damaged kiln.db is refused at open (quick_check), a
+// new database file is private, and backup_database copies a live database consistently.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -230,7 +230,7 @@ TEST(Migrate, EachStepCommitsOrRollsBackAlone) {
 }
 
 // Store errors reach API responses: SQLite's reason only. The file and the SQL go to stderr,
-// the server's log (issue #13).
+// the server's log (docs/security.md).
 TEST(Db, ErrorsKeepSqlAndFileOutButLogThem) {
   auto db = Db::open(":memory:");
   ASSERT_TRUE(db);
