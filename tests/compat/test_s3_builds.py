@@ -44,6 +44,18 @@ MOTO_MISSING = ("moto: not run (this Python cannot import moto.server; a pip pac
                 "the S3 source version test needs a versioned bucket, which s3rver lacks")
 
 
+def create_s3app(cb):
+    """The project both source tests build: an S3 zip source, a zip and a folder artifact."""
+    cb.create_project(
+        name="s3app", source={"type": "S3", "location": "src/app/src.zip"},
+        artifacts={"type": "S3", "location": "out", "path": "builds", "name": "app.zip",
+                   "namespaceType": "BUILD_ID", "packaging": "ZIP"},
+        secondaryArtifacts=[{"type": "S3", "location": "out", "path": "docs",
+                             "name": "site", "artifactIdentifier": "site",
+                             "packaging": "NONE"}],
+        environment=ENV, serviceRole=ROLE)
+
+
 class S3Builds(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -72,14 +84,7 @@ class S3Builds(unittest.TestCase):
                            Body=zip_of({"buildspec.yml": BUILDSPEC, "msg.txt": "one\n"}))
         self.s3.put_object(Bucket="src", Key="app/src.zip",
                            Body=zip_of({"buildspec.yml": BUILDSPEC, "msg.txt": "two\n"}))
-        self.cb.create_project(
-            name="s3app", source={"type": "S3", "location": "src/app/src.zip"},
-            artifacts={"type": "S3", "location": "out", "path": "builds", "name": "app.zip",
-                       "namespaceType": "BUILD_ID", "packaging": "ZIP"},
-            secondaryArtifacts=[{"type": "S3", "location": "out", "path": "docs",
-                                 "name": "site", "artifactIdentifier": "site",
-                                 "packaging": "NONE"}],
-            environment=ENV, serviceRole=ROLE)
+        create_s3app(self.cb)
         done = self.run_build("s3app")
         self.assertEqual(done["buildStatus"], "SUCCEEDED", self.log_of(done))
         uuid = done["id"].split(":", 1)[1]
@@ -232,14 +237,7 @@ class S3VersionedSource(unittest.TestCase):
                                 Body=zip_of({"buildspec.yml": BUILDSPEC, "msg.txt": "one\n"}))
         self.s3.put_object(Bucket="src", Key="app/src.zip",
                            Body=zip_of({"buildspec.yml": BUILDSPEC, "msg.txt": "two\n"}))
-        self.cb.create_project(
-            name="s3app", source={"type": "S3", "location": "src/app/src.zip"},
-            artifacts={"type": "S3", "location": "out", "path": "builds", "name": "app.zip",
-                       "namespaceType": "BUILD_ID", "packaging": "ZIP"},
-            secondaryArtifacts=[{"type": "S3", "location": "out", "path": "docs",
-                                 "name": "site", "artifactIdentifier": "site",
-                                 "packaging": "NONE"}],
-            environment=ENV, serviceRole=ROLE)
+        create_s3app(self.cb)
         old = self.cb.start_build(projectName="s3app", sourceVersion=v1["VersionId"])["build"]
         old = wait_for_build(self.cb, old["id"])
         events = self.logs.get_log_events(logGroupName=old["logs"]["groupName"],
