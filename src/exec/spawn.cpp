@@ -14,7 +14,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -160,6 +163,64 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 }  // namespace
 
+Result<UserIds> lookup_user_in_files(const std::string& name, const std::string& passwd_file,
+                                     const std::string& group_file) {
+  using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+  const auto open_db = [](const std::string& path) -> Result<File> {
+    File f(std::fopen(path.c_str(), "re"), &std::fclose);
+    if (!f) return fail(errno_error(ErrorCode::kIo, "open " + path));
+    return f;
+  };
+  std::vector<char> buf(16384);
+  auto users = open_db(passwd_file);
+  if (!users) return fail(std::move(users.error()));
+  std::optional<UserIds> ids;
+  for (;;) {
+    passwd pw{};
+    passwd* got = nullptr;
+    const int rc = ::fgetpwent_r(users->get(), &pw, buf.data(), buf.size(), &got);
+    if (rc == ERANGE) {
+      buf.resize(buf.size() * 2);  // the entry is read again with the larger buffer
+      continue;
+    }
+    if (rc == ENOENT || got == nullptr) break;  // the end of the file
+    if (rc != 0)
+      return fail(Error(ErrorCode::kIo, "read " + passwd_file + ": " + std::strerror(rc)));
+    if (name == pw.pw_name) {
+      ids = UserIds{name, pw.pw_uid, pw.pw_gid, {pw.pw_gid}};
+      break;
+    }
+  }
+  if (!ids) return fail(ErrorCode::kNotFound, "run-as user does not exist: " + name);
+  auto groups = open_db(group_file);
+  if (!groups) return fail(std::move(groups.error()));
+  for (;;) {
+    group gr{};
+    group* got = nullptr;
+    const int rc = ::fgetgrent_r(groups->get(), &gr, buf.data(), buf.size(), &got);
+    if (rc == ERANGE) {
+      buf.resize(buf.size() * 2);
+      continue;
+    }
+    if (rc == ENOENT || got == nullptr) break;
+    if (rc != 0)
+      return fail(Error(ErrorCode::kIo, "read " + group_file + ": " + std::strerror(rc)));
+    if (gr.gr_gid == ids->gid) continue;  // already there, as getgrouplist puts it
+    for (char** m = gr.gr_mem; m != nullptr && *m != nullptr; ++m) {
+      if (name == *m) {
+        ids->groups.push_back(gr.gr_gid);
+        break;
+      }
+    }
+  }
+  return std::move(*ids);
+}
+
+#ifdef KILN_USERS_FROM_FILES
+Result<UserIds> lookup_user(const std::string& name) {
+  return lookup_user_in_files(name, "/etc/passwd", "/etc/group");
+}
+#else
 Result<UserIds> lookup_user(const std::string& name) {
   long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
   std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
@@ -185,6 +246,7 @@ Result<UserIds> lookup_user(const std::string& name) {
   ids.groups.resize(static_cast<std::size_t>(n));
   return ids;
 }
+#endif
 
 int move_above_stdio(int fd) {
   if (fd > 2) return fd;

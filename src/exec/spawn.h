@@ -27,8 +27,18 @@ struct UserIds {
   std::vector<gid_t> groups;  // supplementary groups, from the group database
 };
 
-// Looks a user up by name (getpwnam_r, getgrouplist). kNotFound for an unknown user.
+// Looks a user up by name. kNotFound for an unknown user. In kiln the system's databases answer
+// (getpwnam_r, getgrouplist: NSS). kiln-agent, built with KILN_USERS_FROM_FILES, reads the
+// image's /etc/passwd and /etc/group instead: it is static, and NSS in a static binary loads the
+// image's libnss modules, built for another glibc than the one linked in.
 [[nodiscard]] Result<UserIds> lookup_user(const std::string& name);
+
+// The same lookup in passwd(5) and group(5) files, without NSS: the user's line in `passwd_file`,
+// and as supplementary groups the primary group and every group in `group_file` that lists the
+// user. kIo naming the file when one cannot be read.
+[[nodiscard]] Result<UserIds> lookup_user_in_files(const std::string& name,
+                                                   const std::string& passwd_file,
+                                                   const std::string& group_file);
 
 struct SpawnRequest {
   std::string program;            // absolute path, run with execve (no PATH search)

@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "exec/spawn.h"
@@ -157,6 +160,72 @@ TEST(Spawn, UnknownUserIsNotFound) {
   auto root = lookup_user("root");
   ASSERT_TRUE(root);
   EXPECT_EQ(root->uid, 0u);
+}
+
+}  // namespace
+}  // namespace kiln::exec
+
+namespace kiln::exec {
+namespace {
+
+// kiln-agent's lookup (KILN_USERS_FROM_FILES): the image's files, without NSS.
+class UsersFromFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("kiln-users-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "passwd") << "root:x:0:0:root:/root:/bin/bash\n"
+                                   << "# a comment line\n"
+                                   << "builder:x:1001:1001::/home/builder:/bin/sh\n";
+    std::ofstream(dir_ / "group") << "root:x:0:\n"
+                                  << "builder:x:1001:\n"
+                                  << "docker:x:998:other,builder\n"
+                                  << "wheel:x:10:other\n"
+                                  << "adm:x:4:builder\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string file(const char* name) const { return (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST_F(UsersFromFiles, FindsTheUserAndEveryGroupThatListsIt) {
+  auto ids = lookup_user_in_files("builder", file("passwd"), file("group"));
+  ASSERT_TRUE(ids) << ids.error().describe();
+  EXPECT_EQ(ids->uid, 1001u);
+  EXPECT_EQ(ids->gid, 1001u);
+  EXPECT_EQ(ids->groups, (std::vector<gid_t>{1001, 998, 4}));
+}
+
+TEST_F(UsersFromFiles, AnUnknownUserIsNotFound) {
+  auto ids = lookup_user_in_files("nobody-here", file("passwd"), file("group"));
+  ASSERT_FALSE(ids);
+  EXPECT_EQ(ids.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(ids.error().message(), "run-as user does not exist: nobody-here");
+}
+
+TEST_F(UsersFromFiles, AMissingFileIsNamed) {
+  auto ids = lookup_user_in_files("builder", file("passwd"), file("no-group"));
+  ASSERT_FALSE(ids);
+  EXPECT_EQ(ids.error().code(), ErrorCode::kIo);
+  EXPECT_NE(ids.error().message().find(file("no-group")), std::string::npos);
+}
+
+TEST_F(UsersFromFiles, AgreesWithTheSystemForRoot) {
+  auto files = lookup_user_in_files("root", "/etc/passwd", "/etc/group");
+  auto nss = lookup_user("root");
+  ASSERT_TRUE(files);
+  ASSERT_TRUE(nss);
+  EXPECT_EQ(files->uid, nss->uid);
+  EXPECT_EQ(files->gid, nss->gid);
+  auto sorted = [](std::vector<gid_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(sorted(files->groups), sorted(nss->groups));
 }
 
 }  // namespace
