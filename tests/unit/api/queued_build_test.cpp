@@ -13,14 +13,8 @@ using nlohmann::json;
 class QueuedBuildTest : public ::testing::Test {
  protected:
   json call(const std::string& op, const json& in) {
-    http::Request req;
-    req.method = "POST";
-    req.target = req.path = "/";
-    req.body = in.dump();
-    req.headers = {{"host", "127.0.0.1:7447"},
-                   {"content-type", "application/x-amz-json-1.1"},
-                   {"x-amz-target", "CodeBuild_20161006." + op}};
-    const http::Response r = service_.handle(req);  // unsigned: the service allows anonymous
+    const http::Response r = service_.handle(json_request(
+        "CodeBuild_20161006." + op, in.dump()));  // unsigned: the service allows anonymous
     EXPECT_EQ(r.status, 200) << op << ": " << r.body;
     return json::parse(r.body, nullptr, false);
   }

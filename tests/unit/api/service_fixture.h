@@ -39,19 +39,26 @@ struct Answer {
   std::string message() const { return body.value("message", ""); }
 };
 
+// An unsigned AWS JSON 1.1 request for `target` ("CodeBuild_20161006.StartBuild"), as the HTTP
+// layer hands it to Service::handle.
+inline http::Request json_request(const std::string& target, std::string body) {
+  http::Request req;
+  req.method = "POST";
+  req.target = req.path = "/";
+  req.body = std::move(body);
+  req.headers = {{"host", "127.0.0.1:7447"},
+                 {"content-type", "application/x-amz-json-1.1"},
+                 {"x-amz-date", "20231114T221320Z"},  // the FakeClock's instant
+                 {"x-amz-target", target}};
+  return req;
+}
+
 class ServiceTest : public ::testing::Test {
  protected:
   // `sign_as`: the SigV4 service to sign for, in `region`; empty sends the request unsigned.
   Answer call_text(const std::string& target, std::string body, const std::string& sign_as = "",
                    const std::string& region = "eu-west-1") {
-    http::Request req;
-    req.method = "POST";
-    req.target = req.path = "/";
-    req.body = std::move(body);
-    req.headers = {{"host", "127.0.0.1:7447"},
-                   {"content-type", "application/x-amz-json-1.1"},
-                   {"x-amz-date", "20231114T221320Z"},  // the FakeClock's instant
-                   {"x-amz-target", target}};
+    http::Request req = json_request(target, std::move(body));
     if (!sign_as.empty()) {
       const auth::SignedRequest signed_req{req.method, req.path, "", &req.headers, req.body};
       req.headers.emplace_back("authorization",

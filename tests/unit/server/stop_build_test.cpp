@@ -55,14 +55,7 @@ class StopBuildTest : public SchedulerTest {
                                 "\r\nContent-Type: application/x-amz-json-1.1\r\n");
   }
   http::Response handle(const std::string& op, const json& in) {
-    http::Request req;
-    req.method = "POST";
-    req.target = req.path = "/";
-    req.body = in.dump();
-    req.headers = {{"host", "127.0.0.1:7447"},
-                   {"content-type", "application/x-amz-json-1.1"},
-                   {"x-amz-target", "CodeBuild_20161006." + op}};
-    return service_->handle(req);
+    return service_->handle(api::json_request("CodeBuild_20161006." + op, in.dump()));
   }
 
   std::unique_ptr<secrets::SecretStore> secrets_ = secrets::memory_secret_store(clock_);
