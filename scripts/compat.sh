@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs tests/compat: a real `kiln server` driven by boto3 and the AWS CLI v2 (Debian's awscli;
 # v1 too where `aws` on PATH is one), with the standard library's unittest. Its S3 tests use
-# s3rver from tests/node (and moto in addition where this Python has it). The Python is Debian's
+# s3rver from tests/node (and moto in addition where this Python has it); test_js_sdk runs the AWS
+# SDK for JavaScript v3 from tests/node with Debian's node (it skips where that is missing, unless
+# KILN_REQUIRE_NODE_SDK is set, as scripts/test.sh does). The Python is Debian's
 # /usr/bin/python3 with python3-boto3, as scripts/install-deps.sh installs it; KILN_TEST_PYTHON
 # names another for local use.
 set -euo pipefail
@@ -14,5 +16,5 @@ if ! "$PY" -c 'import boto3, botocore' 2>/dev/null; then
   exit 1
 fi
 cd tests/compat
-[ $# -gt 0 ] || set -- test_boto3 test_cli test_crash test_secrets test_secret_builds test_s3_builds test_git_builds test_executor_builds test_amplification test_policies test_data_folder test_limits test_hostile_sources
+[ $# -gt 0 ] || set -- test_boto3 test_cli test_crash test_secrets test_secret_builds test_s3_builds test_git_builds test_executor_builds test_amplification test_policies test_data_folder test_limits test_hostile_sources test_js_sdk
 exec "$PY" -m unittest -v "$@"

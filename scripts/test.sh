@@ -64,7 +64,7 @@ for executor in sandbox docker; do
     -p no:cacheprovider --ignore tests/e2e/test_executors.py --ignore tests/e2e/test_images.py
 done
 
-stage "compatibility tests (kiln server with boto3, the AWS CLI, and s3rver for S3)"
-KILN_BIN=build/release/kiln ./scripts/compat.sh
+stage "compatibility tests (kiln server with boto3, the AWS CLI, the JS SDK v3, and s3rver for S3)"
+KILN_REQUIRE_NODE_SDK=1 KILN_BIN=build/release/kiln ./scripts/compat.sh
 
 stage "done"
