@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <string_view>
+#include <tuple>
 
 #include "util/escape.h"
 
@@ -73,6 +74,13 @@ std::string format_diagnostic(const std::string& file, const std::string& source
   }
   out += "^\n";
   return out;
+}
+
+void sort_diagnostics(std::vector<Diagnostic>& ds) {
+  std::stable_sort(ds.begin(), ds.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tuple(!a.leading, a.mark.line, a.mark.column) <
+           std::tuple(!b.leading, b.mark.line, b.mark.column);
+  });
 }
 
 bool has_errors(const std::vector<Diagnostic>& ds) {

@@ -21,7 +21,15 @@ struct Diagnostic {
   // 0 for the first line and a 0-based line for parser (as opposed to scanner) errors.
   // -1 = not a syntax error; the message is used verbatim.
   int yaml_line = -1;
+  // Reported before every other diagnostic, whatever its position: set on what CodeBuild checks
+  // before the rest of the file (the version, which decides how the rest is read), so that the
+  // first error listed is the one CodeBuild stops at.
+  bool leading = false;
 };
+
+// Orders diagnostics as `kiln lint` prints them: leading ones first, then by position (those
+// without a position first). Stable.
+void sort_diagnostics(std::vector<Diagnostic>& ds);
 
 // Renders one diagnostic. `source` is the whole buildspec text, used for the quoted line.
 std::string format_diagnostic(const std::string& file, const std::string& source,

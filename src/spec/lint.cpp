@@ -1,8 +1,6 @@
 #include "spec/lint.h"
 
-#include <algorithm>
 #include <optional>
-#include <tuple>
 
 #include "spec/diagnostic.h"
 #include "spec/parser.h"
@@ -47,11 +45,7 @@ bool lint_text(const std::string& path, const std::string& text, std::ostream& o
     };
     look(env.parameter_store, true);
     look(env.secrets_manager, false);
-    std::stable_sort(outcome.diagnostics.begin(), outcome.diagnostics.end(),
-                     [](const Diagnostic& a, const Diagnostic& b) {
-                       return std::tie(a.mark.line, a.mark.column) <
-                              std::tie(b.mark.line, b.mark.column);
-                     });
+    sort_diagnostics(outcome.diagnostics);
   }
   for (const auto& d : outcome.diagnostics) out << format_diagnostic(path, text, d);
   return !has_errors(outcome.diagnostics);

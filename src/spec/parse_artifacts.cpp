@@ -88,12 +88,14 @@ void parse_artifacts(Context& ctx, const Node& key, const Node& value, Artifacts
   parse_spec(ctx, value, "artifacts", artifacts.primary, std::move(extra));
   if (!value.is_map()) return;  // parse_spec reported it
   artifacts.present = true;
-  // Not a parse error: CodeBuild accepts the buildspec and fails later (§1.9), and so does the
-  // engine. The lint user should hear about it now.
+  // Not a parse error: CodeBuild accepts the buildspec and, when the project defines artifacts,
+  // fails later (§1.9), and so does the engine. A project without artifacts (NO_ARTIFACTS, or
+  // `kiln run` without an artifacts folder) never reads the section, as in
+  // tests/corpus/buildspecs/058.
   if (!has_value(value, "files"))
     ctx.warning(key.mark,
-                "\"artifacts\" has no files: CodeBuild fails UPLOAD_ARTIFACTS with \"no "
-                "definition for primary artifacts in buildspec\"");
+                "\"artifacts\" has no files: if the project defines artifacts, CodeBuild fails "
+                "UPLOAD_ARTIFACTS with \"no definition for primary artifacts in buildspec\"");
 }
 
 }  // namespace kiln::spec::detail

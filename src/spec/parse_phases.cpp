@@ -15,6 +15,12 @@ std::vector<Command> read_commands(Context& ctx, const Node& value, const std::s
                                    const char* label) {
   std::vector<Command> out;
   if (value.is_null()) return out;
+  // A single string is one command: CodeBuild runs `commands: npm install jsonlint -g` (an AWS
+  // sample unchanged since 2017, tests/corpus/buildspecs/049), so it is not even a warning.
+  if (value.is_scalar()) {
+    out.push_back(Command{value.text, value.mark});
+    return out;
+  }
   if (!value.is_seq()) {
     ctx.error(value.mark, "\"" + path + "\" must be a list of strings, found " + describe(value));
     return out;
@@ -60,7 +66,8 @@ void parse_phase(Context& ctx, PhaseName name, const Node& key, const Node& valu
   const std::string path = join("phases", yaml_name(name));
   phase.present = true;
   phase.mark = key.mark;
-  bool has_commands = false;
+  bool commands_key = false;
+  bool finally_key = false;
   std::vector<Field> fields = {
       {"run-as", [&](const Node&,
                      const Node& v) { phase.run_as = read_string(ctx, v, join(path, "run-as")); }},
@@ -76,11 +83,12 @@ void parse_phase(Context& ctx, PhaseName name, const Node& key, const Node& valu
        }},
       {"commands",
        [&](const Node&, const Node& v) {
-         has_commands = !(v.is_null() || (v.is_seq() && v.items.empty()));
+         commands_key = true;
          phase.commands = read_commands(ctx, v, join(path, "commands"), "Commands");
        }},
       {"finally",
        [&](const Node&, const Node& v) {
+         finally_key = true;
          phase.finally = read_commands(ctx, v, join(path, "finally"), "Finally");
        }},
       {"runtime-versions",
@@ -95,9 +103,11 @@ void parse_phase(Context& ctx, PhaseName name, const Node& key, const Node& valu
        }},
   };
   if (!visit_map(ctx, value, path, fields)) return;
-  // §3.3: commands are "Required if <phase> is specified" for all but install. A phase without
-  // them simply runs nothing, so Kiln warns instead of failing (docs/buildspec.md).
-  if (name != PhaseName::kInstall && !has_commands)
+  // §3.3: commands are "Required if <phase> is specified" for all but install. CodeBuild runs a
+  // phase with only `finally` (tests/corpus/buildspecs/020, 045) or an emptied `commands:` (041)
+  // without a word, so only a phase with neither key, where something else was probably meant
+  // (053's `steps:`), gets a warning (docs/buildspec.md).
+  if (name != PhaseName::kInstall && !commands_key && !finally_key)
     ctx.warning(key.mark, "\"" + path + "\" has no commands; the reference requires them");
 }
 

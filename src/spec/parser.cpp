@@ -3,8 +3,6 @@
 // version, and which top-level keys exist.
 #include "spec/parser.h"
 
-#include <algorithm>
-
 #include "spec/sections.h"
 #include "spec/yaml_tree.h"
 
@@ -27,12 +25,14 @@ const Node* find_value(const Node& map, std::string_view name) {
 }
 
 // §1.4. The value is compared as written, so `0.2` and "0.2" pass and `0.20` does not (the
-// observed message quotes the value as written: "specified: 1.0", not "1").
-void read_version(Context& ctx, const Node& root, Buildspec& spec) {
+// observed message quotes the value as written: "specified: 1.0", not "1"). Without a `version`
+// key the error points at the mapping that lacks it.
+void read_version_value(Context& ctx, const Node& root, Buildspec& spec) {
   const Node* key = find_key(root, "version");
   const Node* value = find_value(root, "version");
   if (!key || value->is_null()) {
-    ctx.error(key ? key->mark : Mark{}, "buildspec `version` is not specified, see documentation");
+    ctx.error(key ? key->mark : root.mark,
+              "buildspec `version` is not specified, see documentation");
     return;
   }
   if (value->is_scalar() && value->text == "0.1") {
@@ -46,13 +46,17 @@ void read_version(Context& ctx, const Node& root, Buildspec& spec) {
   }
 }
 
-bool by_position(const Diagnostic& a, const Diagnostic& b) {
-  return std::pair(a.mark.line, a.mark.column) < std::pair(b.mark.line, b.mark.column);
+// CodeBuild reads the version before anything else, so its error is listed first
+// (Diagnostic::leading).
+void read_version(Context& ctx, const Node& root, Buildspec& spec) {
+  const size_t before = ctx.diagnostics.size();
+  read_version_value(ctx, root, spec);
+  for (size_t i = before; i < ctx.diagnostics.size(); ++i) ctx.diagnostics[i].leading = true;
 }
 
 ParseOutcome finish(Context& ctx, std::optional<Buildspec> spec) {
   ParseOutcome out;
-  std::stable_sort(ctx.diagnostics.begin(), ctx.diagnostics.end(), by_position);
+  sort_diagnostics(ctx.diagnostics);
   out.diagnostics = std::move(ctx.diagnostics);
   if (!has_errors(out.diagnostics)) out.spec = std::move(spec);
   return out;
@@ -66,7 +70,7 @@ ParseOutcome parse_buildspec(const std::string& text, const std::string& path) {
   ctx.diagnostics = std::move(doc.diagnostics);
   if (has_errors(ctx.diagnostics)) return finish(ctx, std::nullopt);
   if (!doc.root || doc.root->is_null()) {
-    ctx.error(Mark{}, "the buildspec is empty");
+    ctx.error(Mark{1, 1}, "the buildspec is empty");
     return finish(ctx, std::nullopt);
   }
   const Node& root = *doc.root;
@@ -114,14 +118,23 @@ ParseOutcome parse_buildspec(const std::string& text, const std::string& path) {
           {"artifacts", [&](const Node& k,
                             const Node& v) { detail::parse_artifacts(ctx, k, v, spec.artifacts); }},
           {"cache", [&](const Node&, const Node& v) { detail::parse_cache(ctx, v, spec.cache); }},
+          // The Elastic Beanstalk CLI's own settings (`eb init` with CodeBuild writes them into
+          // buildspec.yml; tests/corpus/buildspecs/025, 027). CodeBuild skips them.
+          {"eb_codebuild_settings",
+           [&](const Node& k, const Node&) {
+             ctx.warning(k.mark,
+                         "\"eb_codebuild_settings\" is read by the Elastic Beanstalk CLI, not by "
+                         "CodeBuild (ignored)");
+           }},
       });
 
   // §1.3: `phases` is required. A batch buildspec whose tasks all name their own buildspec has
-  // no use for it, so with `batch` present the engine decides (docs/buildspec.md).
+  // no use for it (tests/corpus/buildspecs/004), so with `batch` present the engine decides
+  // (docs/buildspec.md). Without the key, the error points at the mapping that lacks it.
   const bool no_phases = !phases_value || phases_value->is_null() ||
                          (phases_value->is_map() && phases_value->entries.empty());
   if (no_phases && !spec.batch.present)
-    ctx.error(phases_key ? phases_key->mark : Mark{},
+    ctx.error(phases_key ? phases_key->mark : root.mark,
               "buildspec `phases` is not specified, see documentation");
   return finish(ctx, std::move(spec));
 }

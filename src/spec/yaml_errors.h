@@ -31,6 +31,21 @@ Diagnostic translate_error(const std::string& text, int line0, int col0, const s
 // error, placed at the opening quote so the caret points somewhere useful.
 std::optional<Diagnostic> unterminated_quote(const std::string& text, int pos, int line0, int col0);
 
+// libyaml, and so go-yaml, requires an implicit key of a block mapping to end with ':' on the line
+// where it starts ("could not find expected ':'"); yaml-cpp reads on and takes a plain scalar that
+// runs over several lines as the key, so a committed merge conflict (`<<<<<<< HEAD` at column 0,
+// tests/corpus/buildspecs/054) passes or fails elsewhere. For the plain key that starts at byte
+// `pos`, on the 0-based line `line0` and at column `col0` (its mapping's indentation), returns
+// go-yaml's error, placed at the key, with the line where libyaml notices (yaml_line); or
+// nothing when the key's line has its ':'.
+std::optional<Diagnostic> multiline_key(const std::string& text, size_t pos, int line0, int col0);
+
+// For text that yaml-cpp rejected at the 0-based (line0, col0): the first key at column 0 of a
+// root block mapping, starting at or before that position, that multiline_key() refuses. libyaml
+// stops at such a key, and yaml-cpp, which reads on, fails at it or after it under another
+// message ("did not find expected key", "mapping values are not allowed in this context").
+std::optional<Diagnostic> multiline_root_key_before(const std::string& text, int line0, int col0);
+
 // The anchor name written after the '*' at byte `pos` of `text` ("" if there is none).
 std::string alias_name(const std::string& text, int pos);
 

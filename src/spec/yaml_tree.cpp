@@ -89,6 +89,11 @@ class TreeBuilder : public YAML::EventHandler {
     n->text = value;
     n->plain = tag == "?";
     last_scalar_ = mark;
+    if (n->plain && !stack_.empty() && stack_.back().node->is_map() && !stack_.back().flow &&
+        !stack_.back().pending_key && mark.pos >= 0) {
+      if (auto e = multiline_key(text_, static_cast<size_t>(mark.pos), mark.line, mark.column))
+        throw Abandon{std::move(*e)};
+    }
     finish(std::move(n), anchor);
   }
 
@@ -99,8 +104,9 @@ class TreeBuilder : public YAML::EventHandler {
   void OnSequenceEnd() override { close(); }
 
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
+                  YAML::EmitterStyle::value style) override {
     open(Node::Kind::kMap, mark, anchor);
+    stack_.back().flow = style == YAML::EmitterStyle::Flow;
   }
   void OnMapEnd() override { close(); }
 
@@ -109,6 +115,7 @@ class TreeBuilder : public YAML::EventHandler {
     MutableNode node;
     YAML::anchor_t anchor;
     NodePtr pending_key;  // maps: a key waiting for its value
+    bool flow = false;    // maps: written as {...}, where keys may span lines
   };
 
   // yaml-cpp places an empty value at the token after it, often on a later line. Point at
@@ -136,7 +143,7 @@ class TreeBuilder : public YAML::EventHandler {
     auto n = std::make_shared<Node>();
     n->kind = kind;
     n->mark = to_mark(mark);
-    stack_.push_back(Frame{std::move(n), anchor, nullptr});
+    stack_.push_back(Frame{std::move(n), anchor, nullptr, false});
   }
 
   void close() {
@@ -319,7 +326,10 @@ Document load(const std::string& source) {
   } catch (const Abandon& a) {
     doc.diagnostics.push_back(a.diagnostic);
   } catch (const YAML::Exception& e) {
-    doc.diagnostics.push_back(translate_error(text, e.mark.line, e.mark.column, e.msg));
+    // A key without its ':' makes yaml-cpp fail later, under another message (yaml_errors.h).
+    auto key = multiline_root_key_before(text, e.mark.line, e.mark.column);
+    doc.diagnostics.push_back(key ? std::move(*key)
+                                  : translate_error(text, e.mark.line, e.mark.column, e.msg));
   } catch (const std::exception& e) {
     Diagnostic d;
     d.message = std::string("cannot parse YAML: ") + e.what();

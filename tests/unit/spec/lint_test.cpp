@@ -95,13 +95,16 @@ TEST_F(LintTest, EmptyFile) {
   const std::string path = write("empty.yml", "");
   std::ostringstream out;
   EXPECT_EQ(lint_files({path}, out), 1);
-  EXPECT_EQ(out.str(), path + ": error: the buildspec is empty\n");
+  EXPECT_EQ(out.str(), path + ":1:1: error: the buildspec is empty\n");
 }
 
 TEST(LintText, UsesThePathGiven) {
   std::ostringstream out;
   EXPECT_FALSE(lint_text("inline", "version: 0.2\n", out));
-  EXPECT_EQ(out.str(), "inline: error: buildspec `phases` is not specified, see documentation\n");
+  EXPECT_EQ(out.str(),
+            "inline:1:1: error: buildspec `phases` is not specified, see documentation\n"
+            "version: 0.2\n"
+            "^\n");
   std::ostringstream clean;
   EXPECT_TRUE(lint_text("inline", kGood, clean));
   EXPECT_EQ(clean.str(), "");

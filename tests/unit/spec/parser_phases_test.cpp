@@ -169,34 +169,52 @@ TEST(ParsePhases, EmptyCommandIsSkippedWithAWarning) {
   ASSERT_EQ(phase(out, PhaseName::kBuild).commands.size(), 1u);
 }
 
-TEST(ParsePhases, CommandsMustBeAList) {
-  auto out = parse("version: 0.2\nphases:\n  build:\n    commands: make all\n");
-  ASSERT_EQ(out.diagnostics.size(), 1u);
-  EXPECT_EQ(out.diagnostics[0].message,
-            "\"phases/build/commands\" must be a list of strings, found a string");
+// tests/corpus/buildspecs/049 (an AWS sample CodeBuild has run since 2017) writes
+// `commands: npm install jsonlint -g`: one command, without a word.
+TEST(ParsePhases, ASingleStringIsOneCommand) {
+  const std::string text =
+      "version: 0.1\nphases:\n  install:\n    commands:\n      npm install jsonlint -g\n"
+      "  build:\n    commands: [make]\n    finally: make clean\n";
+  auto out = parse(text);
+  ASSERT_TRUE(out.spec);
+  EXPECT_EQ(lint(text), "");
+  const auto& install = phase(out, PhaseName::kInstall).commands;
+  ASSERT_EQ(install.size(), 1u);
+  EXPECT_EQ(install[0].text, "npm install jsonlint -g");
+  EXPECT_EQ(install[0].mark.line, 5);
+  EXPECT_EQ(install[0].mark.column, 7);
+  ASSERT_EQ(phase(out, PhaseName::kBuild).finally.size(), 1u);
+  EXPECT_EQ(phase(out, PhaseName::kBuild).finally[0].text, "make clean");
 }
 
-TEST(ParsePhases, MissingCommandsIsAWarningExceptForInstall) {
+TEST(ParsePhases, CommandsMustBeAListOrAString) {
+  auto out = parse("version: 0.2\nphases:\n  build:\n    commands:\n      a: b\n");
+  ASSERT_EQ(out.diagnostics.size(), 1u);
+  EXPECT_EQ(out.diagnostics[0].message,
+            "\"phases/build/commands\" must be a list of strings, found a mapping");
+}
+
+// CodeBuild runs a phase with only `finally` (tests/corpus/buildspecs/020, 045) or an emptied
+// `commands:` (041) silently; only a phase with neither key is worth a word.
+TEST(ParsePhases, MissingCommandsIsAWarningOnlyWithoutCommandsOrFinally) {
   const std::string text =
       "version: 0.2\nphases:\n  install:\n  pre_build:\n    finally: [x]\n  build:\n"
       "    commands: []\n  post_build:\n    commands:\n";
   auto out = parse(text);
   ASSERT_TRUE(out.spec);
-  EXPECT_EQ(lint(text),
-            "buildspec.yml:4:3: warning: \"phases/pre_build\" has no commands; the reference "
-            "requires them\n"
-            "  pre_build:\n"
-            "  ^\n"
-            "buildspec.yml:6:3: warning: \"phases/build\" has no commands; the reference requires "
+  EXPECT_EQ(lint(text), "");
+  EXPECT_TRUE(phase(out, PhaseName::kInstall).present);
+  EXPECT_EQ(phase(out, PhaseName::kPreBuild).finally.size(), 1u);
+
+  const std::string nothing = "version: 0.2\nphases:\n  build:\n    steps: [x]\n";
+  EXPECT_EQ(lint(nothing),
+            "buildspec.yml:3:3: warning: \"phases/build\" has no commands; the reference requires "
             "them\n"
             "  build:\n"
             "  ^\n"
-            "buildspec.yml:8:3: warning: \"phases/post_build\" has no commands; the reference "
-            "requires them\n"
-            "  post_build:\n"
-            "  ^\n");
-  EXPECT_TRUE(phase(out, PhaseName::kInstall).present);
-  EXPECT_EQ(phase(out, PhaseName::kPreBuild).finally.size(), 1u);
+            "buildspec.yml:4:5: warning: unknown key \"steps\" in \"phases/build\" (ignored)\n"
+            "    steps: [x]\n"
+            "    ^\n");
 }
 
 TEST(ParsePhases, PhaseMustBeAMapping) {

@@ -77,10 +77,13 @@ TEST(ParseTop, VersionThatIsAListIsInvalid) {
             "invalid buildspec `version` specified: a list, see documentation");
 }
 
-TEST(ParseTop, MissingVersionHasNoPosition) {
+// Issue #15: every diagnostic has a position. Without the key, it is the mapping that lacks it.
+TEST(ParseTop, MissingVersionPointsAtTheMapping) {
   const std::string text = "phases:\n  build:\n    commands: [make]\n";
   EXPECT_EQ(lint(text),
-            "buildspec.yml: error: buildspec `version` is not specified, see documentation\n");
+            "buildspec.yml:1:1: error: buildspec `version` is not specified, see documentation\n"
+            "phases:\n"
+            "^\n");
   EXPECT_FALSE(parse(text).spec);
 }
 
@@ -97,7 +100,8 @@ TEST(ParseTop, EmptyFile) {
     EXPECT_FALSE(out.spec) << text;
     ASSERT_EQ(out.diagnostics.size(), 1u) << text;
     EXPECT_EQ(out.diagnostics[0].message, "the buildspec is empty");
-    EXPECT_EQ(out.diagnostics[0].mark.line, 0);
+    EXPECT_EQ(out.diagnostics[0].mark.line, 1);
+    EXPECT_EQ(out.diagnostics[0].mark.column, 1);
   }
 }
 
@@ -114,8 +118,10 @@ TEST(ParseTop, RootMustBeAMapping) {
 }
 
 TEST(ParseTop, MissingPhasesIsAnError) {
-  EXPECT_EQ(lint("version: 0.2\n"),
-            "buildspec.yml: error: buildspec `phases` is not specified, see documentation\n");
+  EXPECT_EQ(lint("# comment\nversion: 0.2\n"),
+            "buildspec.yml:2:1: error: buildspec `phases` is not specified, see documentation\n"
+            "version: 0.2\n"
+            "^\n");
   EXPECT_EQ(lint("version: 0.2\nphases:\n"),
             "buildspec.yml:2:1: error: buildspec `phases` is not specified, see documentation\n"
             "phases:\n"
@@ -163,12 +169,36 @@ TEST(ParseTop, RunAsMustBeAString) {
   EXPECT_EQ(out.diagnostics[0].message, "\"run-as\" must be a string, found a list");
 }
 
-TEST(ParseTop, DiagnosticsAreInSourceOrder) {
+// In source order, except the version's: CodeBuild reads it first and stops there, so the
+// first error listed is the one the build reports (tests/corpus/buildspecs/035).
+TEST(ParseTop, DiagnosticsAreInSourceOrderAfterTheVersion) {
   auto out = parse("phases:\n  postbuild:\n    commands: [a]\nfoo: 1\nversion: 9\n");
   ASSERT_EQ(out.diagnostics.size(), 3u);
-  EXPECT_EQ(out.diagnostics[0].mark.line, 2);
-  EXPECT_EQ(out.diagnostics[1].mark.line, 4);
-  EXPECT_EQ(out.diagnostics[2].mark.line, 5);
+  EXPECT_EQ(out.diagnostics[0].mark.line, 5);
+  EXPECT_EQ(out.diagnostics[0].message,
+            "invalid buildspec `version` specified: 9, see documentation");
+  EXPECT_EQ(out.diagnostics[1].mark.line, 2);
+  EXPECT_EQ(out.diagnostics[2].mark.line, 4);
+  EXPECT_EQ(lint("version: 0.0\ncontainers: {}\n"),
+            "buildspec.yml:1:10: error: invalid buildspec `version` specified: 0.0, see "
+            "documentation\n"
+            "version: 0.0\n"
+            "         ^\n"
+            "buildspec.yml:1:1: error: buildspec `phases` is not specified, see documentation\n"
+            "version: 0.0\n"
+            "^\n"
+            "buildspec.yml:2:1: warning: unknown top-level key \"containers\" (ignored)\n"
+            "containers: {}\n"
+            "^\n");
+}
+
+TEST(ParseTop, ElasticBeanstalkSettingsAreNamed) {
+  auto out = parse(kMinimal + "eb_codebuild_settings:\n  Timeout: 60\n");
+  ASSERT_TRUE(out.spec);
+  ASSERT_EQ(out.diagnostics.size(), 1u);
+  EXPECT_EQ(out.diagnostics[0].message,
+            "\"eb_codebuild_settings\" is read by the Elastic Beanstalk CLI, not by CodeBuild "
+            "(ignored)");
 }
 
 TEST(ParseTop, WarningsDoNotStopTheSpec) {

@@ -218,5 +218,88 @@ TEST(YamlSyntax, MalformedInputsNeverThrow) {
   }
 }
 
+// A key of a block mapping whose line has no ':' (yaml_errors.h, multiline_key): libyaml, and so
+// CodeBuild's go-yaml, stops there with "could not find expected ':'"; yaml-cpp reads on. Every
+// expected position below is what libyaml reports for the same text (PyYAML's CSafeLoader:
+// "while scanning a simple key in line K ... could not find expected ':' in line N").
+
+// tests/corpus/buildspecs/054 in small: yaml-cpp took `<<<<<<< HEAD - a` as a key and failed at
+// `>>>>>>>` (a block scalar indicator), three lines later, with "did not find expected comment or
+// line break".
+TEST(YamlKeys, MergeConflictStopsAtTheMarker) {
+  const std::string text =
+      "version: 0.2\nphases:\n  build:\n    commands:\n<<<<<<< HEAD\n      - a\n=======\n"
+      "      - b\n>>>>>>> abc\n";
+  EXPECT_EQ(lint(text),
+            "buildspec.yml:5:1: error: could not find expected ':'\n"
+            "<<<<<<< HEAD\n"
+            "^\n");
+  EXPECT_EQ(context(text), "could not find expected ':' at line 7");
+}
+
+// yaml-cpp accepts this one: the key `<<<<<<< HEAD - a` runs to the end of the file.
+TEST(YamlKeys, KeyRunningToTheEndOfTheFile) {
+  EXPECT_EQ(context("version: 0.2\nphases:\n  build:\n    commands:\n<<<<<<< HEAD\n      - a\n"),
+            "could not find expected ':' at line 7");
+}
+
+TEST(YamlKeys, WordOnItsOwnLine) {
+  const std::string text = "version: 0.2\nfoo\nphases:\n  build:\n    commands: [a]\n";
+  EXPECT_EQ(lint(text),
+            "buildspec.yml:2:1: error: could not find expected ':'\n"
+            "foo\n"
+            "^\n");
+  EXPECT_EQ(context(text), "could not find expected ':' at line 3");
+}
+
+TEST(YamlKeys, CommentAndBlankLinesAfterTheKey) {
+  EXPECT_EQ(context("version: 0.2\nfoo # c\n\nphases:\n  build:\n    commands: [a]\n"),
+            "could not find expected ':' at line 4");
+}
+
+TEST(YamlKeys, ColonOnTheNextLine) {
+  EXPECT_EQ(context("version: 0.2\nphases:\n  build:\n    commands:\n      - a\nfoo bar\n"
+                    "  baz: 1\n"),
+            "could not find expected ':' at line 7");
+}
+
+TEST(YamlKeys, NestedInAListItem) {
+  const std::string text =
+      "version: 0.2\nphases:\n  build:\n    commands:\n      - a: 1\n        b\n      - c\n";
+  EXPECT_EQ(lint(text),
+            "buildspec.yml:6:9: error: could not find expected ':'\n"
+            "        b\n"
+            "        ^\n");
+  EXPECT_EQ(context(text), "could not find expected ':' at line 7");
+}
+
+// The first key of a mapping is not bound to a line yet: libyaml says "mapping values are not
+// allowed in this context", as yaml-cpp does.
+TEST(YamlKeys, FirstKeyOfAMappingIsAnotherError) {
+  EXPECT_EQ(context("version: 0.2\nphases:\n  build\n    commands: [a]\n"),
+            "mapping values are not allowed in this context at line 4");
+}
+
+TEST(YamlKeys, ValidKeysAndMultiLineValuesPass) {
+  const std::string text =
+      "version: 0.2\n"
+      "phases:\n"
+      "  build:   # a comment\n"
+      "    commands:\n"
+      "      - echo a\n"
+      "        b: c\n"
+      "run-as: root\n";
+  // A multi-line plain value (not a key) that meets ": " on a later line: libyaml's other error.
+  EXPECT_EQ(context(text), "mapping values are not allowed in this context at line 6");
+  auto ok = parse(
+      "version: 0.2\nurl:x: http://example.com/a:b\nphases:\n  build:\n    commands:\n"
+      "      - echo a\n        b\n      - 'x\n        y'\n");
+  ASSERT_TRUE(ok.spec) << lint("");
+  // An explicit key spans lines legitimately (a warning: a key that is no buildspec key).
+  EXPECT_TRUE(
+      parse("version: 0.2\n? foo\n  bar\n: 1\nphases:\n  build:\n    commands: [a]\n").spec);
+  EXPECT_EQ(ok.spec->phases.at(PhaseName::kBuild).commands[0].text, "echo a b");
+}
+
 }  // namespace
 }  // namespace kiln::spec
