@@ -15,6 +15,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "logs/log_sink.h"
 #include "spec/buildspec.h"
 #include "util/error.h"
+#include "util/unique_fd.h"
 
 namespace kiln::artifacts {
 
@@ -32,6 +34,9 @@ struct Entry {
   std::string source_rel;        // `source` relative to FileList::root, symlink-free
   bool is_symlink = false;       // store as a symlink (enable-symlinks)
   std::string link_target;       // the link's text, when is_symlink
+  // The root `source_rel` is relative to when it is not FileList::root: the host copy of a
+  // folder of the build's environment (an absolute `files` entry; env_tree.h).
+  std::filesystem::path root;
 };
 
 struct FileList {
@@ -44,6 +49,11 @@ struct CollectContext {
   std::vector<SourceRoot> source_roots;  // see UploadRequest::source_roots
   const Expander* expand = nullptr;      // not owned; null or empty: values are used as written
   std::filesystem::path skip_dir;        // never collected from (the output directory); optional
+  // Absolute paths outside the source trees (UploadRequest::open_environment_root): copied
+  // from the environment into fresh folders under `staging` (private to kiln; made 0700) and
+  // collected from there. Unset: such paths are a CLIENT_ERROR.
+  const EnvironmentRoot* environment_root = nullptr;  // not owned
+  std::filesystem::path staging;
 };
 
 // Exactly one of `failure` (the phase fails with that context) and a non-empty `files`.
@@ -54,12 +64,29 @@ struct Collected {
 
 inline constexpr char kNoMatchingPaths[] = "no matching artifact paths found";
 
+// An absolute `base-directory` outside the source trees, or an absolute `files` entry, names a
+// folder of the build's environment (docs/artifacts.md "Absolute paths"): its longest
+// wildcard-free folder is copied out (env_tree.h) and matched there, so a symlink in it that
+// leaves the copy is skipped like one that leaves the source. An absolute `files` entry is
+// independent of base-directory; its archive path is its path without the leading `/`
+// (or the name alone with discard-paths), and exclude-paths do not apply to it.
+//
 // Errors are kiln's own failures (an unreadable directory, a missing source dir, the expander
 // failing); everything the buildspec got wrong is a CLIENT_ERROR in Collected::failure:
 // a path that escapes (`../x`, `/etc/passwd`, a base-directory symlinked outside), a malformed
 // exclude pattern, a base-directory that matches nothing, or no files at all.
 [[nodiscard]] Result<Collected> collect(const spec::ArtifactSpec& spec, const CollectContext& ctx,
                                         logs::LogSink& log);
+
+// Directory fds for the roots of a FileList's entries (FileList::root, Entry::root), each
+// opened once.
+class RootFds {
+ public:
+  [[nodiscard]] Result<int> get(const FileList& files, const Entry& e);
+
+ private:
+  std::map<std::filesystem::path, UniqueFd> fds_;
+};
 
 // Runs `expand` on `value` when it has something to expand (`$` or a backquote); otherwise, or
 // without an expander, returns `value` unchanged.

@@ -48,9 +48,12 @@ Result<std::uint64_t> copy_contents(int in, int out, const std::string& shown) {
 
 class FolderWriter {
  public:
-  FolderWriter(int root_fd, int out_fd) : root_fd_(root_fd), out_fd_(out_fd) {}
+  FolderWriter(const FileList& files, int out_fd) : files_(files), out_fd_(out_fd) {}
 
   Result<void> add(const Entry& e) {
+    auto root = roots_.get(files_, e);
+    if (!root) return fail(std::move(root.error()));
+    root_fd_ = *root;
     if (auto r = make_parents(e.archive_path); !r) return r;
     return e.is_symlink ? add_symlink(e) : add_file(e);
   }
@@ -106,7 +109,9 @@ class FolderWriter {
     return {};
   }
 
-  int root_fd_;
+  const FileList& files_;
+  RootFds roots_;
+  int root_fd_ = -1;  // of the entry being added
   int out_fd_;
   std::set<std::string> made_;
   std::uint64_t bytes_ = 0;
@@ -124,8 +129,6 @@ struct TempDirGuard {
 }  // namespace
 
 Result<WriteResult> write_folder(const FileList& files, const std::filesystem::path& dest) {
-  auto root_fd = open_directory(files.root);
-  if (!root_fd) return fail(std::move(root_fd.error()));
   auto suffix = random_suffix();
   if (!suffix) return fail(std::move(suffix.error()));
   const std::filesystem::path parent = dest.parent_path();
@@ -138,7 +141,7 @@ Result<WriteResult> write_folder(const FileList& files, const std::filesystem::p
   auto out_fd = open_directory(temp.path);
   if (!out_fd) return fail(std::move(out_fd.error()));
 
-  FolderWriter writer(root_fd->get(), out_fd->get());
+  FolderWriter writer(files, out_fd->get());
   for (const Entry& e : files.entries) {
     if (auto r = writer.add(e); !r)
       return fail(std::move(r.error()).with("while writing " + dest.string()));

@@ -85,6 +85,10 @@ Result<UploadResult> LocalArtifactUploader::upload(const UploadRequest& req, log
   }
 
   CollectContext ctx{req.src_dir, req.source_roots, &req.expand, req.output_dir};
+  if (req.open_environment_root && !req.staging_dir.empty()) {
+    ctx.environment_root = &req.open_environment_root;
+    ctx.staging = req.staging_dir;
+  }
   for (Plan& plan : plans) {
     auto c = collect(*plan.spec, ctx, log);
     if (!c) {

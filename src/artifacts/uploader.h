@@ -14,6 +14,7 @@
 #include "logs/log_sink.h"
 #include "spec/buildspec.h"
 #include "util/error.h"
+#include "util/unique_fd.h"
 
 namespace kiln::artifacts {
 
@@ -33,6 +34,10 @@ struct SourceRoot {
   std::filesystem::path host_path;
 };
 
+// Opens the root of the build's environment (exec::Executor::open_root), through which an
+// absolute path outside the source trees is read (env_tree.h).
+using EnvironmentRoot = std::function<Result<UniqueFd>()>;
+
 struct UploadRequest {
   const spec::Artifacts* artifacts = nullptr;  // not owned; must have present == true
   std::filesystem::path src_dir;               // host path of CODEBUILD_SRC_DIR
@@ -46,6 +51,12 @@ struct UploadRequest {
   // Trees an absolute base-directory may name. Empty means {src_dir as both paths}. The engine
   // lists the primary source first, then secondary sources.
   std::vector<SourceRoot> source_roots;
+  // For an absolute base-directory or `files` entry outside source_roots: where it is read
+  // from, and a folder private to kiln (invisible to the build; created 0700 when first
+  // needed, removed by the caller) that holds the copies while the upload runs. Empty: such
+  // paths are a CLIENT_ERROR.
+  EnvironmentRoot open_environment_root;
+  std::filesystem::path staging_dir;
 };
 
 struct ArtifactOutcome {

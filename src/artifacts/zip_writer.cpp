@@ -158,15 +158,16 @@ Result<void> ZipWriter::close() {
 
 Result<WriteResult> write_zip(const FileList& files, const std::filesystem::path& dest,
                               const ZipOptions& options) {
-  auto root_fd = open_directory(files.root);
-  if (!root_fd) return fail(std::move(root_fd.error()));
+  RootFds roots;
   auto out = OutputFile::create(dest);
   if (!out) return fail(std::move(out.error()));
   Sink sink{&*out};
   ZipWriter zip(options, &sink);
   if (auto r = zip.open(); !r) return fail(std::move(r.error()));
   for (const Entry& e : files.entries) {
-    if (auto r = zip.add(e, root_fd->get()); !r) {
+    auto root_fd = roots.get(files, e);
+    if (!root_fd) return fail(std::move(root_fd.error()));
+    if (auto r = zip.add(e, *root_fd); !r) {
       return fail(std::move(r.error()).with("while writing " + dest.string()));
     }
   }

@@ -158,7 +158,21 @@ Result<CacheReport> ArchiveCache::do_restore(const CacheRequest& req, logs::LogS
   if (!fetched) return fail(std::move(fetched.error()).with("while downloading " + found->name));
   c = check(budget, "after downloading");
   if (!c) return fail(std::move(c.error()));
-  auto unpacked = unpack_into(archive, req.workspace, req.scratch);
+  std::vector<std::string> absolute;
+  for (const std::string& p : req.spec.paths)
+    if (!detail::workspace_relative(p, req.build_src_dir)) absolute.push_back(p);
+  const auto restore_absolute = [&](const fs::path& mirror) -> Result<void> {
+    if (absolute.empty() || !req.open_environment_root) return {};
+    const auto units = detail::absolute_units(absolute, log);
+    auto root = req.open_environment_root();
+    if (!root) {
+      for (const std::string& p : absolute)
+        log.agent_line("Skipping cache path " + p + ": " + root.error().message());
+      return {};
+    }
+    return detail::restore_absolute(units, mirror, root->get());
+  };
+  auto unpacked = unpack_into(archive, req.workspace, req.scratch, restore_absolute);
   if (!unpacked) return fail(std::move(unpacked.error()).with("from " + found->name));
   report.outcome = Outcome::kHit;
   report.bytes = unpacked->bytes_in;
@@ -189,19 +203,48 @@ Result<CacheReport> ArchiveCache::do_save(const CacheRequest& req, logs::LogSink
     }
   }
   std::vector<std::string> paths;
+  std::vector<std::string> absolute;
   for (const std::string& p : req.spec.paths) {
     auto rel = detail::workspace_relative(p, req.build_src_dir);
     if (rel) {
       paths.push_back(*rel);
+    } else if (req.open_environment_root && !req.private_scratch.empty()) {
+      absolute.push_back(p);
     } else {
       log.agent_line("Skipping cache path " + p +
-                     ": absolute paths outside CODEBUILD_SRC_DIR are host paths under the "
-                     "process executor");
+                     ": absolute paths outside CODEBUILD_SRC_DIR are not cached here");
     }
+  }
+  std::vector<PackTree> trees{PackTree{req.workspace, paths, ""}};
+  auto suffix = random_suffix();
+  if (!suffix) return fail(std::move(suffix.error()));
+  const fs::path mirror = req.private_scratch / ("cache-absolute-" + *suffix);
+  struct RemoveMirror {
+    fs::path dir;
+    ~RemoveMirror() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } remove_mirror{mirror};
+  auto root = absolute.empty() ? Result<UniqueFd>(UniqueFd()) : req.open_environment_root();
+  if (!root) {
+    // The workspace's paths are still cached.
+    for (const std::string& p : absolute)
+      log.agent_line("Skipping cache path " + p + ": " + root.error().message());
+    absolute.clear();
+  }
+  if (!absolute.empty()) {
+    const auto units = detail::absolute_units(absolute, log);
+    std::error_code ec;
+    fs::create_directory(mirror, ec);
+    if (ec) return fail(ErrorCode::kIo, "create " + mirror.string() + ": " + ec.message());
+    auto patterns = detail::mirror_absolute(units, root->get(), mirror);
+    if (!patterns) return fail(std::move(patterns.error()));
+    trees.push_back(PackTree{mirror, std::move(*patterns), kAbsoluteFolder});
   }
   const fs::path archive = temp_in(req.scratch, "save");
   const detail::RemoveOnExit cleanup{archive};
-  auto packed = pack_paths(paths, req.workspace, archive, log);
+  auto packed = pack_trees(trees, archive, log);
   if (!packed) return fail(std::move(packed.error()));
   if (packed->files == 0) {
     report.outcome = Outcome::kNotSaved;

@@ -13,15 +13,18 @@
 // a timeout are logged ("Cache miss ...", "Cache restore failed: ...") and the build goes on
 // without a cache. Every transfer has a deadline.
 //
-// Paths: relative `cache.paths` are relative to CODEBUILD_SRC_DIR. Absolute paths outside the
-// workspace are skipped with a log line under every executor: caches are packed and unpacked on
-// the host, where such a path is the host's own file (which kiln never writes), and the sandbox
-// and docker executors do not map them into the build.
+// Paths: relative `cache.paths` are relative to CODEBUILD_SRC_DIR. Absolute paths outside it
+// (`/root/.m2/**/*`) are the build environment's own (docs/cache.md "Absolute paths"): an
+// archive cache copies them out of the environment at save and back in at restore through
+// CacheRequest::open_environment_root (artifacts/env_tree.h), so under a sandbox or a container
+// they are the environment's paths and never the host's; under the process executor they are
+// the host's, as the build's own commands see them. Linked caches still skip them.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +34,7 @@
 #include "net/s3_client.h"
 #include "spec/buildspec.h"
 #include "util/error.h"
+#include "util/unique_fd.h"
 
 namespace kiln::cache {
 
@@ -94,6 +98,13 @@ struct CacheRequest {
   // path new to the namespace is created, filled at save with a copy of what the build left at
   // that path, and mounted from the next build on. Unset: the build sees the host (process).
   std::optional<std::vector<std::filesystem::path>> visible_folders;
+  // The build environment's root (exec::Executor::open_root), for absolute paths outside
+  // CODEBUILD_SRC_DIR; unset: they are skipped with a log line.
+  std::function<Result<UniqueFd>()> open_environment_root;
+  // An existing folder the build can neither see nor change (the executor's scratch), where
+  // the save copies those paths before packing them: `scratch` is in the build folder, which a
+  // process the build left running could swap for a symlink while it is read.
+  std::filesystem::path private_scratch;
 };
 
 // What happened, for the log and for tests.
@@ -160,6 +171,24 @@ struct PackOptions {
   std::size_t buffer_bytes = std::size_t{1} << 20;  // file contents are read through this
 };
 
+// One tree an archive holds: the files `paths` select under `root`, named `name_prefix/...` in
+// the archive ("" for the workspace).
+struct PackTree {
+  std::filesystem::path root;
+  std::vector<std::string> paths;
+  std::string name_prefix;
+};
+// pack_paths over several trees, into one archive; nothing is written when no tree has a valid
+// pattern.
+[[nodiscard]] Result<PackStats> pack_trees(const std::vector<PackTree>& trees,
+                                           const std::filesystem::path& out, logs::LogSink& log,
+                                           const PackOptions& options = {});
+
+// Where an archive keeps the copies of absolute paths outside CODEBUILD_SRC_DIR: each at its
+// own path below this folder (/root/.m2 as `.kiln-absolute/root/.m2`). The name is reserved: a
+// workspace folder of that name is not restored into the workspace.
+inline constexpr char kAbsoluteFolder[] = ".kiln-absolute";
+
 // Packs the files `paths` select under `workspace` (artifact glob semantics; a pattern without
 // wildcards selects its whole subtree; folders, empty ones included, and symlinks are kept as
 // such, never followed) into `out` (created or truncated, mode 0600) as pax tar + zstd.
@@ -177,8 +206,11 @@ struct PackOptions {
 // replaced by the cached entry. On an extraction error the workspace is untouched; scratch is
 // cleaned either way. Returns files = files + symlinks extracted, bytes_in = archive size,
 // bytes_out = file content written.
-[[nodiscard]] Result<PackStats> unpack_into(const std::filesystem::path& archive,
-                                            const std::filesystem::path& workspace,
-                                            const std::filesystem::path& scratch);
+// The archive's kAbsoluteFolder is never merged into the workspace: it is handed to
+// `absolute` (when set) after the merge, then removed.
+[[nodiscard]] Result<PackStats> unpack_into(
+    const std::filesystem::path& archive, const std::filesystem::path& workspace,
+    const std::filesystem::path& scratch,
+    const std::function<Result<void>(const std::filesystem::path&)>& absolute = {});
 
 }  // namespace kiln::cache

@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "logs/log_sink.h"
 #include "source/archive_extract.h"
 #include "util/error.h"
 
@@ -41,6 +43,24 @@ std::string human_seconds(double seconds);
 // outside it (a host path under the process executor, which kiln never writes).
 std::optional<std::string> workspace_relative(const std::string& path,
                                               const std::string& build_src_dir);
+
+// Absolute `cache.paths` outside CODEBUILD_SRC_DIR (absolute.cpp, docs/cache.md "Absolute
+// paths"). Each is copied as a unit: its wildcard-free part (/root/.m2 for /root/.m2/**/*),
+// outermost units only. mirror_absolute copies every unit that exists in the environment to
+// the same path below `mirror` and returns the patterns to pack there (/root/.m2/**/* as
+// root/.m2/**/*); a pattern that names `/` itself is skipped with a log line.
+// restore_absolute copies back exactly those units that `mirror` holds: never anything
+// outside the units the buildspec names, whatever the archive held.
+struct AbsolutePaths {
+  std::vector<std::string> patterns;  // as written
+  std::vector<std::string> units;     // the folders (or files) copied, outermost only
+};
+AbsolutePaths absolute_units(const std::vector<std::string>& patterns, logs::LogSink& log);
+[[nodiscard]] Result<std::vector<std::string>> mirror_absolute(const AbsolutePaths& paths,
+                                                               int env_root,
+                                                               const std::filesystem::path& mirror);
+[[nodiscard]] Result<void> restore_absolute(const AbsolutePaths& paths,
+                                            const std::filesystem::path& mirror, int env_root);
 
 // Object names are '/'-separated with no empty, "." or ".." component, no leading '/', no
 // NUL, and no component starting ".~tmp-" (the local store's temp files). kPathEscape if not.

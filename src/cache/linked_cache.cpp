@@ -34,6 +34,7 @@
 #include <system_error>
 #include <vector>
 
+#include "artifacts/env_tree.h"
 #include "cache/build_cache.h"
 #include "cache/internal.h"
 #include "util/files.h"
@@ -106,6 +107,7 @@ class LinkedCache final : public BuildCache {
     }
     drop_non_folders(ns_dir_, &log);
     for (const std::string& dir : pending_) fill_new_folder(req, dir, log);
+    for (const std::string& abs : absolute_) save_absolute(req, abs, log);
     lock_.reset();  // the links stay; another build may use the folders now
     report.outcome = Outcome::kSaved;
     report.files = linked_;
@@ -127,11 +129,18 @@ class LinkedCache final : public BuildCache {
   Result<CacheReport> do_restore(const CacheRequest& req, logs::LogSink& log);
   Result<bool> link_one(const CacheRequest& req, const std::string& dir, logs::LogSink& log);
   void fill_new_folder(const CacheRequest& req, const std::string& dir, logs::LogSink& log);
+  // An absolute path outside CODEBUILD_SRC_DIR is the environment's own: its folder here is
+  // copied into the environment at restore and refreshed from it at save (docs/cache.md).
+  // Returns "hit", "miss" (a folder new to the namespace) or "" (skipped).
+  Result<std::string> restore_absolute(const CacheRequest& req, const std::string& pattern,
+                                       logs::LogSink& log);
+  void save_absolute(const CacheRequest& req, const std::string& abs, logs::LogSink& log);
 
   fs::path root_;
   // Folders created for paths new to the namespace under an isolating executor: not linked in
   // this build (its environment cannot see them), filled from the workspace at save.
   std::vector<std::string> pending_;
+  std::vector<std::string> absolute_;  // the environment's folders to save, "/root/.m2"
   fs::path ns_dir_;
   UniqueFd lock_;
   std::uint64_t linked_ = 0;
@@ -167,10 +176,19 @@ Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSi
   std::string shown;
   for (const std::string& p : req.spec.paths) {
     auto rel = detail::workspace_relative(p, req.build_src_dir);
+    if (!rel && req.open_environment_root) {
+      auto done = restore_absolute(req, p, log);
+      if (!done) return fail(std::move(done.error()));
+      if (!done->empty()) {
+        reused = reused || *done == "hit";
+        shown += (shown.empty() ? "" : ", ") + p;
+        ++linked_;
+      }
+      continue;
+    }
     if (!rel) {
       log.agent_line("Skipping cache path " + p +
-                     ": absolute paths outside CODEBUILD_SRC_DIR are host paths under the "
-                     "process executor");
+                     ": absolute paths outside CODEBUILD_SRC_DIR are not cached here");
       continue;
     }
     auto dir = leading_dir(*rel);
@@ -205,7 +223,7 @@ Result<CacheReport> LinkedCache::do_restore(const CacheRequest& req, logs::LogSi
   }
   report.files = linked_;
   report.seconds = budget.elapsed();
-  if (linked_ == 0 && !pending_.empty()) {
+  if (linked_ == 0 && (!pending_.empty() || !absolute_.empty())) {
     report.outcome = Outcome::kMiss;
     report.detail = "cache folders created on first use";
     return report;
@@ -277,6 +295,65 @@ Result<bool> LinkedCache::link_one(const CacheRequest& req, const std::string& d
     return fail(errno_error(ErrorCode::kIo, "symlink " + target.string()));
   }
   return true;
+}
+
+Result<std::string> LinkedCache::restore_absolute(const CacheRequest& req,
+                                                  const std::string& pattern, logs::LogSink& log) {
+  const std::string abs = artifacts::split_at_wildcard(pattern).first;
+  if (abs == "/") {
+    log.agent_line("Skipping cache path " + pattern + ": it names the whole file system");
+    return std::string();
+  }
+  if (std::find(absolute_.begin(), absolute_.end(), abs) != absolute_.end()) return std::string();
+  absolute_.push_back(abs);
+  const fs::path cached = ns_dir_ / encode_key(abs);
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(cached, ec)) || fs::is_empty(cached, ec))
+    return std::string("miss");
+  auto root = req.open_environment_root();
+  if (!root) {
+    log.agent_line("Skipping cache path " + pattern + ": " + root.error().message());
+    absolute_.pop_back();
+    return std::string();
+  }
+  auto copied = artifacts::copy_in(cached, root->get(), abs);
+  if (!copied) return fail(std::move(copied.error()).with("while restoring " + abs));
+  return std::string("hit");
+}
+
+// Replaces the folder for `abs` with a copy of what the environment has there now.
+void LinkedCache::save_absolute(const CacheRequest& req, const std::string& abs,
+                                logs::LogSink& log) {
+  const fs::path cached = ns_dir_ / encode_key(abs);
+  auto suffix = random_suffix();
+  auto root = req.open_environment_root();
+  if (!suffix || !root) {
+    log.agent_line("Cache folder for " + abs +
+                   " not saved: " + (!suffix ? suffix.error() : root.error()).describe());
+    return;
+  }
+  const fs::path fresh = ns_dir_ / (".new-" + *suffix);
+  auto copied = artifacts::copy_out(root->get(), abs, fresh);
+  std::error_code ec;
+  if (!copied) {
+    fs::remove_all(fresh, ec);
+    if (copied.error().code() != ErrorCode::kNotFound)
+      log.agent_line("Cache folder for " + abs + " not saved: " + copied.error().describe());
+    return;
+  }
+  fs::permissions(fresh,
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                      fs::perms::others_read | fs::perms::others_exec,
+                  ec);
+  fs::remove_all(cached, ec);  // never follows a symlink
+  fs::rename(fresh, cached, ec);
+  if (ec) {
+    fs::remove_all(fresh, ec);
+    log.agent_line("Cache folder for " + abs + " not saved: " + ec.message());
+    return;
+  }
+  log.agent_line("Cache saved: " + abs + " copied into " + cached.string() + " (" +
+                 std::to_string(copied->files) + " files)");
 }
 
 // Copies what the build left at `dir` into the new, empty folder for it. A copy, not a move:

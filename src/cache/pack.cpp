@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,10 +69,14 @@ bool link_stays_inside(const std::string& rel, const std::string& target) {
 class Packer {
  public:
   Packer(const std::vector<Glob>& globs, logs::LogSink& log, std::size_t buffer)
-      : globs_(globs), log_(log), buffer_(buffer) {}
+      : globs_(&globs), log_(log), buffer_(buffer) {}
 
   Result<void> open(const fs::path& out, const PackOptions& options);
   Result<void> walk(int dir_fd, const std::string& rel, const std::vector<Glob::State>& states);
+  // The patterns the next walk() matches (each tree of pack_trees has its own).
+  void set_globs(const std::vector<Glob>& globs) { globs_ = &globs; }
+  // A folder entry named `rel`, with `dir_fd`'s mode and mtime.
+  Result<void> add_folder(int dir_fd, const std::string& rel);
   Result<PackStats> close();
 
  private:
@@ -84,7 +89,7 @@ class Packer {
   Result<void> add_symlink(int dir_fd, const char* name, const std::string& rel,
                            const struct stat& st);
 
-  const std::vector<Glob>& globs_;
+  const std::vector<Glob>* globs_;  // not owned
   logs::LogSink& log_;
   std::vector<char> buffer_;
   UniqueFd out_;
@@ -214,10 +219,10 @@ Result<void> Packer::walk(int dir_fd, const std::string& rel,
   for (const std::string& name : names) {
     bool matched = false;
     bool below = false;
-    for (std::size_t i = 0; i < globs_.size(); ++i) {
-      next[i] = globs_[i].step(states[i], name);
-      matched = matched || globs_[i].accepts(next[i]);
-      below = below || globs_[i].may_match_below(next[i]);
+    for (std::size_t i = 0; i < globs_->size(); ++i) {
+      next[i] = (*globs_)[i].step(states[i], name);
+      matched = matched || (*globs_)[i].accepts(next[i]);
+      below = below || (*globs_)[i].may_match_below(next[i]);
     }
     if (!matched && !below) continue;
     const std::string child = rel.empty() ? name : rel + "/" + name;
@@ -245,6 +250,16 @@ Result<void> Packer::walk(int dir_fd, const std::string& rel,
   return {};
 }
 
+Result<void> Packer::add_folder(int dir_fd, const std::string& rel) {
+  struct stat st {};
+  if (::fstat(dir_fd, &st) != 0) return fail(errno_error(ErrorCode::kIo, "stat " + rel));
+  (void)header(rel, st, AE_IFDIR);
+  if (archive_write_header(a_.get(), entry_.get()) < ARCHIVE_OK) {
+    return fail(archive_error("cache entry " + rel));
+  }
+  return {};
+}
+
 Result<PackStats> Packer::close() {
   if (archive_write_close(a_.get()) != ARCHIVE_OK) {
     return fail(archive_error("finish " + out_path_.string()));
@@ -268,31 +283,52 @@ Result<PackStats> Packer::close() {
 
 Result<PackStats> pack_paths(const std::vector<std::string>& paths, const fs::path& workspace,
                              const fs::path& out, logs::LogSink& log, const PackOptions& options) {
+  return pack_trees({PackTree{workspace, paths, ""}}, out, log, options);
+}
+
+Result<PackStats> pack_trees(const std::vector<PackTree>& trees, const fs::path& out,
+                             logs::LogSink& log, const PackOptions& options) {
   Glob::Options subtree;
   subtree.literal_selects_subtree = true;  // `.m2` caches the whole folder, as in artifacts
-  std::vector<Glob> globs;
-  for (const std::string& p : paths) {
-    auto g = Glob::compile(p, subtree);
-    if (g) {
-      globs.push_back(std::move(*g));
-    } else if (g.error().code() == ErrorCode::kPathEscape) {
-      log.agent_line("Skipping cache path " + p + ": outside the workspace");
-    } else {
-      log.agent_line("Skipping invalid cache path " + p + ": " + g.error().message());
+  std::vector<std::vector<Glob>> globs(trees.size());
+  bool any = false;
+  for (std::size_t t = 0; t < trees.size(); ++t) {
+    for (const std::string& p : trees[t].paths) {
+      auto g = Glob::compile(p, subtree);
+      if (g) {
+        globs[t].push_back(std::move(*g));
+      } else if (g.error().code() == ErrorCode::kPathEscape) {
+        log.agent_line("Skipping cache path " + p + ": outside the workspace");
+      } else {
+        log.agent_line("Skipping invalid cache path " + p + ": " + g.error().message());
+      }
     }
+    any = any || !globs[t].empty();
   }
-  if (globs.empty()) return PackStats{};
-  auto root = open_directory(workspace);
-  if (!root) return fail(std::move(root.error()));
-  Packer packer(globs, log, options.buffer_bytes);
-  auto opened = packer.open(out, options);
-  if (!opened) return fail(std::move(opened.error()));
-  std::vector<Glob::State> start;
-  start.reserve(globs.size());
-  for (const Glob& g : globs) start.push_back(g.start());
-  auto walked = packer.walk(root->get(), "", start);
-  if (!walked) return fail(std::move(walked.error()).with("while packing the cache"));
-  return packer.close();
+  if (!any) return PackStats{};
+  std::optional<Packer> packer;
+  for (std::size_t t = 0; t < trees.size(); ++t) {
+    if (globs[t].empty()) continue;
+    auto root = open_directory(trees[t].root);
+    if (!root) return fail(std::move(root.error()));
+    if (!packer) {
+      packer.emplace(globs[t], log, options.buffer_bytes);
+      auto opened = packer->open(out, options);
+      if (!opened) return fail(std::move(opened.error()));
+    } else {
+      packer->set_globs(globs[t]);
+    }
+    std::vector<Glob::State> start;
+    start.reserve(globs[t].size());
+    for (const Glob& g : globs[t]) start.push_back(g.start());
+    if (!trees[t].name_prefix.empty()) {
+      auto r = packer->add_folder(root->get(), trees[t].name_prefix);
+      if (!r) return fail(std::move(r.error()));
+    }
+    auto walked = packer->walk(root->get(), trees[t].name_prefix, start);
+    if (!walked) return fail(std::move(walked.error()).with("while packing the cache"));
+  }
+  return packer->close();
 }
 
 }  // namespace kiln::cache

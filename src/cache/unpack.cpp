@@ -101,7 +101,8 @@ Result<void> merge(int from, int to, const fs::path& to_path, const std::string&
 }  // namespace
 
 Result<PackStats> unpack_into(const fs::path& archive, const fs::path& workspace,
-                              const fs::path& scratch) {
+                              const fs::path& scratch,
+                              const std::function<Result<void>(const fs::path&)>& absolute) {
   auto suffix = random_suffix();
   if (!suffix) return fail(std::move(suffix.error()));
   const fs::path staging = scratch / ("unpack-" + *suffix);
@@ -118,12 +119,31 @@ Result<PackStats> unpack_into(const fs::path& archive, const fs::path& workspace
 
   auto extracted = source::extract_archive(archive, staging, detail::extract_limits());
   if (!extracted) return fail(std::move(extracted.error()).with("while extracting the cache"));
+  // The copies of absolute paths are set aside (into scratch, never the workspace) first.
+  const fs::path absolute_dir = scratch / ("absolute-" + *suffix);
+  struct CleanupAbsolute {
+    fs::path dir;
+    ~CleanupAbsolute() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup_absolute{absolute_dir};
+  struct stat abs_st {};
+  const bool has_absolute =
+      ::fstatat(AT_FDCWD, (staging / kAbsoluteFolder).c_str(), &abs_st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (has_absolute && ::renameat(AT_FDCWD, (staging / kAbsoluteFolder).c_str(), AT_FDCWD,
+                                 absolute_dir.c_str()) != 0)
+    return fail(errno_error(ErrorCode::kIo, "set aside the cached absolute paths"));
   auto from = open_directory(staging);
   if (!from) return fail(std::move(from.error()));
   auto to = open_directory(workspace);
   if (!to) return fail(std::move(to.error()));
   auto merged = merge(from->get(), to->get(), workspace, "");
   if (!merged) return fail(std::move(merged.error()).with("while restoring the cache"));
+  if (has_absolute && S_ISDIR(abs_st.st_mode) && absolute) {
+    auto r = absolute(absolute_dir);
+    if (!r) return fail(std::move(r.error()).with("while restoring absolute cache paths"));
+  }
 
   PackStats stats;
   stats.files = extracted->files + extracted->symlinks;

@@ -29,6 +29,9 @@ std::optional<cache::CacheRequest> BuildRun::cache_request() {
   r.workspace = workspace_;
   r.build_src_dir = initial_state_.cwd.string();
   r.scratch = req_.build_root / "cache";
+  // Absolute paths outside CODEBUILD_SRC_DIR are the environment's own (docs/cache.md).
+  r.open_environment_root = [this] { return deps_.executor.open_root(); };
+  r.private_scratch = scratch_;
   // A container sees only the LOCAL_CUSTOM_CACHE folders it was given at PROVISIONING.
   if (deps_.executor.map_path(req_.build_root) != req_.build_root)
     r.visible_folders = custom_cache_folders_;

@@ -114,6 +114,17 @@ class BuildUserExecutor final : public exec::Executor {
 
   void shutdown() override { inner_.shutdown(); }
 
+  // Kiln (root) would read and write these paths with root's rights, not the build user's: a
+  // build could name /etc as its base-directory. Refused until the copy runs as the build user
+  // (docs/security.md, "What is not defended (yet)").
+  Result<UniqueFd> open_root() const override {
+    const std::string why =
+        "absolute paths outside the build folder are not read for process "
+        "builds that run as " +
+        user_.name + "; use the sandbox or docker executor";
+    return fail(ErrorCode::kPermission, why);
+  }
+
  private:
   Result<void> hand_over_all() {
     if (auto r = hand_over(build_root_, user_, scratch_); !r) return r;

@@ -71,6 +71,17 @@ PhaseOutcome BuildRun::upload_artifact_files() {
   up.source_roots.push_back({initial_state_.cwd.string(), workspace_});
   for (const auto& s : req_.secondary_sources) up.source_roots.push_back(secondary_location(s));
   up.expand = [this](const std::string& t) { return expand(t); };
+  // Absolute paths outside the sources are the environment's own (docs/artifacts.md "Absolute
+  // paths"), copied out under the executor's scratch folder, which the build cannot see.
+  up.open_environment_root = [this] { return deps_.executor.open_root(); };
+  up.staging_dir = scratch_ / "artifacts-env";
+  struct RemoveStaging {
+    std::filesystem::path dir;
+    ~RemoveStaging() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_staging{up.staging_dir};
   ContainerLineSink sink(log_);
   auto result = deps_.uploader.upload(up, sink);
   if (!result) return {Status::kFailed, PhaseContext{"CLIENT_ERROR", result.error().describe()}};

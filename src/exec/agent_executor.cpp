@@ -180,7 +180,31 @@ Result<void> AgentExecutor::accept_agent(std::chrono::milliseconds limit) {
   // One connection only: nothing in the build can reach kiln after this.
   listen_fd_.reset();
   ::unlink((layout_.ipc_host / "agent.sock").c_str());
+  // The kernel gives the peer's pid in kiln's own pid namespace. /proc/<pid> is opened now and
+  // checked against the connection afterwards: if the agent had died in between (and its pid
+  // been reused), its end of the socket would have hung up. An agent kiln cannot see (pid 0: a
+  // daemon in another pid namespace) only loses absolute paths (open_root), not the build.
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(conn_fd_.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0) {
+    const std::string proc = "/proc/" + std::to_string(cred.pid);
+    agent_proc_ = UniqueFd(::open(proc.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    pollfd p{conn_fd_.get(), POLLRDHUP, 0};
+    if (agent_proc_ && ::poll(&p, 1, 0) != 0) agent_proc_.reset();
+  }
   return {};
+}
+
+Result<UniqueFd> AgentExecutor::open_root() const {
+  if (shut_down_ || !conn_fd_)
+    return fail(ErrorCode::kProcess, "the build environment is not running");
+  if (!agent_proc_)
+    return fail(ErrorCode::kProcess,
+                "the build environment's files cannot be reached from this host (its agent is "
+                "in another pid namespace)");
+  UniqueFd fd(::openat(agent_proc_.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return fail(errno_error(ErrorCode::kProcess, "open the build environment's root"));
+  return fd;
 }
 
 Result<CommandResult> AgentExecutor::run(const CommandRequest& req, const OutputFn& out,
@@ -252,6 +276,7 @@ void AgentExecutor::shutdown() {
 
 void AgentExecutor::close_connection() {
   conn_fd_.reset();
+  agent_proc_.reset();
   listen_fd_.reset();
 }
 

@@ -79,6 +79,11 @@ class AgentExecutor : public Executor {
   void shutdown() final;
   std::vector<std::string> take_notes() override;
   std::filesystem::path map_path(const std::filesystem::path& host) const final;
+  // The agent's root (/proc/<agent>/root, through the /proc/<agent> folder opened when it
+  // connected, so a pid reused after the agent died can never name another process's root):
+  // the sandbox's or the container's `/`, mounts inside it included. kProcess once the agent
+  // has gone.
+  [[nodiscard]] Result<UniqueFd> open_root() const final;
 
  protected:
   // Starts the environment; its agent must run `agent_inside() --connect socket_inside()`.
@@ -103,6 +108,7 @@ class AgentExecutor : public Executor {
   std::vector<std::string> notes_;
   UniqueFd listen_fd_;
   UniqueFd conn_fd_;
+  UniqueFd agent_proc_;  // /proc/<the agent's pid, from SO_PEERCRED>
   bool launched_ = false;
   bool shut_down_ = false;
 };

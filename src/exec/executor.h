@@ -19,6 +19,8 @@
 // thread or a signal handler.
 #pragma once
 
+#include <fcntl.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -114,6 +116,18 @@ class Executor {
   // Where a host path of the build's folder appears inside the environment (identity on the
   // host).
   virtual std::filesystem::path map_path(const std::filesystem::path& host) const { return host; }
+
+  // The root directory of the build's environment as this host can reach it, for the absolute
+  // paths a buildspec names outside the build folder (an absolute base-directory, absolute
+  // cache.paths): an O_PATH directory fd. Callers resolve paths beneath it only with openat2
+  // RESOLVE_IN_ROOT, so `..` and absolute symlinks stay in the environment (docs/security.md).
+  // The default is the host's `/` (the process executor, which isolates nothing); executors
+  // that isolate the build override it. Valid between prepare() and shutdown().
+  [[nodiscard]] virtual Result<UniqueFd> open_root() const {
+    UniqueFd fd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return fail(errno_error(ErrorCode::kIo, "open /"));
+    return fd;
+  }
 
   // Runs one command to completion, deadline or cancellation. A non-zero exit is not an Error;
   // Error means the command could not be run at all (fork failed, script not writable, ...).
