@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Kiln needs to build and test: Debian packages, and the npm packages of
-# tests/node (s3rver, the tests' S3 server), pinned by its package-lock.json. Idempotent: what is
+# tests/node (s3rver, the tests' S3 server, and the AWS SDK for JavaScript v3 that
+# tests/compat/test_js_sdk.py drives), pinned by its package-lock.json. Idempotent: what is
 # already present is skipped, so a second run does no network work. The tests use Debian's
 # /usr/bin/python3 with python3-boto3 and python3-botocore, and Debian's AWS CLI v2 (awscli):
 # nothing from pip.
@@ -12,7 +13,7 @@ PACKAGES=(
   clang clang-format clang-tidy libclang-rt-14-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
   libarchive-dev libzstd-dev libssl-dev nettle-dev zlib1g-dev liblzma-dev libbz2-dev
-  libsqlite3-dev libboost-dev libsodium-dev libcurl4-openssl-dev
+  libsqlite3-dev libboost-dev libsodium-dev libcurl4-openssl-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zip unzip zstd python3 python3-pytest python3-boto3 python3-botocore hyperfine procps awscli wrk
   nodejs npm

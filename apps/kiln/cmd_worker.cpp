@@ -24,6 +24,7 @@
 #include "engine/request_json.h"
 #include "engine/services.h"
 #include "logs/log_sink.h"
+#include "logs/time_index.h"
 #include "secrets/secret_store.h"
 #include "server/secret_access.h"
 #include "server/worker_protocol.h"
@@ -72,6 +73,13 @@ int run_worker(const server::WorkerArgs& o) {
     std::perror(("kiln worker: open " + o.log.string()).c_str());
     return server::kWorkerCannotStart;
   }
+  // When each line was read, for the Logs API's event timestamps (logs/time_index.h).
+  const auto times = logs::time_index_path(o.log);
+  UniqueFd times_fd(::open(times.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!times_fd) {
+    std::perror(("kiln worker: open " + times.string()).c_str());
+    return server::kWorkerCannotStart;
+  }
 
   auto made = engine::make_executor(*req, o.build_user);
   if (!made) {
@@ -80,8 +88,8 @@ int run_worker(const server::WorkerArgs& o) {
   }
   exec::Executor& executor = **made;
   engine::BuildServices services(*req, {});
-  logs::FdSink log(log_fd.get());
   SystemClock clock;
+  logs::TimedFileSink log(log_fd.get(), times_fd.get(), clock);
   // Opened only if the build asks for a parameter, a secret or a source credential.
   secrets::LazyStoreResolver store(o.secrets, clock);
   // A second handle, also opened at its first use, names stored secrets' ARNs for the check.

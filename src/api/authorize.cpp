@@ -141,6 +141,15 @@ void codebuild(std::vector<Access>& out, std::string_view op, const json& in, co
     add(out, action, arns.project_of_build(string_at(in, "id")));
   } else if (op == "BatchGetBuilds" || op == "BatchDeleteBuilds") {
     for (const auto& id : strings_at(in, "ids")) add(out, action, arns.project_of_build(id));
+  } else if (op == "UpdateProjectVisibility") {
+    add(out, action, arns.project(string_at(in, "projectArn")));
+  } else if (op == "PutResourcePolicy" || op == "GetResourcePolicy" ||
+             op == "DeleteResourcePolicy") {
+    // A project's ARN as the other project operations check it; any other ARN (a report
+    // group's) as given, which the operation then reports missing.
+    const std::string arn = string_at(in, "resourceArn");
+    const bool other = arn.starts_with("arn:") && arn.find(":project/") == std::string::npos;
+    add(out, action, other ? arn : arns.project(arn));
   } else {
     add(out, action, "*");  // ListProjects, ListBuilds, ListCuratedEnvironmentImages, ...
   }
@@ -152,8 +161,10 @@ void logs(std::vector<Access>& out, std::string_view op, const json& in, const A
   const std::string action = "logs:" + std::string(op);
   if (op == "GetLogEvents") {
     add(out, action, arns.log_group(group) + ":log-stream:" + string_at(in, "logStreamName"));
-  } else if (op == "FilterLogEvents") {
+  } else if (op == "FilterLogEvents" || op == "DescribeLogStreams") {
     add(out, action, arns.log_group(group) + ":*");
+  } else if (op == "DescribeLogGroups") {
+    add(out, action, arns.log_group("*"));  // IAM's resource for it: every group
   } else {
     add(out, action, "*");
   }

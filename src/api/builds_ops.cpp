@@ -11,6 +11,7 @@
 #include "api/validate.h"
 #include "engine/record_json.h"
 #include "engine/request_json.h"
+#include "logs/time_index.h"
 #include "util/files.h"
 #include "util/json_text.h"
 
@@ -174,6 +175,15 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   row.json = "{}";
   KILN_API_TRY(inserted, store_.insert_build(row));
   if (inserted.second) {  // the idempotency token named a build we already have
+    // The same parameters get that build back; others are an error, never the earlier build
+    // (the model's idempotencyToken doc: "a parameter mismatch error").
+    auto earlier = parse_json(inserted.first.request_json, "build request");
+    if (!earlier) return earlier;
+    if (earlier->value("input", json::object()) != start_input) {
+      return api_fail("IdempotentParameterMismatchException",
+                      "The idempotency token " + row.idempotency_token +
+                          " was used within the last 5 minutes with different parameters");
+    }
     return parse_json(inserted.first.json, "build").map([](json b) {
       return json{{"build", std::move(b)}};
     });
@@ -325,8 +335,12 @@ ApiResult<json> Service::batch_delete_builds(const Call& c) {
   KILN_API_TRY(deleted, store_.delete_builds(deletable));
   for (const auto& id : deleted) {
     const auto colon = id.find(':');
+    // Best effort: the record is gone, and a leftover file is listed by nothing (the Logs API
+    // lists streams from *.log), so a failed removal costs only disk space.
+    const auto log = options_.data.log_path(id.substr(0, colon), id.substr(colon + 1));
     std::error_code ec;
-    std::filesystem::remove(options_.data.log_path(id.substr(0, colon), id.substr(colon + 1)), ec);
+    std::filesystem::remove(log, ec);
+    std::filesystem::remove(logs::time_index_path(log), ec);
   }
   return json{{"buildsDeleted", deleted}, {"buildsNotDeleted", not_deleted}};
 }

@@ -8,6 +8,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "logs/time_index.h"
+
 namespace kiln::api {
 namespace {
 
@@ -20,63 +22,74 @@ bool number(std::string_view s, int& out) {
 // Where the bytes come from: `read(buf, cap)` returns how many it put in buf, 0 at the end, or
 // -1 on error.
 using Reader = std::function<long(char*, std::size_t)>;
-// Gets each line or piece of one, and whether it starts a line; returns false to stop.
-using PieceFn = std::function<bool(std::string_view, bool)>;
+// Gets each line or piece of one, whether it starts a line, and the file offset where it starts;
+// returns false to stop.
+using PieceFn = std::function<bool(std::string_view, bool, std::uint64_t)>;
 
 // Splits the stream into lines, and lines into pieces of at most kMaxEventBytes.
 bool scan_pieces(const Reader& read, const PieceFn& on_piece) {
   std::string pending;  // the unfinished piece, shorter than kMaxEventBytes
   std::string buf(kBlock, '\0');
   bool line_start = true;
+  std::uint64_t at = 0;     // the file offset of block's first byte
+  std::uint64_t start = 0;  // the file offset of pending's first byte
   for (;;) {
     const long n = read(buf.data(), buf.size());
     if (n < 0) return false;
     if (n == 0) break;
     std::string_view block(buf.data(), static_cast<std::size_t>(n));
     while (!block.empty()) {
+      if (pending.empty()) start = at;
       const std::size_t nl = block.find('\n');
       const std::size_t take = nl == std::string_view::npos ? block.size() : nl;
       const std::size_t room = kMaxEventBytes - pending.size();
       if (take > room) {  // the line goes on past this piece
         pending.append(block.substr(0, room));
         block.remove_prefix(room);
-        if (!on_piece(pending, line_start)) return true;
+        at += room;
+        if (!on_piece(pending, line_start, start)) return true;
         pending.clear();
         line_start = false;
         continue;
       }
       pending.append(block.substr(0, take));
-      if (nl == std::string_view::npos) break;
+      if (nl == std::string_view::npos) {
+        at += take;
+        break;
+      }
       block.remove_prefix(nl + 1);
-      if (!on_piece(pending, line_start)) return true;
+      at += nl + 1;
+      if (!on_piece(pending, line_start, start)) return true;
       pending.clear();
       line_start = true;
     }
   }
-  if (!pending.empty()) on_piece(pending, line_start);
+  if (!pending.empty()) on_piece(pending, line_start, start);
   return true;
 }
 
-// The two passes every reader makes: the first stamp (lines before it take it), then events.
-bool scan_events(const std::function<Reader()>& open,
+// With a time index (logs/time_index.h), one pass: each line takes its first byte's time.
+// Without one, two passes: the first stamp (lines before it take it), then events.
+bool scan_events(const std::function<Reader()>& open, logs::TimeIndexReader* index,
                  const std::function<bool(std::size_t, const LogEvent&)>& visit) {
   std::int64_t first = -1;
-  if (!scan_pieces(open(), [&](std::string_view piece, bool line_start) {
+  if (index == nullptr &&
+      !scan_pieces(open(), [&](std::string_view piece, bool line_start, std::uint64_t) {
         if (line_start) first = agent_line_time(piece);
         return first < 0;
       })) {
     return false;
   }
   std::int64_t last = first;
-  std::size_t index = 0;
+  std::size_t index_of = 0;
   LogEvent event;
-  return scan_pieces(open(), [&](std::string_view piece, bool line_start) {
+  return scan_pieces(open(), [&](std::string_view piece, bool line_start, std::uint64_t offset) {
     if (line_start) {
-      if (const auto t = agent_line_time(piece); t >= 0) last = t;
+      if (const auto t = index ? index->time_at(offset) : agent_line_time(piece); t >= 0) last = t;
     }
     event.timestamp_ms = last < 0 ? 0 : last;
     event.message.assign(piece);
-    return visit(index++, event);
+    return visit(index_of++, event);
   });
 }
 
@@ -115,7 +128,7 @@ std::vector<LogEvent> split_log(std::string_view text) {
       return static_cast<long>(n);
     };
   };
-  scan_events(open_text, [&](std::size_t, const LogEvent& e) {
+  scan_events(open_text, nullptr, [&](std::size_t, const LogEvent& e) {
     events.push_back(e);
     return true;
   });
@@ -138,7 +151,8 @@ bool for_each_event(const std::filesystem::path& file,
       }
     };
   };
-  const bool ok = scan_events(open_file, visit);
+  auto index = logs::TimeIndexReader::open(logs::time_index_path(file));
+  const bool ok = scan_events(open_file, index ? &*index : nullptr, visit);
   ::close(fd);
   return ok;
 }

@@ -1,7 +1,9 @@
 // A build's log file as CloudWatch Logs events (docs/reference/codebuild-api.md §4): one event per
-// line. A line's timestamp is its own `[Container] yyyy/mm/dd hh:mm:ss.uuuuuu` stamp (UTC), else
-// that of the last stamped line before it, else the file's first stamp (output printed before any
-// agent line).
+// line. A line's timestamp is the time the worker read its first byte, from the time index beside
+// the log (logs/time_index.h). A log without an index (older servers' builds) is read as before:
+// a line takes its own `[Container] yyyy/mm/dd hh:mm:ss.uuuuuu` stamp (UTC), else that of the
+// last stamped line before it, else the file's first stamp (output printed before any agent
+// line).
 //
 // A line longer than kMaxEventBytes is split into events of that size, in order: CloudWatch
 // Logs refuses events over 256 KiB (its quota counts 26 bytes of overhead per event,

@@ -1,6 +1,7 @@
 // CloudWatch Logs reads for build logs (docs/reference/codebuild-api.md §4): GetLogEvents and
 // FilterLogEvents on the log group and stream that Build.logs names: /aws/codebuild/<project> and
-// <uuid>.
+// <uuid> (log_names.h). A group or stream that does not exist is ResourceNotFoundException, as in
+// CloudWatch; filter patterns are compiled by filter_pattern.h.
 #include <algorithm>
 #include <charconv>
 #include <deque>
@@ -8,7 +9,9 @@
 #include <set>
 #include <tuple>
 
+#include "api/filter_pattern.h"
 #include "api/log_events.h"
+#include "api/log_names.h"
 #include "api/ops_common.h"
 #include "api/service.h"
 #include "api/validate.h"
@@ -17,39 +20,11 @@ namespace kiln::api {
 namespace {
 
 using nlohmann::json;
-constexpr std::string_view kGroupPrefix = "/aws/codebuild/";
-
-ApiResult<std::string> project_of_group(const Fields& f) {
-  auto group = f.string("logGroupName", false, 1, 512);
-  if (!group) return tl::unexpected(group.error());
-  if (!*group) {
-    auto ident = f.string("logGroupIdentifier", false, 1, 2048);
-    if (!ident) return tl::unexpected(ident.error());
-    if (!*ident) return invalid_input("logGroupName or logGroupIdentifier is required");
-    group = ident;
-  }
-  std::string g = **group;
-  if (const auto at = g.find(":log-group:"); at != std::string::npos) g = g.substr(at + 11);
-  if (!g.starts_with(kGroupPrefix) || !valid_project_name(g.substr(kGroupPrefix.size()))) {
-    return api_fail("ResourceNotFoundException", "The specified log group does not exist.");
-  }
-  return g.substr(kGroupPrefix.size());
-}
-
-// Stream names are build uuids: hex and dashes only, so they can name a file.
-bool valid_stream(std::string_view s) {
-  return !s.empty() && s.size() <= 64 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(c) || c == '-'; });
-}
 
 // CloudWatch Logs answers at most 1 MB of events per call (GetLogEvents, FilterLogEvents):
 // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html
 constexpr std::size_t kMaxLogPageBytes = std::size_t{1} << 20;
 constexpr std::size_t kEventOverhead = 26;
-
-ApiError no_stream() {
-  return {"ResourceNotFoundException", "The specified log stream does not exist.", 400};
-}
 
 // Tokens are "f/<index>" and "b/<index>": positions in the stream's events.
 std::optional<std::pair<char, std::size_t>> parse_token(const std::string& t) {
@@ -79,7 +54,7 @@ std::optional<FilterKey> parse_filter_key(const std::string& t) {
     return std::nullopt;
   }
   k.stream = t.substr(a + 1, b - a - 1);
-  if (!valid_stream(k.stream)) return std::nullopt;
+  if (!valid_log_stream(k.stream)) return std::nullopt;
   return k;
 }
 
@@ -87,12 +62,11 @@ std::optional<FilterKey> parse_filter_key(const std::string& t) {
 
 ApiResult<json> Service::get_log_events(const Call& c) {
   Fields f(c.in, "");
-  auto project = project_of_group(f);
+  auto project = log_group_project(f, options_.data);
   if (!project) return tl::unexpected(project.error());
   auto stream = f.string("logStreamName", true, 1, 512);
   if (!stream) return tl::unexpected(stream.error());
-  if (!valid_stream(**stream))
-    return api_fail("ResourceNotFoundException", "The specified log stream does not exist.");
+  if (!valid_log_stream(**stream)) return tl::unexpected(no_log_stream());
   auto start_time = f.integer("startTime", false, 0, INT64_MAX);
   if (!start_time) return tl::unexpected(start_time.error());
   auto end_time = f.integer("endTime", false, 0, INT64_MAX);
@@ -147,7 +121,7 @@ ApiResult<json> Service::get_log_events(const Call& c) {
         }
         return true;
       });
-  if (!opened) return tl::unexpected(no_stream());
+  if (!opened) return tl::unexpected(no_log_stream());
   std::size_t begin = 0;
   std::size_t end = 0;
   if (forward) {
@@ -173,10 +147,16 @@ ApiResult<json> Service::get_log_events(const Call& c) {
 
 ApiResult<json> Service::filter_log_events(const Call& c) {
   Fields f(c.in, "");
-  auto project = project_of_group(f);
+  auto project = log_group_project(f, options_.data);
   if (!project) return tl::unexpected(project.error());
   auto streams = f.list("logStreamNames", false, 100);
   if (!streams) return tl::unexpected(streams.error());
+  auto stream_prefix = f.string("logStreamNamePrefix", false, 1, 512);
+  if (!stream_prefix) return tl::unexpected(stream_prefix.error());
+  if (*streams && *stream_prefix) {
+    return api_fail("InvalidParameterException",
+                    "Cannot specify both logStreamNames and logStreamNamePrefix.");
+  }
   auto pattern = f.string("filterPattern", false, 0, 1024);
   if (!pattern) return tl::unexpected(pattern.error());
   auto start_time = f.integer("startTime", false, 0, INT64_MAX);
@@ -188,34 +168,18 @@ ApiResult<json> Service::filter_log_events(const Call& c) {
   auto token = f.string("nextToken", false, 1);
   if (!token) return tl::unexpected(token.error());
 
+  auto filter = FilterPattern::compile(pattern->value_or(""));
+  if (!filter) return api_fail("InvalidParameterException", filter.error().message());
+
   std::vector<std::string> names;
   if (*streams) {
     for (const auto& s : **streams) {
-      if (s.is_string() && valid_stream(s.get_ref<const std::string&>())) names.push_back(s);
+      if (s.is_string() && valid_log_stream(s.get_ref<const std::string&>())) names.push_back(s);
     }
   } else {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(
-             options_.data.log_path(*project, "x").parent_path(), ec)) {
-      if (e.path().extension() == ".log") names.push_back(e.path().stem().string());
-    }
-    std::sort(names.begin(), names.end());
-  }
-  // The filter pattern's terms must all appear (CloudWatch's plain-term syntax); a quoted
-  // pattern is one term.
-  std::vector<std::string> terms;
-  if (*pattern) {
-    std::string p = **pattern;
-    if (p.size() >= 2 && p.front() == '"' && p.back() == '"') {
-      terms.push_back(p.substr(1, p.size() - 2));
-    } else {
-      for (std::size_t i = 0; i < p.size();) {
-        const auto sp = p.find(' ', i);
-        const auto word = p.substr(i, sp == std::string::npos ? std::string::npos : sp - i);
-        if (!word.empty()) terms.push_back(word);
-        if (sp == std::string::npos) break;
-        i = sp + 1;
-      }
+    for (auto& s : list_streams(log_group_dir(options_.data, *project), true)) {
+      if (!*stream_prefix || s.name.starts_with(**stream_prefix))
+        names.push_back(std::move(s.name));
     }
   }
   // Matches are ordered by (timestamp, stream, index); a page keeps only the smallest `limit`
@@ -246,10 +210,7 @@ ApiResult<json> Service::filter_log_events(const Call& c) {
         options_.data.log_path(*project, name), [&](std::size_t i, const LogEvent& e) {
           if (*start_time && e.timestamp_ms < **start_time) return true;
           if (*end_time && e.timestamp_ms > **end_time) return true;
-          const bool match = std::all_of(terms.begin(), terms.end(), [&](const std::string& t) {
-            return e.message.find(t) != std::string::npos;
-          });
-          if (!match) return true;
+          if (!filter->matches(e.message)) return true;
           probe.ts = e.timestamp_ms;
           probe.stream = name;
           probe.index = i;

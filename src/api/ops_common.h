@@ -29,6 +29,12 @@ inline constexpr std::size_t kRowsPerFetch = 10;
   if (!var##_result) return tl::unexpected(from_error(var##_result.error())); \
   auto& var = *var##_result  // NOLINT(bugprone-macro-parentheses): var names a variable
 
+// Returns the error of an ApiResult (any T) from the enclosing ApiResult function.
+#define KILN_API_PASS(expr)                                       \
+  do {                                                            \
+    if (auto r_ = (expr); !r_) return tl::unexpected(r_.error()); \
+  } while (false)
+
 // The same for a Result<void>.
 #define KILN_API_CHECK(expr)                                                              \
   do {                                                                                    \

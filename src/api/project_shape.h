@@ -73,6 +73,9 @@ ApiResult<void> check_artifacts(const nlohmann::json& artifacts, const std::stri
                                 bool secondary);
 ApiResult<void> check_environment_variables(const nlohmann::json& list, const std::string& where);
 ApiResult<void> check_cache(const nlohmann::json& cache, const std::string& where);
+// Gives each EnvironmentVariable in `list` without a `type` CodeBuild's default, PLAINTEXT, as
+// CodeBuild stores and answers it.
+void with_variable_types(nlohmann::json& list);
 // A list of ProjectSourceVersion ({sourceIdentifier, sourceVersion}).
 ApiResult<void> check_source_versions(const nlohmann::json& list, const std::string& where);
 

@@ -24,7 +24,7 @@ struct Api {
 };
 constexpr std::array<Api, 4> kApis = {{
     {"CodeBuild_20161006.", "codebuild", "InvalidInputException"},
-    {"Logs_20140328.", "logs", "InvalidInputException"},
+    {"Logs_20140328.", "logs", "InvalidParameterException"},
     {"AmazonSSM.", "ssm", "ValidationException"},
     {"secretsmanager.", "secretsmanager", "InvalidParameterException"},
 }};
@@ -103,7 +103,7 @@ Service::Op Service::find_op(std::string_view target) const {
     std::string_view name;
     Op op;
   };
-  static const std::array<Entry, 30> kOps = {{
+  static const std::array<Entry, 38> kOps = {{
       {"CodeBuild_20161006.CreateProject", &Service::create_project},
       {"CodeBuild_20161006.UpdateProject", &Service::update_project},
       {"CodeBuild_20161006.DeleteProject", &Service::delete_project},
@@ -117,10 +117,18 @@ Service::Op Service::find_op(std::string_view target) const {
       {"CodeBuild_20161006.BatchDeleteBuilds", &Service::batch_delete_builds},
       {"Logs_20140328.GetLogEvents", &Service::get_log_events},
       {"Logs_20140328.FilterLogEvents", &Service::filter_log_events},
+      {"Logs_20140328.DescribeLogGroups", &Service::describe_log_groups},
+      {"Logs_20140328.DescribeLogStreams", &Service::describe_log_streams},
       {"CodeBuild_20161006.ImportSourceCredentials", &Service::import_source_credentials},
       {"CodeBuild_20161006.ListSourceCredentials", &Service::list_source_credentials},
       {"CodeBuild_20161006.DeleteSourceCredentials", &Service::delete_source_credentials},
       {"CodeBuild_20161006.InvalidateProjectCache", &Service::invalidate_project_cache},
+      {"CodeBuild_20161006.PutResourcePolicy", &Service::put_resource_policy},
+      {"CodeBuild_20161006.GetResourcePolicy", &Service::get_resource_policy},
+      {"CodeBuild_20161006.DeleteResourcePolicy", &Service::delete_resource_policy},
+      {"CodeBuild_20161006.UpdateProjectVisibility", &Service::update_project_visibility},
+      {"CodeBuild_20161006.ListSharedProjects", &Service::list_shared_projects},
+      {"CodeBuild_20161006.ListSharedReportGroups", &Service::list_shared_report_groups},
       {"AmazonSSM.PutParameter", &Service::put_parameter},
       {"AmazonSSM.GetParameter", &Service::get_parameter},
       {"AmazonSSM.GetParameters", &Service::get_parameters},

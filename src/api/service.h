@@ -125,6 +125,9 @@ class Service {
   // CloudWatch Logs (logs_ops.cpp).
   ApiResult<nlohmann::json> get_log_events(const Call& c);
   ApiResult<nlohmann::json> filter_log_events(const Call& c);
+  // (log_groups.cpp)
+  ApiResult<nlohmann::json> describe_log_groups(const Call& c);
+  ApiResult<nlohmann::json> describe_log_streams(const Call& c);
   // CodeBuild source credentials (source_credentials_ops.cpp).
   ApiResult<nlohmann::json> import_source_credentials(const Call& c);
   ApiResult<nlohmann::json> list_source_credentials(const Call& c);
@@ -137,6 +140,15 @@ class Service {
   ApiResult<nlohmann::json> get_parameters_by_path(const Call& c);
   ApiResult<nlohmann::json> delete_parameter(const Call& c);
   ApiResult<nlohmann::json> describe_parameters(const Call& c);
+  // Resource policies and sharing (policy_ops.cpp).
+  ApiResult<nlohmann::json> put_resource_policy(const Call& c);
+  ApiResult<nlohmann::json> get_resource_policy(const Call& c);
+  ApiResult<nlohmann::json> delete_resource_policy(const Call& c);
+  ApiResult<nlohmann::json> update_project_visibility(const Call& c);
+  ApiResult<nlohmann::json> list_shared_projects(const Call& c);
+  ApiResult<nlohmann::json> list_shared_report_groups(const Call& c);
+  // The stored project whose `arn` member is `arn`; ResourceNotFoundException otherwise.
+  ApiResult<nlohmann::json> project_by_arn(const std::string& arn);
   // Secrets Manager (secretsmanager_ops.cpp).
   ApiResult<nlohmann::json> create_secret(const Call& c);
   ApiResult<nlohmann::json> get_secret_value(const Call& c);

@@ -63,7 +63,22 @@ long duration_seconds(double start, double end) {
   return static_cast<long>(end - start);
 }
 
+double record_time(double epoch_seconds) {
+  return std::round(epoch_seconds * 1000.0) / 1000.0;
+}
+
 namespace {
+
+// Sets `v` in the list: in place of the variable of the same name, else at the end.
+void apply_variable(std::vector<EnvVarRecord>& vars, EnvVarRecord v) {
+  for (auto& have : vars) {
+    if (have.name == v.name) {
+      have = std::move(v);
+      return;
+    }
+  }
+  vars.push_back(std::move(v));
+}
 
 // Kiln's LOCAL type (a folder on this host) is not one of CodeBuild's SourceType values; the
 // record shows such a source as NO_SOURCE with the folder as its location.
@@ -94,11 +109,16 @@ BuildRecord record_for(const BuildRequest& req) {
   r.image = id.image;
   r.compute_type = req.compute_type;
   r.privileged_mode = req.privileged_mode;
+  // The variables the build runs with, as CodeBuild's record shows them: PLAINTEXT values as
+  // given, a secret variable's reference (parameter name, secret id), never its value.
   for (const auto& [name, value] : req.project_vars)
-    r.environment_variables.push_back({name, value, "PLAINTEXT"});
-  // The record shows a secret variable's reference, as CodeBuild does, never its value.
+    apply_variable(r.environment_variables, {name, value, "PLAINTEXT"});
   for (const auto& v : req.project_secret_vars)
-    r.environment_variables.push_back({v.name, v.reference, v.type_name()});
+    apply_variable(r.environment_variables, {v.name, v.reference, v.type_name()});
+  for (const auto& [name, value] : req.override_vars)
+    apply_variable(r.environment_variables, {name, value, "PLAINTEXT"});
+  for (const auto& v : req.override_secret_vars)
+    apply_variable(r.environment_variables, {v.name, v.reference, v.type_name()});
   r.log_group = "/aws/codebuild/" + id.project;
   r.log_stream = id.uuid;
   r.timeout_minutes = timeout_in_minutes(req.timeout_minutes);
@@ -123,11 +143,11 @@ std::vector<PhaseRecord> queue_phases(double submitted, std::optional<double> la
 nlohmann::json to_json(const PhaseRecord& p) {
   nlohmann::json j;
   j["phaseType"] = to_string(p.type);
-  j["startTime"] = p.start_time;
+  j["startTime"] = record_time(p.start_time);
   // The final COMPLETED entry carries only phaseType and startTime (§3.1).
   if (p.type == PhaseType::kCompleted) return j;
   if (p.status) j["phaseStatus"] = to_string(*p.status);
-  if (p.end_time) j["endTime"] = *p.end_time;
+  if (p.end_time) j["endTime"] = record_time(*p.end_time);
   if (p.duration_seconds) j["durationInSeconds"] = *p.duration_seconds;
   if (p.emit_contexts && p.end_time) {
     auto& ctx = j["contexts"] = nlohmann::json::array();
@@ -155,8 +175,8 @@ nlohmann::json to_json(const BuildRecord& r) {
   j["id"] = r.id;
   j["arn"] = r.arn;
   j["buildNumber"] = r.build_number;
-  j["startTime"] = r.start_time;
-  if (r.end_time) j["endTime"] = *r.end_time;
+  j["startTime"] = record_time(r.start_time);
+  if (r.end_time) j["endTime"] = record_time(*r.end_time);
   j["currentPhase"] = to_string(r.current_phase);
   j["buildStatus"] = to_string(r.build_status);
   j["buildComplete"] = r.build_complete;

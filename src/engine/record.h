@@ -95,7 +95,9 @@ struct BuildRecord {
   std::string image;
   std::string compute_type = "BUILD_GENERAL1_SMALL";
   bool privileged_mode = false;
-  std::vector<EnvVarRecord> environment_variables;  // project variables (not overrides)
+  // The effective list: the project's variables with StartBuild's overrides applied (an override
+  // replaces the project's variable of its name in place, others follow), secrets as references.
+  std::vector<EnvVarRecord> environment_variables;
 
   // logs
   std::string log_group;
@@ -121,6 +123,9 @@ struct BuildRequest;  // engine/engine.h
 int timeout_in_minutes(double minutes);
 // A phase's durationInSeconds: whole seconds, rounded toward zero.
 long duration_seconds(double start, double end);
+// Every time in the record (startTime, endTime, phase times) as JSON shows it: epoch seconds to
+// the millisecond, the precision of CodeBuild's own answers (1556906956.318).
+double record_time(double epoch_seconds);
 
 // What the request decides before any phase starts: identity, source, environment (with
 // privilegedMode), logs and timeouts. The engine starts each run from it, and the API each

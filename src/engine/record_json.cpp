@@ -39,7 +39,7 @@ json queued_build(const BuildRequest& req, double submitted, const ProjectSettin
 void merge_worker_record(json& worker, const json& stored, double launched) {
   if (!worker.is_object()) return;
   const double submitted = number_or(stored, "startTime", launched);
-  worker["startTime"] = submitted;
+  worker["startTime"] = record_time(submitted);
   if (stored.is_object() && stored.contains("source")) worker["source"] = stored["source"];
   auto& phases = worker["phases"];
   if (!phases.is_array()) return;
@@ -69,17 +69,18 @@ void end_build(json& build, const std::string& status, double now, const std::st
     if (last.is_object() && !last.contains("endTime")) {
       const double start = number_or(last, "startTime", now);
       last["phaseStatus"] = status;
-      last["endTime"] = now;
+      last["endTime"] = record_time(now);
       last["durationInSeconds"] = duration_seconds(start, now);
       last["contexts"] =
           json::array({{{"statusCode", context_code}, {"message", context_message}}});
     }
   }
-  phases.push_back({{"phaseType", to_string(PhaseType::kCompleted)}, {"startTime", now}});
+  phases.push_back(
+      {{"phaseType", to_string(PhaseType::kCompleted)}, {"startTime", record_time(now)}});
   build["currentPhase"] = to_string(PhaseType::kCompleted);
   build["buildStatus"] = status;
   build["buildComplete"] = true;
-  build["endTime"] = now;
+  build["endTime"] = record_time(now);
 }
 
 }  // namespace kiln::engine

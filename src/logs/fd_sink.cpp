@@ -6,21 +6,19 @@
 
 namespace kiln::logs {
 
-namespace {
-// Writes all of `s`, retrying on EINTR and short writes. A closed terminal (EPIPE) or full disk
-// must not stop the build, so errors end the write silently: the log is best effort here and the
-// record is the source of truth.
-void write_all(int fd, std::string_view s) {
+// A closed terminal (EPIPE) or full disk must not stop the build, so errors end the write
+// silently: the log is best effort here and the record is the source of truth.
+bool write_all(int fd, std::string_view s) {
   while (!s.empty()) {
     ssize_t n = ::write(fd, s.data(), s.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;
+      return false;
     }
     s.remove_prefix(static_cast<std::size_t>(n));
   }
+  return true;
 }
-}  // namespace
 
 void FdSink::append(std::string_view s) {
   if (buf_.size() + s.size() > cap_) flush();

@@ -1,8 +1,9 @@
 // Where a build's log goes. The engine writes two kinds of text: agent lines (the
 // "[Container] 2024/01/02 03:04:05.123456 Entering phase BUILD" lines, formatted by the engine's
 // ContainerLog; CodeBuild's agent, not kiln-agent) and raw command output. `kiln run` writes to
-// its terminal and a server build's `kiln worker` to the build's log file, both with FdSink; the
-// server's API reads that file.
+// its terminal with FdSink; a server build's `kiln worker` writes the build's log file and its
+// time index with TimedFileSink (time_index.h), which the server's API reads. Both receive text
+// already masked (secrets::MaskingSink sits in front).
 // Thread safety: called from the engine's thread only.
 #pragma once
 
@@ -20,6 +21,10 @@ class LogSink {
   virtual void output(std::string_view chunk) = 0;     // raw bytes, may split lines
   virtual void flush() {}
 };
+
+// Writes all of `s` to `fd`, retrying on EINTR and short writes. False on any other error, which
+// ends the write.
+bool write_all(int fd, std::string_view s);
 
 // Writes to every child sink in order.
 class TeeSink final : public LogSink {

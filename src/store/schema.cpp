@@ -46,6 +46,15 @@ CREATE INDEX builds_by_token ON builds (project, idempotency_token, submitted)
   WHERE idempotency_token <> '';
 )sql";
 
+// Version 2: resource policies (PutResourcePolicy), one per project. The foreign key deletes a
+// project's policy with the project (foreign keys are on: sqlite_store.cpp).
+const char* const kSchemaV2 = R"sql(
+CREATE TABLE resource_policies (
+  project TEXT PRIMARY KEY NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+  policy TEXT NOT NULL
+);
+)sql";
+
 Result<std::int64_t> pragma_int(Db& db, const std::string& pragma) {
   KILN_STORE_TRY(q, db.query("PRAGMA " + pragma));
   KILN_STORE_TRY(row, q.step());
@@ -69,6 +78,7 @@ Error unusable(Db& db, Error cause) {
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps = {
       {1, "create projects and builds", kSchemaV1},
+      {2, "create resource_policies", kSchemaV2},
   };
   return steps;
 }

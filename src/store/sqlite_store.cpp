@@ -155,4 +155,35 @@ Result<Page> SqliteStore::list_projects(ProjectSort sort, SortOrder order, const
   return page;
 }
 
+Result<void> SqliteStore::put_resource_policy(const std::string& project,
+                                              const std::string& policy) {
+  std::lock_guard lock(mu_);
+  // Inserts only for a project that exists; the WHERE also keeps SQLite from reading ON CONFLICT
+  // as part of the SELECT's join.
+  KILN_STORE_TRY(q, db_->query("INSERT INTO resource_policies (project, policy) "
+                               "SELECT name, ? FROM projects WHERE name = ? "
+                               "ON CONFLICT (project) DO UPDATE SET policy = excluded.policy"));
+  KILN_STORE_CHECK(q.bind_all(policy, project));
+  KILN_STORE_CHECK(q.run());
+  if (db_->changes() == 0) return fail(ErrorCode::kNotFound, "project " + project + " not found");
+  return {};
+}
+
+Result<std::optional<std::string>> SqliteStore::get_resource_policy(const std::string& project) {
+  std::lock_guard lock(mu_);
+  KILN_STORE_TRY(q, db_->query("SELECT policy FROM resource_policies WHERE project = ?"));
+  KILN_STORE_CHECK(q.bind(1, project));
+  KILN_STORE_TRY(row, q.step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(q.text(0));
+}
+
+Result<bool> SqliteStore::delete_resource_policy(const std::string& project) {
+  std::lock_guard lock(mu_);
+  KILN_STORE_TRY(q, db_->query("DELETE FROM resource_policies WHERE project = ?"));
+  KILN_STORE_CHECK(q.bind(1, project));
+  KILN_STORE_CHECK(q.run());
+  return db_->changes() > 0;
+}
+
 }  // namespace kiln::store

@@ -37,6 +37,10 @@ class SqliteStore final : public Store {
   Result<std::vector<BuildRow>> builds_in_state(BuildState state) override;
   Result<int> count_in_state(const std::string& project, BuildState state) override;
 
+  Result<void> put_resource_policy(const std::string& project, const std::string& policy) override;
+  Result<std::optional<std::string>> get_resource_policy(const std::string& project) override;
+  Result<bool> delete_resource_policy(const std::string& project) override;
+
  private:
   // Caller holds mu_.
   Result<std::pair<BuildRow, bool>> insert_build_locked(BuildRow row);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,6 +91,14 @@ class Store {
                                                const std::string& token, int limit) = 0;
   virtual Result<std::vector<BuildRow>> builds_in_state(BuildState state) = 0;  // ordered by seq
   virtual Result<int> count_in_state(const std::string& project, BuildState state) = 0;
+
+  // A project's resource policy (PutResourcePolicy), kept as given: one per project, replaced by
+  // the next put, deleted with the project. kNotFound when the project does not exist.
+  virtual Result<void> put_resource_policy(const std::string& project,
+                                           const std::string& policy) = 0;
+  // nullopt when the project has none.
+  virtual Result<std::optional<std::string>> get_resource_policy(const std::string& project) = 0;
+  virtual Result<bool> delete_resource_policy(const std::string& project) = 0;  // false if none
 };
 
 // Opens (creating if needed) the SQLite database `file` and brings its schema up to date.

@@ -113,6 +113,8 @@ class Boto3Test(unittest.TestCase):
                                 environmentVariablesOverride=[{"name": "WHO", "value": "override"}],
                                 idempotencyToken="tok-1")["build"]
         again = self.cb.start_build(projectName="overrides", buildspecOverride=spec,
+                                    environmentVariablesOverride=[{"name": "WHO",
+                                                                   "value": "override"}],
                                     idempotencyToken="tok-1")["build"]
         self.assertEqual(again["id"], b["id"])
         done = wait_for_build(self.cb, b["id"])
