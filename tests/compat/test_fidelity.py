@@ -92,7 +92,7 @@ class FidelityTest(unittest.TestCase):
         self.assertEqual(cm.exception.code, code, cm.exception.message)
         return cm.exception.message
 
-    def test_record_shows_the_effective_environment(self):  # item 7
+    def test_record_shows_the_effective_environment(self):
         for c in self.each_client():
             name = "effective-" + c.name
             env = dict(ENV, environmentVariables=[
@@ -116,7 +116,7 @@ class FidelityTest(unittest.TestCase):
             done = wait_for_build(self.boto, b["id"])
             self.assertEqual(done["environment"]["environmentVariables"], expected)
 
-    def test_idempotency_token_with_other_parameters(self):  # item 8
+    def test_idempotency_token_with_other_parameters(self):
         for c in self.each_client():
             name = "idem-" + c.name
             create(c, name)
@@ -128,7 +128,7 @@ class FidelityTest(unittest.TestCase):
             self.assert_error("IdempotentParameterMismatchException", c, "start_build", **other)
             self.assertEqual(len(c("list_builds_for_project", projectName=name)["ids"]), 1)
 
-    def test_variables_without_a_type_are_plaintext(self):  # item 9
+    def test_variables_without_a_type_are_plaintext(self):
         for c in self.each_client():
             name = "types-" + c.name
             p = create(c, name, environment=dict(ENV, environmentVariables=[
@@ -146,7 +146,7 @@ class FidelityTest(unittest.TestCase):
             self.assertIn({"name": "NEW", "value": "z", "type": "PLAINTEXT"},
                           b["environment"]["environmentVariables"])
 
-    def test_create_and_update_validate_what_they_store(self):  # item 10
+    def test_create_and_update_validate_what_they_store(self):
         for c in self.each_client():
             name = "valid-" + c.name
             msg = self.assert_error("InvalidInputException", create, c, name,
@@ -174,7 +174,7 @@ class FidelityTest(unittest.TestCase):
                                     sourceTypeOverride="S3")
             self.assertEqual(msg, "Invalid source: location must be specified for type S3")
 
-    def test_small_shapes(self):  # item 12: times, StopBuild on a finished build
+    def test_small_shapes(self):  # times, StopBuild on a finished build
         for c in self.each_client():
             name = "shapes-" + c.name
             create(c, name)
@@ -203,7 +203,7 @@ class FidelityTest(unittest.TestCase):
         client.batch_get_builds(ids=[build_id])
         return json.loads(bodies[0])["builds"][0]
 
-    def test_resource_policy_visibility_and_sharing(self):  # item 12
+    def test_resource_policy_visibility_and_sharing(self):
         for c in self.each_client():
             name = "policy-" + c.name
             create(c, name)
@@ -229,7 +229,7 @@ class FidelityTest(unittest.TestCase):
             self.assertEqual(c("list_shared_projects").get("projects", []), [])
             self.assertEqual(c("list_shared_report_groups").get("reportGroups", []), [])
 
-    def test_policy_operations_are_authorized(self):  # item 12: keys' IAM policies apply
+    def test_policy_operations_are_authorized(self):  # keys' IAM policies apply
         inline_project(self.boto, "guarded", SPEC)
         reader = Key(self.server, "reader", json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Action": "codebuild:GetResourcePolicy",

@@ -1,4 +1,4 @@
-"""CloudWatch Logs against a real kiln server (issue #15, item 11), with boto3 and the AWS CLI v2:
+"""CloudWatch Logs against a real kiln server, with boto3 and the AWS CLI v2:
 missing groups and streams, DescribeLogGroups / DescribeLogStreams, filter patterns, the Logs
 model's error for operations Kiln lacks, and per-line timestamps (`aws logs tail` of a build that
 prints a line a second)."""

@@ -1,5 +1,5 @@
 """`kiln lint` and `kiln run` over tests/corpus/buildspecs, the public buildspecs of
-tests/corpus/buildspecs/README.md: CodeBuild's verdict for each file (issue #15). The evidence
+tests/corpus/buildspecs/README.md: CodeBuild's verdict for each file. The evidence
 for each reject is written down in tests/unit/spec/real_corpus_test.cpp, which checks the same
 verdicts through the library; this checks the binary."""
 import shutil
@@ -50,7 +50,7 @@ def test_lint_gives_codebuilds_verdict_for_every_corpus_file(kiln):
     for name, first in REJECTS.items():
         first_error = next(d for d in found[name] if ": error: " in d)
         assert first_error.startswith(first), (name, first_error)
-    # Every diagnostic names FILE:LINE:COL (issue #15 item 4).
+    # Every diagnostic names FILE:LINE:COL.
     headers = [line for line in r.stdout.splitlines() if ": error: " in line or ": warning: " in line]
     assert len(headers) == sum(len(ds) for ds in found.values())
 

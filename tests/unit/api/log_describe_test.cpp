@@ -1,6 +1,6 @@
-// CloudWatch Logs behaviour of issue #15 item 11: missing groups and streams, DescribeLogGroups,
-// DescribeLogStreams, filter patterns through FilterLogEvents, the Logs model's error code for
-// unknown operations, and event timestamps from the time index.
+// CloudWatch Logs behaviour (docs/server.md, "Log groups and streams"): missing groups and streams,
+// DescribeLogGroups, DescribeLogStreams, filter patterns through FilterLogEvents, the Logs model's
+// error code for unknown operations, and event timestamps from the time index.
 #include <gtest/gtest.h>
 #include <unistd.h>
 

@@ -77,7 +77,7 @@ TEST(ParseTop, VersionThatIsAListIsInvalid) {
             "invalid buildspec `version` specified: a list, see documentation");
 }
 
-// Issue #15: every diagnostic has a position. Without the key, it is the mapping that lacks it.
+// Every diagnostic has a position. Without the key, it is the mapping that lacks it.
 TEST(ParseTop, MissingVersionPointsAtTheMapping) {
   const std::string text = "phases:\n  build:\n    commands: [make]\n";
   EXPECT_EQ(lint(text),

@@ -159,7 +159,7 @@ TEST(RealCorpus, VerdictsAreCodeBuilds) {
   }
 }
 
-// Issue #15 item 4: every diagnostic has a position (FILE:LINE:COL). That the first error is the
+// Every diagnostic has a position (FILE:LINE:COL). That the first error is the
 // one CodeBuild stops at is checked above, per reject.
 TEST(RealCorpus, EveryDiagnosticHasAPosition) {
   const std::regex shape(R"(^\d+:\d+: (error|warning): .+$)");
@@ -173,7 +173,7 @@ TEST(RealCorpus, EveryDiagnosticHasAPosition) {
   EXPECT_GT(diagnostics, 20);
 }
 
-// Issue #15 item 5: what CodeBuild runs without a word gets none from Kiln either.
+// What CodeBuild runs without a word gets none from Kiln either.
 TEST(RealCorpus, NoWarningsForWhatCodeBuildRunsSilently) {
   for (const char* name :
        {"020-aws-sagemaker-python-sdk-integ.yml",  // post_build: only finally
