@@ -19,35 +19,18 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class LogDescribeTest : public ::testing::Test {
+class LogDescribeTest : public LogFolderTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("kiln-log-describe-" + std::to_string(::getpid()));
-    fs::create_directories(root_ / "logs");
-    ServiceOptions o;
-    o.account = {"us-east-1", "123456789012"};
-    o.data = {root_};
-    o.allow_anonymous = true;
-    service_ = std::make_unique<Service>(o, *store_, *secrets_, keys_, control_, clock_);
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(root_);
-    else
-      std::fprintf(stderr, "kept %s\n", root_.c_str());
-  }
   // A build log and, unless `times` is empty, its time index.
   void write_log(const std::string& project, const std::string& uuid, const std::string& text,
                  const std::string& times = "") {
-    fs::create_directories(root_ / "logs" / project);
-    const fs::path p = root_ / "logs" / project / (uuid + ".log");
+    const fs::path p = log_path(project, uuid);
     std::ofstream(p, std::ios::binary) << text;
     if (!times.empty()) std::ofstream(logs::time_index_path(p), std::ios::binary) << times;
   }
+  // `target` without the Logs prefix ("GetLogEvents").
   Answer call(const std::string& target, const json& in) {
-    http::Request req = json_request("Logs_20140328." + target, in.dump());
-    const http::Response r = service_->handle(req);
-    return {r.status, json::parse(r.body.empty() ? "{}" : r.body), r.body};
+    return LogFolderTest::call("Logs_20140328." + target, in);
   }
   json ok(const std::string& target, const json& in) {
     Answer a = call(target, in);
@@ -59,14 +42,6 @@ class LogDescribeTest : public ::testing::Test {
     for (const auto& x : list) out.push_back(x[key]);
     return out;
   }
-
-  fs::path root_;
-  FakeClock clock_;
-  std::unique_ptr<store::Store> store_ = store::open_sqlite(":memory:").value();
-  std::unique_ptr<secrets::SecretStore> secrets_ = secrets::memory_secret_store(clock_);
-  OneKey keys_;
-  NoBuilds control_;
-  std::unique_ptr<Service> service_;
 };
 
 TEST_F(LogDescribeTest, MissingGroupsAndStreamsAreNamed) {

@@ -50,21 +50,10 @@ long peak_mib() {
   return -1;
 }
 
-class LogReadsTest : public ::testing::Test {
+class LogReadsTest : public LogFolderTest {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("kiln-log-reads-" + std::to_string(::getpid()));
-    fs::create_directories(root_ / "logs" / "big");
-  }
-  void TearDown() override {
-    if (!HasFailure())
-      fs::remove_all(root_);
-    else
-      std::fprintf(stderr, "kept %s\n", root_.c_str());
-  }
   fs::path log(const std::string& project, const std::string& uuid) {
-    fs::create_directories(root_ / "logs" / project);
-    return root_ / "logs" / project / (uuid + ".log");
+    return log_path(project, uuid);
   }
   // One 200 MB line between two agent lines.
   fs::path write_big() {
@@ -78,33 +67,6 @@ class LogReadsTest : public ::testing::Test {
     out << "\n" << kEnd;
     return p;
   }
-  Answer call(const std::string& target, const nlohmann::json& in) {
-    http::Request req;
-    req.method = "POST";
-    req.target = req.path = "/";
-    req.body = in.dump();
-    req.headers = {{"host", "127.0.0.1"}, {"x-amz-target", target}};
-    const http::Response r = service().handle(req);
-    return {r.status, nlohmann::json::parse(r.body.empty() ? "{}" : r.body), r.body};
-  }
-  Service& service() {
-    if (!service_) {
-      ServiceOptions o;
-      o.account = {"us-east-1", "123456789012"};
-      o.data = {root_};
-      o.allow_anonymous = true;
-      service_ = std::make_unique<Service>(o, *store_, *secrets_, keys_, control_, clock_);
-    }
-    return *service_;
-  }
-
-  fs::path root_;
-  FakeClock clock_;
-  std::unique_ptr<store::Store> store_ = store::open_sqlite(":memory:").value();
-  std::unique_ptr<secrets::SecretStore> secrets_ = secrets::memory_secret_store(clock_);
-  OneKey keys_;
-  NoBuilds control_;
-  std::unique_ptr<Service> service_;
 };
 
 nlohmann::json with(nlohmann::json base, const nlohmann::json& more) {

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -88,6 +91,46 @@ class ServiceTest : public ::testing::Test {
                    keys_,
                    control_,
                    clock_};
+};
+
+// A Service whose data folder is a fresh temporary folder with `logs/`, for the Logs API's tests:
+// build logs are written under log_path() and read through call() / ok(). The folder is removed
+// after a passing test and kept (and named) after a failing one.
+class LogFolderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / ("kiln-logs-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(root_ / "logs");
+    ServiceOptions o;
+    o.account = {"us-east-1", "123456789012"};
+    o.data = {root_};
+    o.allow_anonymous = true;
+    service_ = std::make_unique<Service>(o, *store_, *secrets_, keys_, control_, clock_);
+  }
+  void TearDown() override {
+    if (!HasFailure())
+      std::filesystem::remove_all(root_);
+    else
+      std::fprintf(stderr, "kept %s\n", root_.c_str());
+  }
+  // Where the log of build `uuid` of `project` goes, its folder made.
+  std::filesystem::path log_path(const std::string& project, const std::string& uuid) {
+    std::filesystem::create_directories(root_ / "logs" / project);
+    return root_ / "logs" / project / (uuid + ".log");
+  }
+  Answer call(const std::string& target, const nlohmann::json& in) {
+    http::Request req = json_request(target, in.dump());
+    const http::Response r = service_->handle(req);
+    return {r.status, nlohmann::json::parse(r.body.empty() ? "{}" : r.body), r.body};
+  }
+
+  std::filesystem::path root_;
+  FakeClock clock_;
+  std::unique_ptr<store::Store> store_ = store::open_sqlite(":memory:").value();
+  std::unique_ptr<secrets::SecretStore> secrets_ = secrets::memory_secret_store(clock_);
+  OneKey keys_;
+  NoBuilds control_;
+  std::unique_ptr<Service> service_;
 };
 
 }  // namespace kiln::api
