@@ -100,6 +100,11 @@ struct BuildRequest {
 
   artifacts::Packaging packaging = artifacts::Packaging::kZip;
   std::filesystem::path artifacts_dir;  // empty: NO_ARTIFACTS, nothing is uploaded
+  // Where the build's reports go (§7), one reports::report_file_json file each, written in
+  // UPLOAD_ARTIFACTS; empty: reports are collected and summarised but not written. The server
+  // points it at a folder of its data the build cannot see and takes the files in when the
+  // worker's final record arrives.
+  std::filesystem::path reports_dir;
   // Set: artifacts go to S3 (artifacts_dir is then only their staging folder).
   std::vector<artifacts::S3ArtifactTarget> s3_artifacts;
   // kiln run -a s3://...: secondary artifacts without a target go beside the primary one.

@@ -266,6 +266,7 @@ json request_to_json(const BuildRequest& req) {
   j["queuedTimeoutMinutes"] = req.queued_timeout_minutes;
   j["packaging"] = req.packaging == artifacts::Packaging::kNone ? "NONE" : "ZIP";
   j["artifactsDir"] = req.artifacts_dir.string();
+  j["reportsDir"] = req.reports_dir.string();
   json targets = json::array();
   for (const auto& t : req.s3_artifacts) targets.push_back(target_to_json(t));
   j["s3Artifacts"] = std::move(targets);
@@ -331,6 +332,7 @@ Result<BuildRequest> request_from_json(const json& j) {
   r.read(j, "", "packaging", text);
   req.packaging = text == "NONE" ? artifacts::Packaging::kNone : artifacts::Packaging::kZip;
   read_path(r, j, "", "artifactsDir", req.artifacts_dir);
+  read_path(r, j, "", "reportsDir", req.reports_dir);
   each_object(r, j, "s3Artifacts", [&](const json& t, const std::string& at) {
     req.s3_artifacts.push_back(target_from_json(r, t, at));
   });
