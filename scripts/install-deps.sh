@@ -13,9 +13,9 @@ PACKAGES=(
   clang clang-format clang-tidy libclang-rt-14-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
   libarchive-dev libzstd-dev libssl-dev nettle-dev zlib1g-dev liblzma-dev libbz2-dev
-  libsqlite3-dev libboost-dev libsodium-dev libcurl4-openssl-dev libre2-dev
+  libsqlite3-dev libboost-dev libsodium-dev libcurl4-openssl-dev libre2-dev libxml2-dev libxml2
   libgtest-dev libgmock-dev libbenchmark-dev
-  zip unzip zstd python3 python3-pytest python3-boto3 python3-botocore hyperfine procps awscli wrk
+  zip unzip zstd python3 python3-pytest python3-coverage python3-boto3 python3-botocore hyperfine libxml2-utils procps awscli wrk
   nodejs npm
   docker.io bubblewrap mmdebstrap curl
   libseccomp-dev slirp4netns

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "net/http_client.h"
+#include "util/dl_symbol.h"
 #include "util/string.h"
 
 namespace kiln::net {
@@ -25,14 +26,6 @@ struct CurlApi {
   void (*slist_free_all)(curl_slist*);
 };
 
-template <typename F>
-bool resolve(void* lib, const char* name, F& out) {
-  void* sym = ::dlsym(lib, name);
-  if (sym == nullptr) return false;
-  out = reinterpret_cast<F>(sym);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): dlsym
-  return true;
-}
-
 Result<const CurlApi*> load_curl() {
   static std::once_flag once;
   static CurlApi api{};
@@ -43,15 +36,15 @@ Result<const CurlApi*> load_curl() {
       problem = std::string("libcurl is not installed (apt-get install libcurl4): ") + ::dlerror();
       return;
     }
-    const bool ok = resolve(lib, "curl_global_init", api.global_init) &&
-                    resolve(lib, "curl_easy_init", api.easy_init) &&
-                    resolve(lib, "curl_easy_setopt", api.easy_setopt) &&
-                    resolve(lib, "curl_easy_perform", api.easy_perform) &&
-                    resolve(lib, "curl_easy_getinfo", api.easy_getinfo) &&
-                    resolve(lib, "curl_easy_cleanup", api.easy_cleanup) &&
-                    resolve(lib, "curl_easy_strerror", api.easy_strerror) &&
-                    resolve(lib, "curl_slist_append", api.slist_append) &&
-                    resolve(lib, "curl_slist_free_all", api.slist_free_all);
+    const bool ok = dl_resolve(lib, "curl_global_init", api.global_init) &&
+                    dl_resolve(lib, "curl_easy_init", api.easy_init) &&
+                    dl_resolve(lib, "curl_easy_setopt", api.easy_setopt) &&
+                    dl_resolve(lib, "curl_easy_perform", api.easy_perform) &&
+                    dl_resolve(lib, "curl_easy_getinfo", api.easy_getinfo) &&
+                    dl_resolve(lib, "curl_easy_cleanup", api.easy_cleanup) &&
+                    dl_resolve(lib, "curl_easy_strerror", api.easy_strerror) &&
+                    dl_resolve(lib, "curl_slist_append", api.slist_append) &&
+                    dl_resolve(lib, "curl_slist_free_all", api.slist_free_all);
     if (!ok) {
       problem = "libcurl.so.4 lacks a function Kiln needs (libcurl 7.75 or newer is required)";
       return;

@@ -38,8 +38,8 @@ enum class Format {
   kSimpleCov,
 };
 inline constexpr Format kAllFormats[] = {
-    Format::kJunitXml,  Format::kCucumberJson, Format::kTestNgXml,    Format::kVisualStudioTrx,
-    Format::kNunitXml,  Format::kNunit3Xml,    Format::kCloverXml,    Format::kCoberturaXml,
+    Format::kJunitXml,  Format::kCucumberJson, Format::kTestNgXml, Format::kVisualStudioTrx,
+    Format::kNunitXml,  Format::kNunit3Xml,    Format::kCloverXml, Format::kCoberturaXml,
     Format::kJacocoXml, Format::kSimpleCov};
 
 // Case-insensitive ("junitxml" is JUNITXML); nullopt for an unknown name.
@@ -66,7 +66,7 @@ inline constexpr std::string_view kError = "ERROR";
 inline constexpr std::string_view kSkipped = "SKIPPED";
 inline constexpr std::string_view kUnknown = "UNKNOWN";
 inline constexpr std::string_view kTestStatuses[] = {kSucceeded, kFailed, kError, kSkipped,
-                                                      kUnknown};
+                                                     kUnknown};
 
 struct TestCase {
   std::string test_raw_data_path;  // the file it came from, as the build sees it
@@ -81,7 +81,7 @@ struct TestCase {
 };
 
 struct TestSummary {
-  std::int64_t total = 0;  // every case, truncated ones included
+  std::int64_t total = 0;                             // every case, truncated ones included
   std::map<std::string, std::int64_t> status_counts;  // all five statuses, zeros included
   std::int64_t duration_ns = 0;
 };
@@ -105,23 +105,28 @@ struct FileCoverage {
   bool operator==(const FileCoverage&) const = default;
 };
 
+// GCC's -Wshadow counts a scoped enumerator as shadowing the status strings above, though
+// ReportStatus::kSucceeded can never be confused with kSucceeded.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
 enum class ReportStatus { kGenerating, kSucceeded, kFailed, kIncomplete, kDeleting };
+#pragma GCC diagnostic pop
 std::string_view status_name(ReportStatus s);  // "GENERATING", "SUCCEEDED", ...
 std::optional<ReportStatus> status_from_name(std::string_view name);
 
 struct Report {
-  std::string arn;        // arn:aws:codebuild:<region>:<account>:report/<group name>:<uuid>
-  std::string name;       // the group's name (CodeBuild's Report.name)
-  std::string group_arn;  // arn:aws:codebuild:<region>:<account>:report-group/<group name>
+  std::string arn;           // arn:aws:codebuild:<region>:<account>:report/<group name>:<uuid>
+  std::string name;          // the group's name (CodeBuild's Report.name)
+  std::string group_arn;     // arn:aws:codebuild:<region>:<account>:report-group/<group name>
   std::string execution_id;  // the build's ARN
   ReportType type = ReportType::kTest;
   ReportStatus status = ReportStatus::kGenerating;
   double created = 0;  // epoch seconds
   double expired = 0;  // created + kDefaultExpiryDays (the server may re-stamp it)
   bool truncated = false;
-  TestSummary test_summary;   // type kTest
-  Coverage coverage_summary;  // type kCodeCoverage
-  std::vector<TestCase> test_cases;    // at most kMaxTestCases, failures first
+  TestSummary test_summary;             // type kTest
+  Coverage coverage_summary;            // type kCodeCoverage
+  std::vector<TestCase> test_cases;     // at most kMaxTestCases, failures first
   std::vector<FileCoverage> coverages;  // one per file, type kCodeCoverage
   // Why the report is INCOMPLETE or FAILED short of its tests (for the log and the summary;
   // not a CodeBuild field, and not part of report_json).
