@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "engine/executor_factory.h"
 #include "engine/services.h"
+#include "reports/junit_out.h"
 #include "run_options.h"
 #include "run_sources.h"
 #include "signals.h"
@@ -188,6 +189,7 @@ int run_build(const RunOptions& o) {
   req.network_mode = o.network;
   req.privileged_mode = o.privileged;
   req.image_dir = o.image_dir;
+  if (!o.reports_dir.empty()) req.reports_dir = fs::absolute(o.reports_dir, ec);
 
   if (o.executor != "process") {
     for (const auto& line : engine::sweep_leftovers(o.executor))
@@ -209,12 +211,27 @@ int run_build(const RunOptions& o) {
   exec::CancelToken& cancel = *token;
   install_signal_handlers(cancel);
 
-  engine::Engine eng({executor, services.uploader(), out, clock, (*secrets)->resolver(), nullptr,
-                      &services.sources(), services.cache()});
+  std::vector<reports::Report> made_reports;
+  engine::EngineDeps deps{executor,
+                          services.uploader(),
+                          out,
+                          clock,
+                          (*secrets)->resolver(),
+                          nullptr,
+                          &services.sources(),
+                          services.cache()};
+  deps.on_reports = [&made_reports](const std::vector<reports::Report>& r) { made_reports = r; };
+  engine::Engine eng(std::move(deps));
   const engine::BuildRecord record = eng.run(req, cancel);
   out.flush();
 
-  print_summary(record, SummaryStyle{!o.no_color && ::isatty(STDOUT_FILENO) == 1});
+  const SummaryStyle style{!o.no_color && ::isatty(STDOUT_FILENO) == 1};
+  print_summary(record, style);
+  print_report_summary(made_reports, style);
+  if (!o.junit_out.empty()) {
+    auto w = reports::write_junit_file(made_reports, o.junit_out);
+    if (!w) std::fprintf(stderr, "kiln run: --junit-out: %s\n", w.error().describe().c_str());
+  }
   if (!o.json.empty()) {
     auto w = write_file_atomic(o.json, json_text(engine::to_json(record), 2) + "\n");
     if (!w) std::fprintf(stderr, "kiln run: %s\n", w.error().describe().c_str());
@@ -268,6 +285,10 @@ std::function<int()> add_run_command(CLI::App& app) {
                   "Where LOCAL caches live (default $XDG_CACHE_HOME/kiln or ~/.cache/kiln)");
   cmd->add_option("--project", o->project, "Project name (default: the source folder's name)");
   cmd->add_option("--json", o->json, "Write the build record to FILE");
+  cmd->add_option("--reports-dir", o->reports_dir,
+                  "Write each test or coverage report as CodeBuild's Report JSON into DIR");
+  cmd->add_option("--junit-out", o->junit_out,
+                  "Write every test report merged into one JUnit XML FILE");
   cmd->add_option("--packaging", o->packaging, "ZIP (default) or NONE (folders)");
   cmd->add_option("--workspace", o->workspace_mode, "auto | reflink | copy | hardlink");
   cmd->add_flag("--in-place", o->in_place, "Build in the source folder itself");

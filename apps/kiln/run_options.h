@@ -34,6 +34,8 @@ struct RunOptions {
   std::string cache_dir;
   std::string project;
   std::string json;
+  std::string reports_dir;  // --reports-dir: one report_file_json file per report
+  std::string junit_out;    // --junit-out: every test report merged into one JUnit file
   std::string packaging = "ZIP";
   std::string workspace_mode = "auto";
   bool in_place = false;

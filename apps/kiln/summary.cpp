@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 
+#include "reports/summary.h"
 #include "util/escape.h"
 
 namespace kiln::app {
@@ -37,6 +38,12 @@ void print_summary(const engine::BuildRecord& r, SummaryStyle style) {
   for (const auto& a : r.secondary_artifacts)
     std::printf("Artifact %s: %s\n", escape_control(a.identifier).c_str(),
                 escape_control(a.location).c_str());
+  std::fflush(stdout);
+}
+
+void print_report_summary(const std::vector<reports::Report>& reports, SummaryStyle style) {
+  const std::string text = reports::test_summary(reports, {style.color});
+  std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
 }
 

@@ -2,13 +2,16 @@
 // BuildRun and calls execute(); the phase steps live in build_run.cpp (transitions),
 // download_source.cpp (sources, buildspec, variables), secret_vars.cpp (secret values,
 // git-credential-helper, source credentials), cache_phase.cpp (cache restore and save),
-// command_phase.cpp (commands, finally, on-failure) and upload_phase.cpp (artifacts).
+// command_phase.cpp (commands, finally, on-failure), upload_phase.cpp (artifacts) and
+// report_phase.cpp (test and coverage reports).
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "engine/container_log.h"
 #include "engine/engine.h"
@@ -16,6 +19,19 @@
 #include "spec/buildspec.h"
 
 namespace kiln::engine {
+
+// Removes a staging folder when the step that made it returns, however it returns; a folder
+// that cannot be removed goes with the build's folder at the end.
+struct RemoveOnExit {
+  explicit RemoveOnExit(std::filesystem::path d) : dir(std::move(d)) {}
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+  ~RemoveOnExit() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  std::filesystem::path dir;
+};
 
 // How a phase ended, before it is written to the record.
 struct PhaseOutcome {
@@ -39,8 +55,10 @@ class BuildRun {
   PhaseOutcome provision();
   PhaseOutcome download_source();
   PhaseOutcome run_command_phase(spec::PhaseName name);
-  PhaseOutcome upload_artifacts();  // artifacts, then the cache
+  PhaseOutcome upload_artifacts();  // artifacts, reports, then the cache
   PhaseOutcome upload_artifact_files();
+  // report_phase.cpp: the buildspec's reports and auto-discover (§7); never fails the build.
+  void make_reports();
   void finalize();
 
   // download_source helpers.

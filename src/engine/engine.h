@@ -23,6 +23,7 @@
 #include "engine/variables.h"
 #include "exec/executor.h"
 #include "logs/log_sink.h"
+#include "reports/report.h"
 #include "secrets/resolver.h"
 #include "source/fetcher.h"
 #include "util/clock.h"
@@ -131,6 +132,10 @@ struct EngineDeps {
   source::SourceFetcher* sources = nullptr;
   // Optional: the build's cache (cache/build_cache.h); null = the buildspec cache is skipped.
   cache::BuildCache* cache = nullptr;
+  // Optional: called once in UPLOAD_ARTIFACTS with the build's reports (§7.5; maybe none),
+  // already masked; not called when UPLOAD_ARTIFACTS did not run (the build jumped to
+  // FINALIZING). `kiln run` prints them.
+  std::function<void(const std::vector<reports::Report>&)> on_reports;
 };
 
 class Engine {

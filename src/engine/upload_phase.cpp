@@ -51,6 +51,9 @@ void BuildRun::capture_exported_variables() {
 
 PhaseOutcome BuildRun::upload_artifacts() {
   PhaseOutcome o = upload_artifact_files();
+  // After the artifacts, as CodeBuild's logs show them (docs/reports.md "When"); also when the
+  // artifacts failed: a report never depends on them.
+  make_reports();
   // The cache is saved only from a build that succeeded, artifacts included (§6).
   if (o.status == Status::kSucceeded && succeeding_) save_cache();
   return o;
@@ -75,13 +78,7 @@ PhaseOutcome BuildRun::upload_artifact_files() {
   // paths"), copied out under the executor's scratch folder, which the build cannot see.
   up.open_environment_root = [this] { return deps_.executor.open_root(); };
   up.staging_dir = scratch_ / "artifacts-env";
-  struct RemoveStaging {
-    std::filesystem::path dir;
-    ~RemoveStaging() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } remove_staging{up.staging_dir};
+  const RemoveOnExit remove_staging{up.staging_dir};
   ContainerLineSink sink(log_);
   auto result = deps_.uploader.upload(up, sink);
   if (!result) return {Status::kFailed, PhaseContext{"CLIENT_ERROR", result.error().describe()}};
