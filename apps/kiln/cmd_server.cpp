@@ -15,6 +15,8 @@
 #include "commands.h"
 #include "engine/executor_factory.h"
 #include "http/server.h"
+#include "net/s3_client.h"
+#include "reports/report.h"
 #include "secrets/secret_store.h"
 #include "server/cache_invalidation.h"
 #include "server/reloading_keys.h"
@@ -40,6 +42,7 @@ struct ServerOptions {
   // Archive (S3) cache eviction per project namespace, applied after each save (docs/cache.md).
   std::uint64_t cache_max_mb = 10240;
   long long cache_max_age_hours = 168;
+  int report_expiry_days = reports::kDefaultExpiryDays;  // reports expire (§7.3)
   std::vector<std::string> source_roots;
   std::string executor;   // "" = sandbox where it works (server_setup.h default_executor)
   std::string network;    // "" = the executor's default
@@ -68,6 +71,9 @@ int run_server(const ServerOptions& o) {
     port = -1;
   }
   if (port < 0 || port > 65535) return fail_usage("--listen: bad port in " + o.listen);
+  if (o.report_expiry_days < 1)
+    return fail_usage("--report-expiry-days must be at least 1, not " +
+                      std::to_string(o.report_expiry_days));
 
   std::error_code ec;
   fs::create_directories(o.data, ec);
@@ -133,6 +139,10 @@ int run_server(const ServerOptions& o) {
   sched_opts.build_user = build_user;
   sched_opts.max_running =
       o.max_builds != 0 ? o.max_builds : std::max(1u, std::thread::hardware_concurrency());
+  sched_opts.reports.expiry_days = o.report_expiry_days;
+  // Report groups that export to S3 use the S3 endpoint of the server's environment, as
+  // artifacts do (docs/server.md).
+  sched_opts.reports.s3_config = [] { return net::s3_config_from_env(); };
   server::Scheduler scheduler(sched_opts, **store, clock);
   auto recovered = scheduler.recover();
   if (!recovered) return fail_start(recovered.error().describe());
@@ -251,6 +261,9 @@ std::function<int()> add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--cache-max-age-hours", opts->cache_max_age_hours,
                   "S3 cache: remove objects not written for this long (0 = no limit)")
+      ->capture_default_str();
+  cmd->add_option("--report-expiry-days", opts->report_expiry_days,
+                  "reports (test cases, coverage) are kept this many days")
       ->capture_default_str();
   return [opts] { return run_server(*opts); };
 }

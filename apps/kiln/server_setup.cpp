@@ -100,7 +100,7 @@ Result<void> open_builds_to_build_user(const fs::path& data) {
     }
   }
   // The folders the server fills later are made now, so they are private from the start.
-  for (const char* sub : {"builds", "logs", "artifacts", "cache"}) {
+  for (const char* sub : {"builds", "logs", "artifacts", "cache", "reports"}) {
     fs::create_directories(data / sub, ec);
     if (ec) return fail(ErrorCode::kIo, "create " + (data / sub).string() + ": " + ec.message());
   }

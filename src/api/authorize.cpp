@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "api/report_shape.h"
 #include "api/service.h"
 #include "engine/record.h"
 #include "secrets/resolver.h"
@@ -71,6 +72,16 @@ class Arns {
     std::string n = after(name, ":parameter/");
     if (n.starts_with('/')) n.erase(0, 1);
     return base("ssm") + "parameter/" + n;
+  }
+  // A report group's name or ARN.
+  std::string report_group(const std::string& name) const {
+    if (name.starts_with("arn:") && name.find(":report-group/") != std::string::npos) return name;
+    return base("codebuild") + "report-group/" + name;
+  }
+  // A report is checked against its group (the CodeBuild permissions reference).
+  std::string group_of_report(const std::string& arn) const {
+    const std::string group = group_arn_of_report(arn);
+    return group.empty() ? report_group("") : group;
   }
   std::string secret(const std::string& id) const {
     if (ctx_.secret_arn) {
@@ -150,8 +161,22 @@ void codebuild(std::vector<Access>& out, std::string_view op, const json& in, co
     const std::string arn = string_at(in, "resourceArn");
     const bool other = arn.starts_with("arn:") && arn.find(":project/") == std::string::npos;
     add(out, action, other ? arn : arns.project(arn));
+  } else if (op == "CreateReportGroup") {
+    add(out, action, arns.report_group(string_at(in, "name")));
+  } else if (op == "UpdateReportGroup" || op == "DeleteReportGroup") {
+    add(out, action, arns.report_group(string_at(in, "arn")));
+  } else if (op == "ListReportsForReportGroup" || op == "GetReportGroupTrend") {
+    add(out, action, arns.report_group(string_at(in, "reportGroupArn")));
+  } else if (op == "BatchGetReportGroups") {
+    for (const auto& a : strings_at(in, "reportGroupArns")) add(out, action, arns.report_group(a));
+  } else if (op == "BatchGetReports") {
+    for (const auto& a : strings_at(in, "reportArns")) add(out, action, arns.group_of_report(a));
+  } else if (op == "DeleteReport") {
+    add(out, action, arns.group_of_report(string_at(in, "arn")));
+  } else if (op == "DescribeTestCases" || op == "DescribeCodeCoverages") {
+    add(out, action, arns.group_of_report(string_at(in, "reportArn")));
   } else {
-    add(out, action, "*");  // ListProjects, ListBuilds, ListCuratedEnvironmentImages, ...
+    add(out, action, "*");  // ListProjects, ListBuilds, ListReports, ListReportGroups, ...
   }
 }
 

@@ -15,6 +15,7 @@
 //
 // Resource ARNs use the caller's region (from its signature) and the server's account:
 //   arn:aws:codebuild:R:A:project/NAME
+//   arn:aws:codebuild:R:A:report-group/NAME                      (a report: its group's)
 //   arn:aws:logs:R:A:log-group:/aws/codebuild/NAME:*            (FilterLogEvents)
 //   arn:aws:logs:R:A:log-group:/aws/codebuild/NAME:log-stream:ID (GetLogEvents, GET /logs/...)
 //   arn:aws:ssm:R:A:parameter/NAME                               (leading '/' dropped)

@@ -21,6 +21,11 @@ struct DataLayout {
   std::filesystem::path request_file(const std::string& uuid) const {
     return root / "builds" / (uuid + ".request.json");
   }
+  // A build's reports as its worker hands them over (server/report_ingest.h), out of the build's
+  // sight; removed once taken in.
+  std::filesystem::path reports_dir(const std::string& uuid) const {
+    return root / "reports" / uuid;
+  }
   // LOCAL caches: custom-cache folders and git mirrors, per project (docs/cache.md).
   std::filesystem::path cache_dir() const { return root / "cache"; }
   std::filesystem::path artifacts_dir(const std::string& project, const std::string& uuid) const {

@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 // The project an ARN names (arn:aws:codebuild:REGION:ACCOUNT:project/NAME), or "" when it names
-// none: Kiln has no report groups, the other kind of resource a policy can be put on.
+// none. Report groups, the other kind of resource a policy can be put on, take no policy in Kiln.
 std::string project_in_arn(const std::string& arn) {
   constexpr std::string_view kMarker = ":project/";
   const auto at = arn.find(kMarker);

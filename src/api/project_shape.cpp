@@ -20,19 +20,6 @@ ApiResult<void> check_list_of(const json* list, const std::string& where,
   return {};
 }
 
-// Tag key 1..127 and value 0..255 characters (docs/reference/codebuild-api.md §3.5, Tag).
-ApiResult<void> check_tags(const json* tags) {
-  if (tags == nullptr) return {};
-  for (std::size_t i = 0; i < tags->size(); ++i) {
-    const std::string at = "tags." + std::to_string(i + 1);
-    if (!(*tags)[i].is_object()) return invalid_input(at + " must be an object");
-    Fields t((*tags)[i], at);
-    KILN_API_PASS(t.string("key", false, 1, 127));
-    KILN_API_PASS(t.string("value", false, 0, 255));
-  }
-  return {};
-}
-
 // Validates every member CreateProject and UpdateProject share; `required` for CreateProject.
 ApiResult<void> check_project_members(const json& in, bool create) {
   Fields f(in, "");
@@ -130,6 +117,19 @@ ApiResult<void> check_pipeline_pairing(const json& project) {
 }
 
 }  // namespace
+
+// Tag key 1..127 and value 0..255 characters (docs/reference/codebuild-api.md §3.5, Tag).
+ApiResult<void> check_tags(const json* tags) {
+  if (tags == nullptr) return {};
+  for (std::size_t i = 0; i < tags->size(); ++i) {
+    const std::string at = "tags." + std::to_string(i + 1);
+    if (!(*tags)[i].is_object()) return invalid_input(at + " must be an object");
+    Fields t((*tags)[i], at);
+    KILN_API_PASS(t.string("key", false, 1, 127));
+    KILN_API_PASS(t.string("value", false, 0, 255));
+  }
+  return {};
+}
 
 void with_variable_types(json& list) {
   if (!list.is_array()) return;

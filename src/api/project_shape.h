@@ -76,6 +76,8 @@ ApiResult<void> check_cache(const nlohmann::json& cache, const std::string& wher
 // Gives each EnvironmentVariable in `list` without a `type` CodeBuild's default, PLAINTEXT, as
 // CodeBuild stores and answers it.
 void with_variable_types(nlohmann::json& list);
+// A `tags` list (null: none), as Create/UpdateProject and Create/UpdateReportGroup take it.
+ApiResult<void> check_tags(const nlohmann::json* tags);
 // A list of ProjectSourceVersion ({sourceIdentifier, sourceVersion}).
 ApiResult<void> check_source_versions(const nlohmann::json& list, const std::string& where);
 

@@ -137,19 +137,11 @@ ApiResult<json> Service::batch_get_projects(const Call& c) {
 
 ApiResult<json> Service::list_projects(const Call& c) {
   Fields f(c.in, "");
-  auto by = f.one_of("sortBy", false, {"NAME", "CREATED_TIME", "LAST_MODIFIED_TIME"});
-  if (!by) return tl::unexpected(by.error());
-  auto order = f.one_of("sortOrder", false, {"ASCENDING", "DESCENDING"});
-  if (!order) return tl::unexpected(order.error());
+  auto sort = name_time_sort(f);
+  if (!sort) return tl::unexpected(sort.error());
   auto token = f.string("nextToken", false, 1);
   if (!token) return tl::unexpected(token.error());
-  store::ProjectSort sort = store::ProjectSort::kName;
-  if (*by && **by == "CREATED_TIME") sort = store::ProjectSort::kCreatedTime;
-  if (*by && **by == "LAST_MODIFIED_TIME") sort = store::ProjectSort::kLastModifiedTime;
-  // CodeBuild's default order is by name, descending.
-  const auto so = *order && **order == "ASCENDING" ? store::SortOrder::kAscending
-                                                   : store::SortOrder::kDescending;
-  KILN_API_TRY(page, store_.list_projects(sort, so, token->value_or(""), 100));
+  KILN_API_TRY(page, store_.list_projects(sort->sort, sort->order, token->value_or(""), 100));
   json out = {{"projects", page.items}};
   if (!page.next_token.empty()) out["nextToken"] = page.next_token;
   return out;

@@ -103,7 +103,7 @@ Service::Op Service::find_op(std::string_view target) const {
     std::string_view name;
     Op op;
   };
-  static const std::array<Entry, 38> kOps = {{
+  static const std::array<Entry, 50> kOps = {{
       {"CodeBuild_20161006.CreateProject", &Service::create_project},
       {"CodeBuild_20161006.UpdateProject", &Service::update_project},
       {"CodeBuild_20161006.DeleteProject", &Service::delete_project},
@@ -129,6 +129,18 @@ Service::Op Service::find_op(std::string_view target) const {
       {"CodeBuild_20161006.UpdateProjectVisibility", &Service::update_project_visibility},
       {"CodeBuild_20161006.ListSharedProjects", &Service::list_shared_projects},
       {"CodeBuild_20161006.ListSharedReportGroups", &Service::list_shared_report_groups},
+      {"CodeBuild_20161006.CreateReportGroup", &Service::create_report_group},
+      {"CodeBuild_20161006.UpdateReportGroup", &Service::update_report_group},
+      {"CodeBuild_20161006.DeleteReportGroup", &Service::delete_report_group},
+      {"CodeBuild_20161006.BatchGetReportGroups", &Service::batch_get_report_groups},
+      {"CodeBuild_20161006.ListReportGroups", &Service::list_report_groups},
+      {"CodeBuild_20161006.GetReportGroupTrend", &Service::get_report_group_trend},
+      {"CodeBuild_20161006.ListReports", &Service::list_reports},
+      {"CodeBuild_20161006.ListReportsForReportGroup", &Service::list_reports_for_report_group},
+      {"CodeBuild_20161006.BatchGetReports", &Service::batch_get_reports},
+      {"CodeBuild_20161006.DeleteReport", &Service::delete_report},
+      {"CodeBuild_20161006.DescribeTestCases", &Service::describe_test_cases},
+      {"CodeBuild_20161006.DescribeCodeCoverages", &Service::describe_code_coverages},
       {"AmazonSSM.PutParameter", &Service::put_parameter},
       {"AmazonSSM.GetParameter", &Service::get_parameter},
       {"AmazonSSM.GetParameters", &Service::get_parameters},

@@ -9,6 +9,7 @@
 // clock, which must outlive it. Thread safety: handle() may be called from many threads at once.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -149,6 +150,25 @@ class Service {
   ApiResult<nlohmann::json> list_shared_report_groups(const Call& c);
   // The stored project whose `arn` member is `arn`; ResourceNotFoundException otherwise.
   ApiResult<nlohmann::json> project_by_arn(const std::string& arn);
+  // Report groups (report_groups_ops.cpp).
+  ApiResult<nlohmann::json> create_report_group(const Call& c);
+  ApiResult<nlohmann::json> update_report_group(const Call& c);
+  ApiResult<nlohmann::json> delete_report_group(const Call& c);
+  ApiResult<nlohmann::json> batch_get_report_groups(const Call& c);
+  ApiResult<nlohmann::json> list_report_groups(const Call& c);
+  ApiResult<nlohmann::json> get_report_group_trend(const Call& c);
+  // The stored report group whose ARN is `arn`; ResourceNotFoundException otherwise.
+  ApiResult<nlohmann::json> load_report_group(const std::string& arn);
+  // Reports (reports_ops.cpp).
+  ApiResult<nlohmann::json> list_reports(const Call& c);
+  ApiResult<nlohmann::json> list_reports_for_report_group(const Call& c);
+  ApiResult<nlohmann::json> batch_get_reports(const Call& c);
+  ApiResult<nlohmann::json> delete_report(const Call& c);
+  ApiResult<nlohmann::json> describe_test_cases(const Call& c);
+  ApiResult<nlohmann::json> describe_code_coverages(const Call& c);
+  // Removes expired reports from the store, at most once an hour of the clock: the report reads
+  // never return them anyway (store.h), so this only reclaims their space.
+  void sweep_expired_reports();
   // Secrets Manager (secretsmanager_ops.cpp).
   ApiResult<nlohmann::json> create_secret(const Call& c);
   ApiResult<nlohmann::json> get_secret_value(const Call& c);
@@ -181,6 +201,7 @@ class Service {
   const auth::KeyLookup& keys_;
   BuildControl& control_;
   const Clock& clock_;
+  std::atomic<double> last_report_sweep_{0};  // epoch seconds of the last sweep
 };
 
 }  // namespace kiln::api

@@ -2,7 +2,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "engine/record_json.h"
 #include "server/worker_protocol.h"
@@ -65,7 +67,8 @@ Result<void> Scheduler::end_stored_build(const std::string& id, const std::strin
 
 void Scheduler::remove_build_files(const std::string& id) {
   const std::string uuid = uuid_of(id);
-  for (const auto& path : {options_.data.build_root(uuid), options_.data.request_file(uuid)}) {
+  for (const auto& path : {options_.data.build_root(uuid), options_.data.request_file(uuid),
+                           options_.data.reports_dir(uuid)}) {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
     if (ec) log("build " + id + ": removing " + path.string() + ": " + ec.message());
@@ -210,6 +213,15 @@ Result<void> Scheduler::launch(const store::BuildRow& row) {
   std::filesystem::create_directories(log_path.parent_path(), ec);
   if (ec)
     return fail(ErrorCode::kIo, "create " + log_path.parent_path().string() + ": " + ec.message());
+  // The engine writes the build's reports here, where the build cannot reach them: beside its
+  // folder, not in it (docs/server.md).
+  const auto reports = options_.data.reports_dir(uuid);
+  std::filesystem::create_directories(reports, ec);
+  if (ec) return fail(ErrorCode::kIo, "create " + reports.string() + ": " + ec.message());
+  std::filesystem::permissions(reports.parent_path(), std::filesystem::perms::owner_all, ec);
+  if (ec)
+    return fail(ErrorCode::kIo, "chmod " + reports.parent_path().string() + ": " + ec.message());
+  request["reportsDir"] = reports.string();
   WorkerArgs args;
   args.request = options_.data.request_file(uuid);
   args.log = log_path;
@@ -284,6 +296,7 @@ void Scheduler::follow(const std::string& id, pid_t pid, UniqueFd output, double
 bool Scheduler::follow_records(const std::string& id, int output, double launched) {
   RecordReader reader(output);
   bool complete = false;
+  std::optional<std::vector<std::string>> reports;  // stored at the first complete record
   while (true) {
     auto line = reader.next();
     if (!line) {
@@ -296,11 +309,12 @@ bool Scheduler::follow_records(const std::string& id, int output, double launche
       continue;
     }
     complete = (*line)->final;
-    record(id, std::move(*(*line)->record), launched, complete);
+    record(id, std::move(*(*line)->record), launched, complete, reports);
   }
 }
 
-void Scheduler::record(const std::string& id, json build, double launched, bool final_line) {
+void Scheduler::record(const std::string& id, json build, double launched, bool final_line,
+                       std::optional<std::vector<std::string>>& reports) {
   if (final_line) {
     bool stopping = false;
     {
@@ -318,10 +332,29 @@ void Scheduler::record(const std::string& id, json build, double launched, bool 
     const json stored = json::parse(rows->front().json, nullptr, false);
     if (!stored.is_discarded()) engine::merge_worker_record(build, stored, launched);
   }
+  if (final_line) take_reports(id, build, reports);
   const auto state = final_line ? store::BuildState::kDone : store::BuildState::kRunning;
   if (auto r = store_.update_build(id, state, json_text(build)); !r) {
     log("build " + id + ": recording the worker's record: " + r.error().describe());
   }
+}
+
+void Scheduler::take_reports(const std::string& id, json& build,
+                             std::optional<std::vector<std::string>>& reports) {
+  if (!reports) {
+    reports =
+        ingest_reports(options_.data.reports_dir(uuid_of(id)), store_, options_.reports, now(),
+                       [&](const std::string& line) { log("build " + id + ": " + line); });
+  }
+  const std::vector<std::string>& stored = *reports;
+  const auto arns = build.find("reportArns");
+  if (arns == build.end() || !arns->is_array()) return;
+  json kept = json::array();
+  for (const auto& arn : *arns) {
+    if (arn.is_string() && std::find(stored.begin(), stored.end(), arn) != stored.end())
+      kept.push_back(arn);
+  }
+  *arns = std::move(kept);
 }
 
 }  // namespace kiln::server

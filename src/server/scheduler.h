@@ -1,6 +1,7 @@
 // Runs queued builds (docs/server.md): in submission order, at most `max_running` at once, each
 // in its own `kiln worker` process, which is the build's supervisor. Records from the worker go
-// into the store as phases change (server/worker_protocol.h). Also enforces the queued timeout,
+// into the store as phases change (server/worker_protocol.h); the build's reports are taken in
+// before its final record (server/report_ingest.h). Also enforces the queued timeout,
 // turns StopBuild into a signal to the worker, and at start ends the builds a dead server left
 // running.
 //
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "api/data_layout.h"
 #include "api/service.h"
 #include "server/process_starter.h"
+#include "server/report_ingest.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -40,6 +43,7 @@ struct SchedulerOptions {
   std::string build_user;  // passed to every worker: process builds run as this user; "" = ours
   std::chrono::milliseconds tick{200};  // queued-timeout checks
   ProcessStarter* starter = nullptr;    // unset: make_process_starter(); tests pass a fake
+  IngestOptions reports;                // how builds' reports are taken in (report_ingest.h)
 };
 
 class Scheduler final : public api::BuildControl {
@@ -73,8 +77,14 @@ class Scheduler final : public api::BuildControl {
   void follow(const std::string& id, pid_t pid, UniqueFd output, double launched) EXCLUDES(mu_);
   // The worker's output, line by line, into the store; true when its final record was stored.
   bool follow_records(const std::string& id, int output, double launched) EXCLUDES(mu_);
-  void record(const std::string& id, nlohmann::json build, double launched, bool final_line)
-      EXCLUDES(mu_);
+  // `reports`: the ARNs of the build's reports stored so far; set by the first complete record
+  // (the worker sends more than one: the last phase change, then its final record).
+  void record(const std::string& id, nlohmann::json build, double launched, bool final_line,
+              std::optional<std::vector<std::string>>& reports) EXCLUDES(mu_);
+  // Stores the reports the build's worker left (report_ingest.h), once, and keeps in a complete
+  // record's reportArns only those stored.
+  void take_reports(const std::string& id, nlohmann::json& build,
+                    std::optional<std::vector<std::string>>& reports);
   // Ends the build whose stored Build JSON is `stored` (at its current phase, with the context
   // `code`, `message`) and stores it done.
   [[nodiscard]] Result<void> end_stored_build(const std::string& id, const std::string& stored,

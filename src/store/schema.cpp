@@ -55,6 +55,61 @@ CREATE TABLE resource_policies (
 );
 )sql";
 
+// Version 3: report groups and reports (docs/reports.md).
+// - reports.seq, like builds.seq, is never reused, so listings and page tokens stay stable.
+// - reports.group_arn references its group without a cascade: a group with reports is deleted
+//   only by deleting them first (DeleteReportGroup's deleteReports). A report's cases and
+//   coverages go with it.
+// - reports_by_expired serves the expiry sweep; the other indexes the listings' order and the
+//   DescribeCodeCoverages sorts.
+const char* const kSchemaV3 = R"sql(
+CREATE TABLE report_groups (
+  arn TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL CHECK (type IN ('TEST', 'CODE_COVERAGE')),
+  created REAL NOT NULL,
+  last_modified REAL NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE INDEX report_groups_by_created ON report_groups (created, name);
+CREATE INDEX report_groups_by_last_modified ON report_groups (last_modified, name);
+
+CREATE TABLE reports (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  arn TEXT NOT NULL UNIQUE,
+  group_arn TEXT NOT NULL REFERENCES report_groups (arn),
+  build_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created REAL NOT NULL,
+  expired REAL NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE INDEX reports_by_group ON reports (group_arn, seq);
+CREATE INDEX reports_by_status ON reports (status, seq);
+CREATE INDEX reports_by_expired ON reports (expired);
+
+CREATE TABLE test_cases (
+  report_arn TEXT NOT NULL REFERENCES reports (arn) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (report_arn, ordinal)
+) WITHOUT ROWID;
+
+CREATE TABLE code_coverages (
+  report_arn TEXT NOT NULL REFERENCES reports (arn) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  file_path TEXT NOT NULL,
+  line_percentage REAL NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (report_arn, ordinal)
+) WITHOUT ROWID;
+CREATE INDEX code_coverages_by_line ON code_coverages (report_arn, line_percentage, ordinal);
+CREATE INDEX code_coverages_by_path ON code_coverages (report_arn, file_path, ordinal);
+)sql";
+
 Result<std::int64_t> pragma_int(Db& db, const std::string& pragma) {
   KILN_STORE_TRY(q, db.query("PRAGMA " + pragma));
   KILN_STORE_TRY(row, q.step());
@@ -79,6 +134,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps = {
       {1, "create projects and builds", kSchemaV1},
       {2, "create resource_policies", kSchemaV2},
+      {3, "create report groups, reports, test cases and code coverages", kSchemaV3},
   };
   return steps;
 }

@@ -30,6 +30,8 @@ Result<void> configure(Db& db, bool in_memory) {
   return {};
 }
 
+}  // namespace
+
 const char* sort_column(ProjectSort sort) {
   switch (sort) {
     case ProjectSort::kName: return "name";
@@ -38,8 +40,6 @@ const char* sort_column(ProjectSort sort) {
   }
   return "name";
 }
-
-}  // namespace
 
 Result<void> check_page_limit(int limit) {
   if (limit < 1 || limit > kMaxPageSize) {
@@ -111,28 +111,34 @@ Result<std::vector<ProjectRow>> SqliteStore::get_projects(const std::vector<std:
 
 Result<Page> SqliteStore::list_projects(ProjectSort sort, SortOrder order, const std::string& token,
                                         int limit) {
-  KILN_STORE_CHECK(check_page_limit(limit));
   const bool asc = order == SortOrder::kAscending;
   const std::string column = sort_column(sort);
-  const bool by_name = sort == ProjectSort::kName;
-  const std::string listing = "projects/" + column + (asc ? "/asc" : "/desc");
+  std::lock_guard lock(mu_);
+  return list_sorted_locked(
+      {"projects", "name", column, asc, "projects/" + column + (asc ? "/asc" : "/desc")}, token,
+      limit);
+}
+
+Result<Page> SqliteStore::list_sorted_locked(const SortedListing& l, const std::string& token,
+                                             int limit) {
+  KILN_STORE_CHECK(check_page_limit(limit));
+  const bool by_name = l.column == "name";
   PageKey after;
   if (!token.empty()) {
-    KILN_STORE_TRY(key, read_page_token(token, listing, by_name ? "s" : "ds"));
+    KILN_STORE_TRY(key, read_page_token(token, l.listing, by_name ? "s" : "ds"));
     after = std::move(key);
   }
 
-  // Only column names from sort_column() and fixed words go into the SQL; the key is bound.
-  const std::string dir = asc ? " ASC" : " DESC";
-  const std::string cmp = asc ? " > " : " < ";
-  std::string sql = "SELECT name, " + column + " FROM projects";
+  // Only names from the callers' fixed lists and fixed words go into the SQL; the key is bound.
+  const std::string dir = l.ascending ? " ASC" : " DESC";
+  const std::string cmp = l.ascending ? " > " : " < ";
+  std::string sql = "SELECT " + l.item + ", name, " + l.column + " FROM " + l.table;
   if (!after.empty() && by_name) sql += " WHERE name" + cmp + "?2";
-  if (!after.empty() && !by_name) sql += " WHERE (" + column + ", name)" + cmp + "(?2, ?3)";
-  sql += " ORDER BY " + column + dir;
+  if (!after.empty() && !by_name) sql += " WHERE (" + l.column + ", name)" + cmp + "(?2, ?3)";
+  sql += " ORDER BY " + l.column + dir;
   if (!by_name) sql += ", name" + dir;
   sql += " LIMIT ?1";
 
-  std::lock_guard lock(mu_);
   KILN_STORE_TRY(q, db_->query(sql));
   KILN_STORE_CHECK(q.bind(1, limit + 1));  // one more than asked tells whether a page follows
   if (by_name && !after.empty()) KILN_STORE_CHECK(q.bind(2, std::get<std::string>(after[0])));
@@ -140,6 +146,13 @@ Result<Page> SqliteStore::list_projects(ProjectSort sort, SortOrder order, const
     KILN_STORE_CHECK(q.bind(2, std::get<double>(after[0])));
     KILN_STORE_CHECK(q.bind(3, std::get<std::string>(after[1])));
   }
+  return read_page(q, l.listing, limit, [by_name](const Query& row) {
+    return by_name ? PageKey{row.text(1)} : PageKey{row.real(2), row.text(1)};
+  });
+}
+
+Result<Page> read_page(Query& q, const std::string& listing, int limit,
+                       const std::function<PageKey(const Query&)>& key_of) {
   Page page;
   PageKey last;
   for (;;) {
@@ -150,7 +163,7 @@ Result<Page> SqliteStore::list_projects(ProjectSort sort, SortOrder order, const
       break;
     }
     page.items.push_back(q.text(0));
-    last = by_name ? PageKey{page.items.back()} : PageKey{q.real(1), page.items.back()};
+    last = key_of(q);
   }
   return page;
 }

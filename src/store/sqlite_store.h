@@ -7,9 +7,11 @@
 // and wait for it up to the busy timeout.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
+#include "store/page_token.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
 
@@ -41,11 +43,52 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> get_resource_policy(const std::string& project) override;
   Result<bool> delete_resource_policy(const std::string& project) override;
 
+  // sqlite_reports.cpp.
+  Result<GroupCreated> create_report_group(const ReportGroupRow& row, int max_groups) override;
+  Result<void> update_report_group(const ReportGroupRow& row) override;
+  Result<std::vector<ReportGroupRow>> get_report_groups(
+      const std::vector<std::string>& arns) override;
+  Result<Page> list_report_groups(ProjectSort sort, SortOrder order, const std::string& token,
+                                  int limit) override;
+  Result<bool> delete_report_group(const std::string& arn, bool delete_reports,
+                                   double now) override;
+  Result<std::int64_t> insert_report(const ReportRow& row, const std::vector<TestCaseRow>& cases,
+                                     const std::vector<CoverageRow>& coverages) override;
+  Result<std::vector<ReportRow>> get_reports(const std::vector<std::string>& arns,
+                                             double now) override;
+  Result<Page> list_reports(const std::string& group_arn, const std::string& status,
+                            SortOrder order, const std::string& token, int limit,
+                            double now) override;
+  Result<std::vector<ReportRow>> latest_reports(const std::string& group_arn, int count,
+                                                double now) override;
+  Result<bool> delete_report(const std::string& arn) override;
+  Result<int> delete_expired_reports(double now) override;
+  Result<Page> list_test_cases(const std::string& report_arn, const TestCaseFilter& filter,
+                               const std::string& token, int limit) override;
+  Result<Page> list_code_coverages(const std::string& report_arn, const CoverageQuery& q,
+                                   const std::string& token, int limit) override;
+
  private:
+  // A listing of `table`'s `item` column sorted by `column` ("name", "created" or
+  // "last_modified"), ties broken by the unique `name` column: ListProjects and
+  // ListReportGroups. `listing` names it in page tokens.
+  struct SortedListing {
+    std::string table;
+    std::string item;
+    std::string column;
+    bool ascending = true;
+    std::string listing;
+  };
+
   // Caller holds mu_.
   Result<std::pair<BuildRow, bool>> insert_build_locked(BuildRow row);
   Result<Page> list_builds_locked(const std::string& project, SortOrder order,
                                   const std::string& token, int limit);
+  Result<Page> list_sorted_locked(const SortedListing& l, const std::string& token, int limit);
+  Result<std::int64_t> insert_report_locked(const ReportRow& row,
+                                            const std::vector<TestCaseRow>& cases,
+                                            const std::vector<CoverageRow>& coverages);
+  Result<bool> delete_report_group_locked(const std::string& arn, bool delete_reports, double now);
 
   std::mutex mu_;
   std::unique_ptr<Db> db_;
@@ -53,5 +96,13 @@ class SqliteStore final : public Store {
 
 // kInvalidArgument unless 1 <= limit <= kMaxPageSize.
 Result<void> check_page_limit(int limit);
+
+// The column of projects and report_groups a sort orders by.
+const char* sort_column(ProjectSort sort);
+
+// A page of a listing from `q`, which yields up to limit + 1 rows, the item in column 0: the
+// extra row says a page follows, whose token is `listing` with key_of(q) of the page's last row.
+Result<Page> read_page(Query& q, const std::string& listing, int limit,
+                       const std::function<PageKey(const Query&)>& key_of);
 
 }  // namespace kiln::store

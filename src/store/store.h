@@ -1,8 +1,8 @@
-// The server's persistent state: projects and builds.
+// The server's persistent state: projects, builds, report groups and reports.
 //
-// Records are CodeBuild JSON documents (Project, Build) produced by api/; the store keeps them as
-// text next to the few columns that queries need (names, times, numbers, scheduler state). It
-// does not parse or validate the JSON.
+// Records are CodeBuild JSON documents (Project, Build, ReportGroup, Report, ...) produced by api/
+// and server/; the store keeps them as text next to the few columns that queries need (names,
+// times, numbers, scheduler state). It does not parse or validate the JSON.
 //
 // Thread safety: every method of Store may be called from any thread at any time. Failures are
 // Results: kAlreadyExists / kNotFound where stated, kInvalidArgument for a bad page token or
@@ -59,6 +59,60 @@ inline constexpr int kMaxPageSize = 100;
 // A StartBuild idempotency token names the same build for this long (CodeBuild: 5 minutes).
 inline constexpr double kIdempotencyWindowSeconds = 300;
 
+// Reports (docs/reports.md). A report group is named once (name and ARN both unique); its
+// reports are kept in creation order (`seq`), with their test cases and per-file coverages in the
+// order given. A report is gone once `now` reaches its `expired`: the read methods take `now` and
+// never return such a report, and delete_expired_reports removes them with their cases.
+struct ReportGroupRow {
+  std::string arn;   // arn:aws:codebuild:<region>:<account>:report-group/<name>
+  std::string name;  // 2..128 characters (the API checks)
+  std::string type;  // TEST | CODE_COVERAGE
+  double created = 0;
+  double last_modified = 0;
+  std::string json;  // the ReportGroup shape
+};
+
+struct ReportRow {
+  std::string arn;  // arn:aws:codebuild:<region>:<account>:report/<group name>:<uuid>
+  std::string group_arn;
+  std::string build_id;  // the build's ARN (Report.executionId)
+  std::string status;    // ReportStatusType
+  double created = 0;
+  double expired = 0;
+  std::string json;      // the Report shape
+  std::int64_t seq = 0;  // set by insert_report: creation order, never reused
+};
+
+struct TestCaseRow {
+  std::string status;
+  std::string name;
+  std::string prefix;
+  std::string json;  // the TestCase shape
+};
+
+struct CoverageRow {
+  std::string file_path;
+  double line_percentage = 0;
+  std::string json;  // the CodeCoverage shape
+};
+
+enum class GroupCreated { kCreated, kExists, kAtLimit };
+enum class CoverageSort { kLinePercentage, kFilePath };
+
+// DescribeTestCases' filter: "" matches anything. `keyword` matches a case whose name or prefix
+// contains it (case-sensitive).
+struct TestCaseFilter {
+  std::string status;
+  std::string keyword;
+};
+
+struct CoverageQuery {
+  CoverageSort sort = CoverageSort::kFilePath;
+  SortOrder order = SortOrder::kAscending;
+  double min_line = 0;  // inclusive bounds on line_percentage
+  double max_line = 100;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -99,6 +153,50 @@ class Store {
   // nullopt when the project has none.
   virtual Result<std::optional<std::string>> get_resource_policy(const std::string& project) = 0;
   virtual Result<bool> delete_resource_policy(const std::string& project) = 0;  // false if none
+
+  // Report groups (sqlite_reports.cpp). Creates the group unless its name or ARN is taken
+  // (kExists) or `max_groups` groups exist already (kAtLimit), in one transaction.
+  virtual Result<GroupCreated> create_report_group(const ReportGroupRow& row, int max_groups) = 0;
+  virtual Result<void> update_report_group(const ReportGroupRow& row) = 0;  // by ARN; kNotFound
+  // The groups that exist, in request order (a repeated ARN repeats its row).
+  virtual Result<std::vector<ReportGroupRow>> get_report_groups(
+      const std::vector<std::string>& arns) = 0;
+  // items = ARNs, sorted as list_projects sorts (ties in time broken by name).
+  virtual Result<Page> list_report_groups(ProjectSort sort, SortOrder order,
+                                          const std::string& token, int limit) = 0;
+  // Removes the group's expired reports, then the group: false if there is none. A group that
+  // still has reports is kInvalidArgument unless `delete_reports`, which deletes them with it.
+  virtual Result<bool> delete_report_group(const std::string& arn, bool delete_reports,
+                                           double now) = 0;
+
+  // Reports. Inserts the report with its cases and coverages in one transaction and returns its
+  // seq; kAlreadyExists for a taken ARN, kNotFound when its group does not exist.
+  virtual Result<std::int64_t> insert_report(const ReportRow& row,
+                                             const std::vector<TestCaseRow>& cases,
+                                             const std::vector<CoverageRow>& coverages) = 0;
+  // The reports that exist and have not expired at `now`, in request order.
+  virtual Result<std::vector<ReportRow>> get_reports(const std::vector<std::string>& arns,
+                                                     double now) = 0;
+  // items = ARNs in creation order, of one group (`group_arn`) or of all ("") and of one status
+  // or of any ("").
+  virtual Result<Page> list_reports(const std::string& group_arn, const std::string& status,
+                                    SortOrder order, const std::string& token, int limit,
+                                    double now) = 0;
+  // The newest `count` reports of the group that have not expired, newest first.
+  virtual Result<std::vector<ReportRow>> latest_reports(const std::string& group_arn, int count,
+                                                        double now) = 0;
+  virtual Result<bool> delete_report(const std::string& arn) = 0;  // false if absent
+  // How many reports (and with them their cases and coverages) were removed.
+  virtual Result<int> delete_expired_reports(double now) = 0;
+  // items = the TestCase JSON texts of the report, in the order inserted. The caller checks that
+  // the report exists and has not expired.
+  virtual Result<Page> list_test_cases(const std::string& report_arn, const TestCaseFilter& filter,
+                                       const std::string& token, int limit) = 0;
+  // items = the CodeCoverage JSON texts of the report within the bounds, sorted (ties in the
+  // order inserted, reversed for kDescending). The caller checks the report as for
+  // list_test_cases.
+  virtual Result<Page> list_code_coverages(const std::string& report_arn, const CoverageQuery& q,
+                                           const std::string& token, int limit) = 0;
 };
 
 // Opens (creating if needed) the SQLite database `file` and brings its schema up to date.
