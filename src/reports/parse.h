@@ -26,9 +26,9 @@
 namespace kiln::reports {
 
 struct ParseLimits {
-  std::uint64_t max_xml_bytes = 512ull << 20;   // streamed
-  std::uint64_t max_json_bytes = 64ull << 20;   // read whole
-  int max_depth = 256;                          // element (or JSON) nesting
+  std::uint64_t max_xml_bytes = 512ull << 20;  // streamed
+  std::uint64_t max_json_bytes = 64ull << 20;  // read whole
+  int max_depth = 256;                         // element (or JSON) nesting
 };
 
 // Where a parser's test cases go, as it reads them.
@@ -65,8 +65,9 @@ class TestCollector : public TestCaseSink {
 
 // Parses one coverage-format file (type_of(format) == kCodeCoverage): one entry per source file
 // the report covers, in the file's order.
-[[nodiscard]] Result<std::vector<FileCoverage>> parse_coverage_file(
-    Format format, int fd, std::string_view display_name, const ParseLimits& limits = {});
+[[nodiscard]] Result<std::vector<FileCoverage>> parse_coverage_file(Format format, int fd,
+                                                                    std::string_view display_name,
+                                                                    const ParseLimits& limits = {});
 
 // Which format a file is, from its first bytes (auto-discover, §7.6): nullopt when none matches.
 std::optional<Format> sniff_format(std::string_view head);

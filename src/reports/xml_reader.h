@@ -33,10 +33,10 @@ class XmlReader {
   // document past a cap. An empty element (<a/>) gives kStart then kEnd.
   [[nodiscard]] Result<std::optional<Node>> next();
 
-  std::string_view name() const;                               // local name, kStart/kEnd
+  std::string_view name() const;                                      // local name, kStart/kEnd
   std::optional<std::string> attribute(std::string_view name) const;  // kStart only
-  std::string text() const;                                    // kText
-  int depth() const;                                           // the root element is 0
+  std::string text() const;                                           // kText
+  int depth() const;                                                  // the root element is 0
   int line() const;
 
   // An error at the reader's position: "<name>:<line>:<col>: <what>".
