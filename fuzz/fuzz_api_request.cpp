@@ -20,6 +20,10 @@ class NoBuilds final : public kiln::api::BuildControl {
  public:
   void wake() override {}
   bool stop(const std::string&) override { return false; }
+  bool stop_batch(const std::string&) override { return false; }
+  kiln::Result<void> retry_batch(const std::string&, bool) override {
+    return kiln::fail(kiln::ErrorCode::kInvalidArgument, "no batches here");
+  }
 };
 
 struct World {

@@ -37,6 +37,13 @@ class BuildControl {
   virtual ~BuildControl() = default;
   virtual void wake() = 0;                             // a build was queued
   virtual bool stop(const std::string& build_id) = 0;  // false: not running here
+  // Build batches (server/batch_coordinator.h). Once stored, a batch is changed only by the
+  // coordinator: the API inserts it queued and calls wake(), and asks for these.
+  // stop_batch: false when the batch is complete or unknown.
+  virtual bool stop_batch(const std::string& batch_id) = 0;
+  // RetryBuildBatch: the batch's groups (all, or those that did not succeed) run again; an
+  // error (kInvalidArgument: the batch is not complete) is the client's.
+  virtual Result<void> retry_batch(const std::string& batch_id, bool failed_only) = 0;
 };
 
 struct ServiceOptions {

@@ -81,7 +81,7 @@ Result<UploadResult> LocalArtifactUploader::upload(const UploadRequest& req, log
       return client_error("invalid artifact identifier " + id +
                           ": use fewer than 128 letters, digits or underscores");
     }
-    plans.push_back(Plan{id, &spec, id + suffix_of(id), {}});
+    plans.push_back(Plan{id, &spec, req.secondary_prefix + id + suffix_of(id), {}});
   }
 
   CollectContext ctx{req.src_dir, req.source_roots, &req.expand, req.output_dir};

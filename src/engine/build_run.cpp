@@ -128,7 +128,8 @@ BuildRecord BuildRun::execute() {
     begin_phase(PhaseType::kDownloadSource);
     const PhaseOutcome o = download_source();
     end_phase(o);
-    to_finalizing = o.status != Status::kSucceeded;
+    // A batchspec-only build (the batch's DOWNLOAD_SOURCE group) is done once it has read it.
+    to_finalizing = o.status != Status::kSucceeded || req_.batchspec_only;
 
     for (spec::PhaseName name : spec::kAllPhases) {
       if (to_finalizing) break;

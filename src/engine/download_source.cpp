@@ -189,15 +189,24 @@ std::optional<PhaseOutcome> BuildRun::load_buildspec() {
         return yaml_error(escape_control(spec::phase_context_message(d)));
     return yaml_error("invalid buildspec");
   }
+  if (req_.batchspec_only) {
+    // The batch's DOWNLOAD_SOURCE build (docs/batch.md): its work ends with the batchspec.
+    if (!parsed.spec->batch.present)
+      return yaml_error("the buildspec has no `batch` section: it cannot run as a batch build");
+    if (deps_.on_batchspec) deps_.on_batchspec(text, shown_path);
+    spec_ = std::move(*parsed.spec);
+    return std::nullopt;
+  }
   // The parser lets a batch buildspec go without phases (docs/buildspec.md): its tasks name
-  // their own buildspecs (tests/corpus/buildspecs/004). Running it as one build would succeed
-  // after running nothing, so until batch builds exist it fails here, saying why.
+  // their own buildspecs (tests/corpus/buildspecs/004). Run as one build it would succeed after
+  // running nothing, so outside a batch it fails here, saying how to run it. A batch's member
+  // runs the buildspec's phases, none here.
   const bool no_phases = std::ranges::none_of(
       parsed.spec->phases, [](const auto& entry) { return entry.second.present; });
-  if (parsed.spec->batch.present && no_phases)
+  if (parsed.spec->batch.present && no_phases && req_.identity.batch_identifier.empty())
     return yaml_error(
-        "the buildspec defines only a batch build (`batch`, no `phases`); Kiln "
-        "does not run batch builds yet");
+        "the buildspec defines only a batch build (`batch`, no `phases`): run it as a batch "
+        "(StartBuildBatch, or kiln run --batch)");
   spec_ = std::move(*parsed.spec);
   return std::nullopt;
 }
@@ -292,6 +301,7 @@ PhaseOutcome BuildRun::download_source() {
   if (auto failed = prepare_workspace()) return *failed;
   log_.line("CODEBUILD_SRC_DIR=" + initial_state_.cwd.string());
   if (auto failed = load_buildspec()) return *failed;
+  if (req_.batchspec_only) return {};
   if (auto failed = resolve_variables()) return *failed;
 
   if (auto failed = select_runtimes()) return *failed;

@@ -85,6 +85,11 @@ struct BuildRequest {
   // CLI reads itself): shown in "YAML location is" and kept as the record's buildspec instead
   // of the text. Never set by the server.
   std::string buildspec_origin;
+  // The build only reads the batchspec for a batch (docs/batch.md): DOWNLOAD_SOURCE fetches the
+  // source and parses the buildspec, EngineDeps::on_batchspec gets it, and the build ends
+  // there (SUCCEEDED; a buildspec that does not parse fails it with YAML_FILE_ERROR as usual).
+  // The first build group of a batch, DOWNLOAD_SOURCE (§8.3).
+  bool batchspec_only = false;
 
   VarList project_vars;   // project environment.environmentVariables (PLAINTEXT)
   VarList override_vars;  // environmentVariablesOverride; kiln run's -e / --env-file
@@ -106,6 +111,11 @@ struct BuildRequest {
   // points it at a folder of its data the build cannot see and takes the files in when the
   // worker's final record arrives.
   std::filesystem::path reports_dir;
+  // A batch member's artifact names (§5.4): the primary artifact's name when the buildspec
+  // gives none ("" = the uploader's default), and a prefix for each secondary artifact's
+  // ("<buildIdentifier>_").
+  std::string artifact_default_name;
+  std::string secondary_artifact_prefix;
   // Set: artifacts go to S3 (artifacts_dir is then only their staging folder).
   std::vector<artifacts::S3ArtifactTarget> s3_artifacts;
   // kiln run -a s3://...: secondary artifacts without a target go beside the primary one.
@@ -136,6 +146,9 @@ struct EngineDeps {
   // already masked; not called when UPLOAD_ARTIFACTS did not run (the build jumped to
   // FINALIZING). `kiln run` prints them.
   std::function<void(const std::vector<reports::Report>&)> on_reports;
+  // Optional: with BuildRequest::batchspec_only, called in DOWNLOAD_SOURCE with the buildspec's
+  // text and the name it is shown by, once it parsed (batch/plan.h plans from it).
+  std::function<void(const std::string& text, const std::string& shown_path)> on_batchspec;
 };
 
 class Engine {

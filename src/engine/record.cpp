@@ -98,6 +98,7 @@ BuildRecord record_for(const BuildRequest& req) {
   r.initiator = id.initiator;
   r.source_version = id.source_version;
   r.resolved_source_version = id.resolved_source_version;
+  r.build_batch_arn = id.build_batch_arn;
   r.source_type = record_source_type(req.source.type);
   r.source_location = req.source.location;
   r.buildspec = !req.buildspec_origin.empty() ? req.buildspec_origin
@@ -225,6 +226,7 @@ nlohmann::json to_json(const BuildRecord& r) {
   for (const auto& [name, value] : r.exported_variables)
     exported.push_back({{"name", name}, {"value", value}});
   j["reportArns"] = r.report_arns;
+  if (!r.build_batch_arn.empty()) j["buildBatchArn"] = r.build_batch_arn;
   j["encryptionKey"] = "arn:aws:kms:" + r.region + ":" + r.account + ":alias/aws/s3";
   return j;
 }

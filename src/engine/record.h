@@ -109,6 +109,7 @@ struct BuildRecord {
   std::vector<ArtifactRecord> secondary_artifacts;
   std::vector<std::pair<std::string, std::string>> exported_variables;
   std::vector<std::string> report_arns;
+  std::string build_batch_arn;  // buildBatchArn: set for a batch's member builds
   std::string region;
   std::string account;
 

@@ -245,7 +245,8 @@ json request_to_json(const BuildRequest& req) {
                    {"sourceVersion", id.source_version},
                    {"resolvedSourceVersion", id.resolved_source_version},
                    {"sourceRepoUrl", id.source_repo_url},
-                   {"batchIdentifier", id.batch_identifier}};
+                   {"batchIdentifier", id.batch_identifier},
+                   {"buildBatchArn", id.build_batch_arn}};
   j["source"] = source_to_json(req.source);
   json secondary = json::array();
   for (const auto& s : req.secondary_sources) secondary.push_back(source_to_json(s));
@@ -255,6 +256,9 @@ json request_to_json(const BuildRequest& req) {
   j["copyMode"] = copy_mode_name(req.copy_mode);
   j["buildspecPath"] = req.buildspec_path;
   if (req.buildspec_text) j["buildspecText"] = *req.buildspec_text;
+  j["batchspecOnly"] = req.batchspec_only;
+  j["artifactDefaultName"] = req.artifact_default_name;
+  j["secondaryArtifactPrefix"] = req.secondary_artifact_prefix;
   j["projectVars"] = vars_to_json(req.project_vars);
   j["overrideVars"] = vars_to_json(req.override_vars);
   j["projectSecretVars"] = secret_vars_to_json(req.project_secret_vars);
@@ -305,6 +309,7 @@ Result<BuildRequest> request_from_json(const json& j) {
     r.read(*id_json, at, "resolvedSourceVersion", id.resolved_source_version);
     r.read(*id_json, at, "sourceRepoUrl", id.source_repo_url);
     r.read(*id_json, at, "batchIdentifier", id.batch_identifier);
+    r.read(*id_json, at, "buildBatchArn", id.build_batch_arn);
   }
   if (const json* source = r.object(j, "", "source"))
     req.source = source_from_json(r, *source, "source");
@@ -319,6 +324,9 @@ Result<BuildRequest> request_from_json(const json& j) {
   r.read(j, "", "buildspecPath", req.buildspec_path);
   if (const auto it = j.find("buildspecText"); it != j.end() && it->is_string())
     req.buildspec_text = it->get<std::string>();
+  r.read(j, "", "batchspecOnly", req.batchspec_only);
+  r.read(j, "", "artifactDefaultName", req.artifact_default_name);
+  r.read(j, "", "secondaryArtifactPrefix", req.secondary_artifact_prefix);
   req.project_vars = vars_from_json(r, j, "projectVars");
   req.override_vars = vars_from_json(r, j, "overrideVars");
   req.project_secret_vars = secret_vars_from_json(r, j, "projectSecretVars");

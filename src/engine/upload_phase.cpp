@@ -71,6 +71,8 @@ PhaseOutcome BuildRun::upload_artifact_files() {
   up.src_dir = workspace_;
   up.output_dir = req_.artifacts_dir;
   up.packaging = req_.packaging;
+  if (!req_.artifact_default_name.empty()) up.default_name = req_.artifact_default_name;
+  up.secondary_prefix = req_.secondary_artifact_prefix;
   up.source_roots.push_back({initial_state_.cwd.string(), workspace_});
   for (const auto& s : req_.secondary_sources) up.source_roots.push_back(secondary_location(s));
   up.expand = [this](const std::string& t) { return expand(t); };

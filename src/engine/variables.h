@@ -31,7 +31,8 @@ struct BuildIdentity {
   std::string source_repo_url;
   std::string src_dir;  // CODEBUILD_SRC_DIR as the build sees it
   long long start_time_ms = 0;
-  std::string batch_identifier;
+  std::string batch_identifier;  // CODEBUILD_BATCH_BUILD_IDENTIFIER; "" outside a batch
+  std::string build_batch_arn;   // Build.buildBatchArn of a batch's member build
 
   std::string build_id() const { return project + ":" + uuid; }
 };

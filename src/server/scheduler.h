@@ -60,6 +60,11 @@ class Scheduler final : public api::BuildControl {
 
   void wake() override EXCLUDES(mu_);
   bool stop(const std::string& build_id) override EXCLUDES(mu_);
+  // Build batches: server/batch_coordinator.h (to be connected; until then no batch runs).
+  bool stop_batch(const std::string& /*batch_id*/) override { return false; }
+  Result<void> retry_batch(const std::string& /*batch_id*/, bool /*failed_only*/) override {
+    return fail(ErrorCode::kInvalidArgument, "build batches are not connected yet");
+  }
 
   // Stops taking builds, stops the running ones and waits for their workers. They end STOPPED,
   // with the context "Build was stopped because the Kiln server shut down".

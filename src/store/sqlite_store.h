@@ -39,6 +39,16 @@ class SqliteStore final : public Store {
   Result<std::vector<BuildRow>> builds_in_state(BuildState state) override;
   Result<int> count_in_state(const std::string& project, BuildState state) override;
 
+  Result<std::pair<BuildBatchRow, bool>> insert_build_batch(BuildBatchRow row) override;
+  Result<void> update_build_batch(const std::string& id, BuildState state,
+                                  const std::string& status, const std::string& json) override;
+  Result<std::vector<BuildBatchRow>> get_build_batches(
+      const std::vector<std::string>& ids) override;
+  Result<bool> delete_build_batch(const std::string& id) override;
+  Result<Page> list_build_batches(const std::string& project, const std::string& status,
+                                  SortOrder order, const std::string& token, int limit) override;
+  Result<std::vector<BuildBatchRow>> build_batches_in_state(BuildState state) override;
+
   Result<void> put_resource_policy(const std::string& project, const std::string& policy) override;
   Result<std::optional<std::string>> get_resource_policy(const std::string& project) override;
   Result<bool> delete_resource_policy(const std::string& project) override;

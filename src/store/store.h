@@ -43,6 +43,21 @@ struct BuildRow {
   std::string json;               // the Build shape as last published
 };
 
+// A build batch (docs/batch.md): like a build, the scheduler's state beside the BuildBatch JSON.
+// Its member builds are ordinary BuildRows whose request names the batch.
+struct BuildBatchRow {
+  std::string id;  // "<project>:<uuid>"
+  std::string project;
+  std::int64_t number = 0;  // set by insert_build_batch: buildBatchNumber, per project
+  std::int64_t seq = 0;     // set by insert_build_batch: global submission order
+  BuildState state = BuildState::kQueued;  // kQueued/kRunning: not complete; kDone: complete
+  std::string status;                      // buildBatchStatus, for ListBuildBatches' filter
+  double submitted = 0;
+  std::string idempotency_token;  // may be empty
+  std::string request_json;       // what the coordinator needs to make the member builds
+  std::string json;               // the BuildBatch shape (batch/record.h to_json)
+};
+
 enum class SortOrder { kAscending, kDescending };
 enum class ProjectSort { kName, kCreatedTime, kLastModifiedTime };
 
@@ -145,6 +160,24 @@ class Store {
                                                const std::string& token, int limit) = 0;
   virtual Result<std::vector<BuildRow>> builds_in_state(BuildState state) = 0;  // ordered by seq
   virtual Result<int> count_in_state(const std::string& project, BuildState state) = 0;
+
+  // Build batches (sqlite_batches.cpp), with the same rules as builds: insert_build_batch
+  // assigns number and seq and honours the idempotency token as insert_build does (its own
+  // tokens, not builds'); update_build_batch replaces state, status and json (kNotFound).
+  virtual Result<std::pair<BuildBatchRow, bool /*existing*/>> insert_build_batch(
+      BuildBatchRow row) = 0;
+  virtual Result<void> update_build_batch(const std::string& id, BuildState state,
+                                          const std::string& status, const std::string& json) = 0;
+  // The batches that exist, in request order (a repeated id repeats its row).
+  virtual Result<std::vector<BuildBatchRow>> get_build_batches(
+      const std::vector<std::string>& ids) = 0;
+  virtual Result<bool> delete_build_batch(const std::string& id) = 0;  // false if absent
+  // ListBuildBatches (project "") and ListBuildBatchesForProject: ids by seq, of one status or
+  // of any (""). A token is valid only for the same project, status and order.
+  virtual Result<Page> list_build_batches(const std::string& project, const std::string& status,
+                                          SortOrder order, const std::string& token,
+                                          int limit) = 0;
+  virtual Result<std::vector<BuildBatchRow>> build_batches_in_state(BuildState state) = 0;
 
   // A project's resource policy (PutResourcePolicy), kept as given: one per project, replaced by
   // the next put, deleted with the project. kNotFound when the project does not exist.

@@ -22,6 +22,10 @@ class NoBuilds final : public BuildControl {
  public:
   void wake() override {}
   bool stop(const std::string&) override { return false; }
+  bool stop_batch(const std::string&) override { return false; }
+  Result<void> retry_batch(const std::string&, bool) override {
+    return fail(ErrorCode::kInvalidArgument, "no batches here");
+  }
 };
 
 inline const auth::AccessKey kTestKey{"AKIAKILNTEST00000001", "test-secret", "alice", true};

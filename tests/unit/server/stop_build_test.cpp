@@ -21,6 +21,10 @@ class AllRunning final : public api::BuildControl {
  public:
   void wake() override {}
   bool stop(const std::string&) override { return true; }
+  bool stop_batch(const std::string&) override { return false; }
+  Result<void> retry_batch(const std::string&, bool) override {
+    return fail(ErrorCode::kInvalidArgument, "no batches here");
+  }
 };
 
 class StopBuildTest : public SchedulerTest {
