@@ -110,6 +110,34 @@ CREATE INDEX code_coverages_by_line ON code_coverages (report_arn, line_percenta
 CREATE INDEX code_coverages_by_path ON code_coverages (report_arn, file_path, ordinal);
 )sql";
 
+// Version 4: build batches (docs/batch.md). Numbered per project by their own counter, as
+// CodeBuild numbers buildBatchNumber apart from buildNumber. Member builds are rows of `builds`.
+const char* const kSchemaV4 = R"sql(
+CREATE TABLE build_batch_counters (
+  project TEXT PRIMARY KEY NOT NULL,
+  last_number INTEGER NOT NULL
+);
+
+CREATE TABLE build_batches (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  project TEXT NOT NULL REFERENCES build_batch_counters (project),
+  number INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('QUEUED', 'RUNNING', 'DONE')),
+  status TEXT NOT NULL,
+  submitted REAL NOT NULL,
+  idempotency_token TEXT NOT NULL,
+  request_json TEXT NOT NULL,
+  json TEXT NOT NULL,
+  UNIQUE (project, number)
+);
+CREATE INDEX build_batches_by_state ON build_batches (state);
+CREATE INDEX build_batches_by_project ON build_batches (project, seq);
+CREATE INDEX build_batches_by_status ON build_batches (status, seq);
+CREATE INDEX build_batches_by_token ON build_batches (project, idempotency_token, submitted)
+  WHERE idempotency_token <> '';
+)sql";
+
 Result<std::int64_t> pragma_int(Db& db, const std::string& pragma) {
   KILN_STORE_TRY(q, db.query("PRAGMA " + pragma));
   KILN_STORE_TRY(row, q.step());
@@ -135,6 +163,7 @@ const std::vector<Migration>& migrations() {
       {1, "create projects and builds", kSchemaV1},
       {2, "create resource_policies", kSchemaV2},
       {3, "create report groups, reports, test cases and code coverages", kSchemaV3},
+      {4, "create build batches", kSchemaV4},
   };
   return steps;
 }

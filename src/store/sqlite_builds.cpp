@@ -6,12 +6,6 @@
 
 namespace kiln::store {
 
-namespace {
-
-// The column list every BuildRow is read with, in read_build's order.
-const std::string kBuildColumns =
-    "id, project, number, seq, state, submitted, idempotency_token, request_json, json";
-
 const char* state_text(BuildState state) {
   switch (state) {
     case BuildState::kQueued: return "QUEUED";
@@ -21,6 +15,19 @@ const char* state_text(BuildState state) {
   return "DONE";
 }
 
+std::optional<BuildState> state_from_text(const std::string& text) {
+  if (text == "QUEUED") return BuildState::kQueued;
+  if (text == "RUNNING") return BuildState::kRunning;
+  if (text == "DONE") return BuildState::kDone;
+  return std::nullopt;
+}
+
+namespace {
+
+// The column list every BuildRow is read with, in read_build's order.
+const std::string kBuildColumns =
+    "id, project, number, seq, state, submitted, idempotency_token, request_json, json";
+
 Result<BuildRow> read_build(const Query& q) {
   BuildRow row;
   row.id = q.text(0);
@@ -28,15 +35,11 @@ Result<BuildRow> read_build(const Query& q) {
   row.number = q.int64(2);
   row.seq = q.int64(3);
   const std::string state = q.text(4);
-  if (state == "QUEUED") {
-    row.state = BuildState::kQueued;
-  } else if (state == "RUNNING") {
-    row.state = BuildState::kRunning;
-  } else if (state == "DONE") {
-    row.state = BuildState::kDone;
-  } else {  // the CHECK constraint forbids it, so the file was edited behind Kiln's back
+  const auto parsed = state_from_text(state);
+  // The CHECK constraint forbids another value, so the file was edited behind Kiln's back.
+  if (!parsed)
     return fail(ErrorCode::kInternal, "build " + row.id + " has an unknown state " + state);
-  }
+  row.state = *parsed;
   row.submitted = q.real(5);
   row.idempotency_token = q.text(6);
   row.request_json = q.text(7);

@@ -10,12 +10,18 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "store/page_token.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
 
 namespace kiln::store {
+
+// The `state` column of builds and build batches (sqlite_builds.cpp).
+const char* state_text(BuildState state);
+std::optional<BuildState> state_from_text(const std::string& text);
 
 class SqliteStore final : public Store {
  public:
@@ -92,6 +98,7 @@ class SqliteStore final : public Store {
 
   // Caller holds mu_.
   Result<std::pair<BuildRow, bool>> insert_build_locked(BuildRow row);
+  Result<std::pair<BuildBatchRow, bool>> insert_build_batch_locked(BuildBatchRow row);
   Result<Page> list_builds_locked(const std::string& project, SortOrder order,
                                   const std::string& token, int limit);
   Result<Page> list_sorted_locked(const SortedListing& l, const std::string& token, int limit);
