@@ -36,6 +36,12 @@ engine::BuildRequest member_request(const engine::BuildRequest& base, const Memb
 // COMBINE_ARTIFACTS: the members' primary artifacts (each a folder under `combine_dir`, named
 // by identifier) into one output at `dest` (a ZIP, or a folder with Packaging::kNone), in
 // folders named by build identifier. Returns what the batch's artifacts record shows.
+// Each member's primary is the folder combine_dir/<id>/<id> (or, when its buildspec names the
+// artifact, the one folder there not named <id>_...: those are its secondary artifacts); a
+// member without one (it failed, or has no artifacts) adds nothing, and a missing combine_dir
+// gives an empty output. Files come from untrusted builds: symlinks are followed only within
+// the member's own primary folder, member folders that are symlinks are skipped, and entries
+// are read beneath combine_dir without following links (artifacts/zip_writer.h).
 Result<artifacts::ArtifactOutcome> combine_artifacts(const std::filesystem::path& combine_dir,
                                                      const std::filesystem::path& dest,
                                                      artifacts::Packaging packaging);

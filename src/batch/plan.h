@@ -7,6 +7,7 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
@@ -48,7 +49,10 @@ struct Plan {
   // build-list/graph: in buildspec order. build-matrix: the product in a stable order
   // (buildspec, then image, then compute type, then each variable in buildspec order, the last
   // varying fastest), with the identifiers build1, build2, ... (docs/batch.md: CodeBuild's own
-  // are undocumented). build-fanout: build1..buildN.
+  // are undocumented). An empty dynamic list does not vary its dimension. Every matrix member
+  // takes the static ignore-failure and env (privileged-mode, type, and compute-type, image and
+  // variables too, which public buildspecs use); a dynamic value replaces the static one, and
+  // a dynamic variable is listed after the static ones, so it wins. build-fanout: build1..buildN.
   std::vector<Member> members;
 };
 
@@ -64,16 +68,28 @@ struct PlanError {
   std::string message;
 };
 
-// The batch's identifier rule: 1..127 characters, letters, digits and underscores, starting with
-// a letter (as artifact and source identifiers). DOWNLOAD_SOURCE is reserved (the first group).
+// The batch's identifier rule: 1..127 characters, letters, digits and underscores (as artifact
+// identifiers); a leading digit is fine, as s2n-tls's real `32BitBuildAndUnit` shows.
+// DOWNLOAD_SOURCE is reserved (the first group). The rule lives in spec::valid_batch_identifier,
+// so the parser's lint applies it too.
 bool valid_member_identifier(const std::string& id);
 
+// Kiln's own ceiling on a batch's builds, with or without maximumBuildsAllowed: a matrix's size
+// is computed before any member is made, so `100^5` is refused without allocating it.
+inline constexpr std::size_t kMaxMembers = 1000;
+
 // `default_compute_type` is the batch's own (project or override), checked against
-// computeTypesAllowed for members that do not set theirs. Refuses, with CodeBuild's message: no
-// build at all (an empty batch), an invalid or duplicate identifier, a member buildspec that is
-// absolute or climbs out of the source with `..`, more members than maximumBuildsAllowed
-// ("Batch build exceeded maximum builds allowed: <n> > <max>"-style, docs/batch.md), and a
-// compute type not in computeTypesAllowed.
+// computeTypesAllowed for members that do not set theirs. Refuses, in this order:
+// - YAML_FILE_ERROR: no build at all (`batch` without a kind, an empty list, a matrix that
+//   varies nothing, a fanout without parallelism);
+// - CLIENT_ERROR: more members than maximumBuildsAllowed or kMaxMembers ("Batch build exceeded
+//   maximum builds allowed: the batch has N builds and ..."), counted before any is made;
+// - YAML_FILE_ERROR: an invalid or duplicate identifier, a member buildspec that is absolute or
+//   has a `..` component, a depend-on naming no member (the parser reports these with their
+//   line, but the server plans from stored data too);
+// - CLIENT_ERROR: a member's compute type (or the default) not in computeTypesAllowed.
+// CodeBuild's own wording for the two restrictions is not public (AWS's docs only say "the
+// batch will fail"); these messages are Kiln's (docs/batch.md).
 tl::expected<Plan, PlanError> make_plan(const spec::Batch& batch, const Restrictions& restrictions,
                                         const std::string& default_compute_type);
 

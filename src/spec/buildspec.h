@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -129,6 +130,13 @@ struct BatchMatrix {
   std::vector<std::string> compute_types;
   std::vector<std::pair<std::string, std::vector<std::string>>> variables;
 };
+
+// A batch task's identifier (CODEBUILD_BATCH_BUILD_IDENTIFIER, the build group's name): 1..127
+// letters, digits and underscores, a digit first included (s2n-tls's `32BitBuildAndUnit`, in
+// tests/corpus/buildspecs/004-aws-s2n-tls-generalbatch.yml, runs on CodeBuild); DOWNLOAD_SOURCE
+// is reserved for the batch's first group (docs/reference/codebuild-semantics.md §8.3). The one
+// home of the rule: batch::valid_member_identifier calls it. Defined in parse_batch.cpp.
+bool valid_batch_identifier(std::string_view id);
 
 struct Batch {
   enum class Kind { kNone, kBuildList, kBuildGraph, kBuildMatrix, kBuildFanout };

@@ -1,5 +1,6 @@
 // `batch`: docs/reference/codebuild-semantics.md §8.1 (build-list, build-graph, build-matrix,
 // build-fanout).
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -46,6 +47,23 @@ void parse_batch_env(Context& ctx, const Node& value, const std::string& path, B
               "\"" + path + "\": compute-type and fleet cannot be used together");
 }
 
+// A warning, not an error: only a batch run needs the identifier (batch::make_plan refuses it
+// then, in DOWNLOAD_BATCHSPEC), and a buildspec with `phases` still runs as a single build.
+// Hyphenated identifiers are common in guides (build-api); whether CodeBuild refuses them when
+// the file is used for a single build is unverified (docs/batch.md).
+void check_identifier(Context& ctx, const Node& value, const std::string& path,
+                      const std::string& id) {
+  if (id == "DOWNLOAD_SOURCE") {
+    ctx.warning(value.mark, "\"" + path +
+                                "\": DOWNLOAD_SOURCE is reserved for the batch's first build "
+                                "group; a batch build fails on it");
+  } else if (!valid_batch_identifier(id)) {
+    ctx.warning(value.mark, "\"" + path + "\": \"" + id +
+                                "\" is not a valid identifier: use 1 to 127 letters, digits or "
+                                "underscores; a batch build fails on it");
+  }
+}
+
 BatchTask parse_task(Context& ctx, const Node& value, const std::string& path, bool graph) {
   BatchTask task;
   bool has_identifier = false;
@@ -55,6 +73,7 @@ BatchTask parse_task(Context& ctx, const Node& value, const std::string& path, b
          if (auto id = read_string(ctx, v, join(path, "identifier")); id && !id->empty()) {
            task.identifier = *id;
            has_identifier = true;
+           check_identifier(ctx, v, join(path, "identifier"), *id);
          }
        }},
       {"buildspec",
@@ -79,6 +98,13 @@ BatchTask parse_task(Context& ctx, const Node& value, const std::string& path, b
            ctx.warning(k.mark, "\"" + join(path, "depend-on") +
                                    "\": depend-on is only used in build-graph (ignored)");
          }
+       }},
+      // The spelling of an old guide; CodeBuild ignores the key, so the dependency is not applied
+      // here either, and the task would start at once.
+      {"depends-on",
+       [&](const Node& k, const Node&) {
+         ctx.warning(k.mark, "\"" + join(path, "depends-on") +
+                                 "\": depends-on is not a CodeBuild key; use depend-on (ignored)");
        }},
   };
   if (visit_map(ctx, value, path, fields) && !has_identifier)
@@ -155,6 +181,11 @@ void parse_tasks(Context& ctx, const Node& value, const std::string& path, bool 
     ctx.error(value.mark, "\"" + path + "\" must be a list of tasks, found " + describe(value));
     return;
   }
+  if (value.items.empty()) {
+    // CodeBuild fails a batch without builds (DOWNLOAD_BATCHSPEC); say so before it runs.
+    ctx.error(value.mark, "\"" + path + "\" has no tasks: a batch needs at least one build");
+    return;
+  }
   std::map<std::string, size_t> seen;
   for (size_t i = 0; i < value.items.size(); ++i) {
     BatchTask task = parse_task(ctx, *value.items[i], item(path, i), graph);
@@ -214,9 +245,16 @@ void parse_matrix_dynamic(Context& ctx, const Node& value, const std::string& pa
             });
 }
 
-void parse_matrix(Context& ctx, const Node& value, BatchMatrix& m) {
+std::size_t errors(const Context& ctx) {
+  return std::count_if(ctx.diagnostics.begin(), ctx.diagnostics.end(), [](const Diagnostic& d) {
+    return d.severity == Diagnostic::Severity::kError;
+  });
+}
+
+void parse_matrix(Context& ctx, const Node& key, const Node& value, BatchMatrix& m) {
   const std::string path = "batch/build-matrix";
-  visit_map(
+  const auto errors_before = errors(ctx);
+  const bool ok = visit_map(
       ctx, value, path,
       {
           {"static",
@@ -237,6 +275,16 @@ void parse_matrix(Context& ctx, const Node& value, BatchMatrix& m) {
           {"dynamic",
            [&](const Node&, const Node& v) { parse_matrix_dynamic(ctx, v, path + "/dynamic", m); }},
       });
+  // An empty dynamic list does not vary its dimension (batch/plan.h); with none varied there
+  // is no build, which CodeBuild fails.
+  bool varied = !m.buildspecs.empty() || !m.images.empty() || !m.compute_types.empty();
+  for (const auto& [name, values] : m.variables) varied = varied || !values.empty();
+  // After an error in the matrix, this would only repeat it.
+  if (ok && !varied && errors(ctx) == errors_before) {
+    ctx.error(key.mark, "\"" + path +
+                            "\" has no dynamic buildspec, image, compute-type or variable values: "
+                            "a batch needs at least one build");
+  }
 }
 
 void parse_fanout(Context& ctx, const Node& key, const Node& value, Batch& batch) {
@@ -261,6 +309,23 @@ void parse_fanout(Context& ctx, const Node& key, const Node& value, Batch& batch
 }
 
 }  // namespace
+}  // namespace kiln::spec::detail
+
+namespace kiln::spec {
+
+bool valid_batch_identifier(std::string_view id) {
+  if (id.empty() || id.size() > 127 || id == "DOWNLOAD_SOURCE") return false;
+  for (char c : id) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace kiln::spec
+
+namespace kiln::spec::detail {
 
 void parse_batch(Context& ctx, const Node& value, Batch& batch) {
   if (value.is_null()) return;
@@ -295,7 +360,7 @@ void parse_batch(Context& ctx, const Node& value, Batch& batch) {
                                 {"build-matrix",
                                  [&](const Node& k, const Node& v) {
                                    if (kind(Batch::Kind::kBuildMatrix, k))
-                                     parse_matrix(ctx, v, batch.matrix);
+                                     parse_matrix(ctx, k, v, batch.matrix);
                                  }},
                                 {"build-fanout",
                                  [&](const Node& k, const Node& v) {

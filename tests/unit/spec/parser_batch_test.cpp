@@ -120,9 +120,8 @@ TEST(ParseBatch, DependsOnTypoGetsAHint) {
       "      depends-on: [a]\n");
   ASSERT_TRUE(out.spec);
   EXPECT_TRUE(out.spec->batch.tasks[1].depend_on.empty());
-  EXPECT_EQ(messages(out), Strings{"warning 6:7 unknown key \"depends-on\" in "
-                                   "\"batch/build-graph[1]\" (ignored; did you mean "
-                                   "\"depend-on\"?)"});
+  EXPECT_EQ(messages(out), Strings{"warning 6:7 \"batch/build-graph[1]/depends-on\": depends-on "
+                                   "is not a CodeBuild key; use depend-on (ignored)"});
 }
 
 TEST(ParseBatch, DependOnIsOnlyForBuildGraph) {
@@ -197,8 +196,10 @@ TEST(ParseBatch, BuildMatrixShapes) {
             Strings{"error 6:20 \"batch/build-matrix/dynamic/env/variables\" must be a mapping of "
                     "names to lists of values, found a list"});
   EXPECT_EQ(messages(parse("batch:\n  build-matrix:\n    dynamic:\n      envs: {}\n")),
-            Strings{"warning 5:7 unknown key \"envs\" in \"batch/build-matrix/dynamic\" (ignored; "
-                    "did you mean \"env\"?)"});
+            (Strings{"error 3:3 \"batch/build-matrix\" has no dynamic buildspec, image, "
+                     "compute-type or variable values: a batch needs at least one build",
+                     "warning 5:7 unknown key \"envs\" in \"batch/build-matrix/dynamic\" (ignored; "
+                     "did you mean \"env\"?)"}));
 }
 
 TEST(ParseBatch, BuildFanout) {
