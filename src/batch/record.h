@@ -57,7 +57,8 @@ struct BuildGroup {
   std::string identifier;
   std::vector<std::string> depends_on;
   bool ignore_failure = false;
-  std::optional<BuildSummary> current;  // unset: never started (shown as PENDING)
+  // Unset: no build yet, shown as {buildStatus: PENDING}, or STOPPED once not_started is set.
+  std::optional<BuildSummary> current;
   std::vector<BuildSummary> prior;      // earlier builds of the group (RetryBuildBatch)
   std::string build_id;                 // "<project>:<uuid>" of `current`; not in the shape
   // Set when the group will never start (its dependency failed, fast-fail, the batch stopped):
@@ -85,6 +86,10 @@ struct BatchRecord {
   std::string batch_type;            // BUILD_LIST, ... once the batchspec is read
   bool fast_fail = false;
   bool combine_artifacts = false;
+  // "" while the batch can still succeed; else the status it will end with (FAILED, STOPPED,
+  // TIMED_OUT), decided when a member failed or the batch was stopped; buildBatchStatus stays
+  // IN_PROGRESS until finish_batch. Not in the shape.
+  std::string ending;
   std::vector<BuildGroup> groups;
   std::vector<std::string> report_arns;  // the members' reports, merged (§7.7)
   // Members echoed as given (source, secondarySources, secondarySourceVersions, artifacts,
@@ -100,10 +105,17 @@ std::string batch_arn(const std::string& region, const std::string& account,
                       const std::string& batch_id);
 
 // CodeBuild's BuildBatch shape. Kiln's own state (build ids, not-started reasons, the batch
-// type, fast-fail) goes under the member "kiln", which the API strips from answers
-// (strip_internal).
+// type, fast-fail, combine, ending) goes under the member "kiln" ({batchType, fastFail,
+// combineArtifacts, ending, groups: [{started, buildId, notStarted}] parallel to buildGroups}),
+// which the API strips from answers (strip_internal). Absent optional members (endTime,
+// sourceVersion, an unstarted summary's arn, empty priorBuildSummaryList, contexts, reportArns)
+// are left out, never null. Times are record_time's: epoch seconds to the millisecond.
+// `settings` members are copied in, except names the record itself writes.
 nlohmann::json to_json(const BatchRecord& r);
-// Reads what to_json wrote; a member of the wrong type is an Error naming it.
+// Reads what to_json wrote, exactly (times to the millisecond); top-level members the record does
+// not own become `settings`; other members under "kiln" (the coordinator's plan) are ignored. A
+// member of the wrong type, or a missing required one, is an Error naming it by its path
+// ("buildGroups[2].currentBuildSummary.buildStatus: expected a string"). Never throws.
 Result<BatchRecord> from_json(const nlohmann::json& j);
 // Removes the "kiln" member: the shape clients see.
 void strip_internal(nlohmann::json& batch);

@@ -8,12 +8,28 @@
 // - build-list and build-matrix members are ready at once; a build-graph member when every
 //   member in its depend-on has SUCCEEDED, or ended otherwise with ignore-failure.
 // - A member that fails (any status but SUCCEEDED) without ignore-failure fails the batch. Its
-//   dependants never start (not_started names it). With fast-fail the running members are to be
-//   stopped and no other member starts; without it the running members finish.
+//   dependants never start (not_started names it), transitively. With fast-fail the running
+//   members are to be stopped and no other member starts; without it the running members finish
+//   AND members the failure does not touch (no failed dependency) still start. CodeBuild's docs
+//   only say "All running builds will complete" (batch-build-buildspec.html); but CodeBuild starts
+//   every ready member at once, so a member Kiln holds back for want of a slot (`limit`) would be
+//   running there, and completing. The batch still ends FAILED.
+// - A failed member with ignore-failure does not fail the batch, and its dependants start.
 // - A stopped batch starts nothing more and stops the running members: STOPPED.
-// - The batch timeout (buildBatchConfig.timeoutInMins) stops the batch: status TIMED_OUT.
+// - The batch timeout (buildBatchConfig.timeoutInMins) stops the batch: status TIMED_OUT (the last
+//   phase is STOPPED: BuildBatchPhaseType has no TIMED_OUT).
 // - When no member runs or can start: COMBINE_ARTIFACTS if artifacts are combined and the batch
 //   has not failed, then SUCCEEDED, FAILED or STOPPED (the last phase, with only a startTime).
+//   buildBatchStatus stays IN_PROGRESS until then (BatchRecord::ending keeps the decided end).
+// - Phase statuses: IN_PROGRESS ends SUCCEEDED, STOPPED, TIMED_OUT, or CLIENT_ERROR when members
+//   failed the batch (as CodeBuild shows it: retry-build-batch.rst in the AWS CLI's examples).
+// - Contexts (on the running phase; CodeBuild's wording is undocumented): a failing member gives
+//   {<its status>, "Build <identifier> <status>"}; a group that will never start
+//   {STOPPED, "Build <identifier> was not started: its dependency <id> FAILED"} (or "... was not
+//   started"), or one {STOPPED, "Builds not started (<reason>): a, b, ..."} for fast-fail, a stop
+//   and a crash; a stop or timeout {STOPPED|TIMED_OUT, <message>}.
+// - A group that never started shows currentBuildSummary {buildStatus: PENDING} while it may
+//   start and {buildStatus: STOPPED} once it never will (batch/record.cpp says why).
 //
 // Thread safety: none; the driver serialises calls.
 #pragma once
@@ -31,7 +47,8 @@ namespace kiln::batch {
 inline constexpr const char* kDownloadSourceGroup = "DOWNLOAD_SOURCE";
 
 // A new batch: SUBMITTED (ended at `now`), DOWNLOAD_BATCHSPEC running, and the DOWNLOAD_SOURCE
-// group, which the driver starts at once (member_started).
+// group, which the driver starts at once (member_started; ready_members never returns it), and
+// again after a retry_batch that reads the batchspec again (the group then has no current build).
 void start_batch(BatchRecord& r, double now);
 
 // DOWNLOAD_BATCHSPEC succeeded with this plan: its groups are added PENDING, IN_PROGRESS starts.
@@ -55,12 +72,17 @@ struct MemberEnd {
   std::vector<std::string> report_arns;
 };
 // The group's build ended. Returns the identifiers of running members the driver must stop
-// (fast-fail). For DOWNLOAD_SOURCE the driver calls batchspec_loaded/failed as well.
+// (fast-fail). For DOWNLOAD_SOURCE the driver calls batchspec_loaded/failed as well. A second
+// call for the same end (or for a group not running) changes nothing. The summary keeps
+// requestedOn; a null primary artifact shows as {type: no_artifacts, identifier: <group>} and
+// null secondaries as [] (CodeBuild's ended members); report_arns are merged into the batch's,
+// in order, without duplicates. A status that is not an end (empty, IN_PROGRESS) counts as FAULT.
 std::vector<std::string> member_finished(BatchRecord& r, const std::string& identifier,
                                          const MemberEnd& end, double now);
 
 // StopBuildBatch, the batch timeout (timed_out), or a driver that cannot go on: nothing more
-// starts; returns the running members to stop. `message` goes into the IN_PROGRESS context.
+// starts; returns the running members to stop. `message` goes into the running phase's contexts
+// (IN_PROGRESS, or DOWNLOAD_BATCHSPEC before the plan). No-op once stopping or complete.
 std::vector<std::string> stop_batch(BatchRecord& r, const std::string& message, double now,
                                     bool timed_out = false);
 
@@ -76,13 +98,20 @@ void finish_batch(BatchRecord& r, double now,
                   const std::optional<BatchPhaseContext>& combine_failure = std::nullopt);
 
 // The server died with the batch unfinished (docs/batch.md "Crash safety"): every group without
-// an ended build is marked not started, running summaries take `member_status`, and the batch
-// ends FAILED with the context `message`.
+// an ended build is marked not started, running summaries become FAILED (as the scheduler's
+// recover() ends their builds), and the batch ends FAILED with the context {FAILED, `message`}.
 void fail_unfinished(BatchRecord& r, const std::string& message, double now);
 
-// RetryBuildBatch: the groups to run again (all, or those not SUCCEEDED) move their current
-// summary to prior and become PENDING; the batch starts IN_PROGRESS again (a new phase list
-// after SUBMITTED, as a retried batch shows).
+// RetryBuildBatch is allowed: the batch is complete and did not succeed ("Only batch builds that
+// have failed can be retried": FAILED, STOPPED, TIMED_OUT).
+bool retryable(const BatchRecord& r);
+// RetryBuildBatch (no-op unless retryable): the groups to run again (all, or those not
+// SUCCEEDED, never-started ones included) move their current summary to priorBuildSummaryList and
+// become PENDING. The phase history stays, as a retried batch shows (retry-build-batch.rst): the
+// last phase (FAILED, STOPPED) gets phaseStatus RETRY and an endTime, then SUBMITTED (ended at
+// once) and IN_PROGRESS follow; complete false, endTime cleared, startTime kept. The plan is kept,
+// so DOWNLOAD_SOURCE does not run again, unless the batch failed before it had one: then
+// DOWNLOAD_BATCHSPEC runs again with a new DOWNLOAD_SOURCE build.
 enum class RetryType { kAllBuilds, kFailedBuilds };
 void retry_batch(BatchRecord& r, RetryType type, double now);
 
