@@ -12,6 +12,8 @@
 
 #include "batch/plan.h"
 
+#include "util/json_reader.h"
+
 namespace kiln::batch {
 namespace {
 
@@ -37,82 +39,7 @@ json env_to_json(const MemberEnv& env) {
   return j;
 }
 
-// Reads without exceptions; the first wrong member is kept, by its path, and later reads do
-// nothing.
-class Reader {
- public:
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
-  void fail_at(const std::string& at, const std::string& what) {
-    if (ok()) error_ = at + ": " + what;
-  }
-
-  const json* get(const json& obj, const std::string& at, const char* key, bool required) {
-    const auto it = obj.find(key);
-    if (!ok()) return nullptr;
-    if (it == obj.end() || it->is_null()) {
-      if (required) fail_at(at + "." + key, "missing");
-      return nullptr;
-    }
-    return &*it;
-  }
-  void read(const json& obj, const std::string& at, const char* key, std::string& out,
-            bool required = false) {
-    if (const json* v = get(obj, at, key, required)) {
-      if (!v->is_string()) return fail_at(at + "." + key, "expected a string");
-      out = v->get<std::string>();
-    }
-  }
-  void read(const json& obj, const std::string& at, const char* key,
-            std::optional<std::string>& out) {
-    std::string s;
-    if (get(obj, at, key, false) == nullptr) return;
-    read(obj, at, key, s);
-    if (ok()) out = std::move(s);
-  }
-  void read(const json& obj, const std::string& at, const char* key, bool& out) {
-    if (const json* v = get(obj, at, key, false)) {
-      if (!v->is_boolean()) return fail_at(at + "." + key, "expected a boolean");
-      out = v->get<bool>();
-    }
-  }
-  void read(const json& obj, const std::string& at, const char* key, std::optional<bool>& out) {
-    bool b = false;
-    if (get(obj, at, key, false) == nullptr) return;
-    read(obj, at, key, b);
-    if (ok()) out = b;
-  }
-  void read(const json& obj, const std::string& at, const char* key,
-            std::vector<std::string>& out) {
-    const json* v = get(obj, at, key, false);
-    if (v == nullptr) return;
-    if (!v->is_array()) return fail_at(at + "." + key, "expected an array of strings");
-    for (std::size_t i = 0; i < v->size(); ++i) {
-      if (!(*v)[i].is_string())
-        return fail_at(at + "." + key + "[" + std::to_string(i) + "]", "expected a string");
-      out.push_back((*v)[i].get<std::string>());
-    }
-  }
-  const json* object(const json& obj, const std::string& at, const char* key) {
-    const json* v = get(obj, at, key, false);
-    if (v != nullptr && !v->is_object()) {
-      fail_at(at + "." + key, "expected an object");
-      return nullptr;
-    }
-    return v;
-  }
-  const json* array(const json& obj, const std::string& at, const char* key, bool required) {
-    const json* v = get(obj, at, key, required);
-    if (v != nullptr && !v->is_array()) {
-      fail_at(at + "." + key, "expected an array");
-      return nullptr;
-    }
-    return v;
-  }
-
- private:
-  std::string error_;
-};
+using Reader = JsonReader;
 
 MemberEnv env_from_json(Reader& r, const json& j, const std::string& at) {
   MemberEnv env;

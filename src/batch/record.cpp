@@ -5,6 +5,7 @@
 #include <set>
 
 #include "engine/record.h"
+#include "util/json_reader.h"
 
 namespace kiln::batch {
 
@@ -93,102 +94,7 @@ json group_json(const BuildGroup& g) {
   return j;
 }
 
-// Reads members without exceptions, naming the first of the wrong type by its path
-// ("buildGroups[2].identifier: expected a string"); later reads do nothing once one failed.
-class Reader {
- public:
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
-  void fail_at(const std::string& path, const char* what) {
-    if (ok()) error_ = path + ": " + what;
-  }
-
-  static std::string member(const std::string& at, const char* key) {
-    return at.empty() ? std::string(key) : at + "." + key;
-  }
-  static std::string element(const std::string& at, std::size_t i) {
-    return at + "[" + std::to_string(i) + "]";
-  }
-
-  // obj[key], or null when absent, null, or (after failing) of the wrong JSON type.
-  const json* get(const json& obj, const std::string& at, const char* key, json::value_t type,
-                  const char* what, bool required = false) {
-    if (!ok()) return nullptr;
-    const auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
-      if (required) fail_at(member(at, key), "missing");
-      return nullptr;
-    }
-    const bool number_ok = type == json::value_t::number_float && it->is_number();
-    if (it->type() != type && !number_ok) {
-      fail_at(member(at, key), what);
-      return nullptr;
-    }
-    return &*it;
-  }
-
-  void string(const json& obj, const std::string& at, const char* key, std::string& out,
-              bool required = false) {
-    if (const json* v = get(obj, at, key, json::value_t::string, "expected a string", required))
-      out = v->get<std::string>();
-  }
-  void boolean(const json& obj, const std::string& at, const char* key, bool& out,
-               bool required = false) {
-    if (const json* v = get(obj, at, key, json::value_t::boolean, "expected a boolean", required))
-      out = v->get<bool>();
-  }
-  // A finite number (times; integers of any JSON number kind).
-  std::optional<double> number(const json& obj, const std::string& at, const char* key,
-                               bool required = false) {
-    const json* v = get(obj, at, key, json::value_t::number_float, "expected a number", required);
-    if (v == nullptr) return std::nullopt;
-    const double d = v->get<double>();
-    if (!std::isfinite(d)) {
-      fail_at(member(at, key), "expected a number");
-      return std::nullopt;
-    }
-    return d;
-  }
-  // A whole number within [lo, hi].
-  template <typename T>
-  void integer(const json& obj, const std::string& at, const char* key, T& out,
-               bool required = false) {
-    const json* v = get(obj, at, key, json::value_t::number_float, "expected a number", required);
-    if (v == nullptr) return;
-    const double d = v->get<double>();
-    // [-2^digits, 2^digits): exact bounds (T's max itself may round up to 2^digits as a double).
-    const double bound = std::ldexp(1.0, std::numeric_limits<T>::digits);
-    if (!std::isfinite(d) || d != std::floor(d) || d < -bound || d >= bound)
-      return fail_at(member(at, key), "expected a whole number in range");
-    out = static_cast<T>(d);
-  }
-  void strings(const json& obj, const std::string& at, const char* key,
-               std::vector<std::string>& out) {
-    const json* v = get(obj, at, key, json::value_t::array, "expected an array of strings");
-    if (v == nullptr) return;
-    std::vector<std::string> items;
-    for (std::size_t i = 0; i < v->size(); ++i) {
-      if (!(*v)[i].is_string()) return fail_at(element(member(at, key), i), "expected a string");
-      items.push_back((*v)[i].get<std::string>());
-    }
-    out = std::move(items);
-  }
-  // Each object of the array obj[key], with its path.
-  template <typename Fn>
-  void each_object(const json& obj, const std::string& at, const char* key, Fn&& fn) {
-    const json* list = get(obj, at, key, json::value_t::array, "expected an array");
-    if (list == nullptr) return;
-    const std::string path = member(at, key);
-    for (std::size_t i = 0; i < list->size() && ok(); ++i) {
-      const std::string item = element(path, i);
-      if (!(*list)[i].is_object()) return fail_at(item, "expected an object");
-      fn((*list)[i], item);
-    }
-  }
-
- private:
-  std::string error_;
-};
+using Reader = JsonReader;
 
 std::optional<BatchPhaseType> phase_from_name(const std::string& name) {
   for (const auto t : kAllPhases)

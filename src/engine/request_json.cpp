@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/json_reader.h"
+
 namespace kiln::engine {
 namespace {
 
@@ -65,87 +67,7 @@ workspace::CopyMode copy_mode_from(const std::string& s) {
   return workspace::CopyMode::kAuto;
 }
 
-// Reads members without exceptions, naming the first one of the wrong type by its path
-// ("projectVars[2].name: expected a string"); once one failed, later reads do nothing. Absent and
-// null members leave the field as it was.
-class Reader {
- public:
-  const std::string& error() const { return error_; }
-  bool ok() const { return error_.empty(); }
-
-  void fail_at(const std::string& path, const char* what) {
-    if (ok()) error_ = path + ": " + what;
-  }
-
-  template <typename T>
-  void read(const json& obj, const std::string& at, const char* key, T& out) {
-    const auto it = obj.find(key);
-    if (ok() && it != obj.end() && !it->is_null()) value(*it, member(at, key), out);
-  }
-
-  // obj[key] when it is an object (or an array): null when absent or of the wrong type.
-  const json* object(const json& obj, const std::string& at, const char* key) {
-    return container(obj, at, key, json::value_t::object, "expected an object");
-  }
-  const json* array(const json& obj, const std::string& at, const char* key) {
-    return container(obj, at, key, json::value_t::array, "expected an array");
-  }
-
-  static std::string member(const std::string& at, const char* key) {
-    return at.empty() ? std::string(key) : at + "." + key;
-  }
-  static std::string element(const std::string& at, std::size_t i) {
-    return at + "[" + std::to_string(i) + "]";
-  }
-
- private:
-  const json* container(const json& obj, const std::string& at, const char* key, json::value_t type,
-                        const char* what) {
-    const auto it = obj.find(key);
-    if (!ok() || it == obj.end() || it->is_null()) return nullptr;
-    if (it->type() != type) {
-      fail_at(member(at, key), what);
-      return nullptr;
-    }
-    return &*it;
-  }
-
-  void value(const json& v, const std::string& path, std::string& out) {
-    if (!v.is_string()) return fail_at(path, "expected a string");
-    out = v.get<std::string>();
-  }
-  void value(const json& v, const std::string& path, bool& out) {
-    if (!v.is_boolean()) return fail_at(path, "expected a boolean");
-    out = v.get<bool>();
-  }
-  // Numbers (the non-template overloads take strings, booleans and collections).
-  template <typename T>
-  void value(const json& v, const std::string& path, T& out) {
-    static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
-    if (!v.is_number()) return fail_at(path, "expected a number");
-    out = v.get<T>();
-  }
-  void value(const json& v, const std::string& path, std::vector<std::string>& out) {
-    if (!v.is_array()) return fail_at(path, "expected an array of strings");
-    std::vector<std::string> items;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (!v[i].is_string()) return fail_at(element(path, i), "expected a string");
-      items.push_back(v[i].get<std::string>());
-    }
-    out = std::move(items);
-  }
-  void value(const json& v, const std::string& path, std::map<std::string, std::string>& out) {
-    if (!v.is_object()) return fail_at(path, "expected an object of strings");
-    std::map<std::string, std::string> items;
-    for (const auto& [k, item] : v.items()) {
-      if (!item.is_string()) return fail_at(member(path, k.c_str()), "expected a string");
-      items.emplace(k, item.get<std::string>());
-    }
-    out = std::move(items);
-  }
-
-  std::string error_;
-};
+using Reader = JsonReader;
 
 // Each element of the array obj[key] that is an object, with its path; the first that is not
 // fails the reader.
