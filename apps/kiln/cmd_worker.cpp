@@ -6,7 +6,8 @@
 // Protocol (command line, records, exit status): server/worker_protocol.h, which the scheduler
 // uses too. SIGTERM or SIGINT stop the build (STOPPED). When the request names
 // the project's key (engine::kSecretsKeyMember), every parameter and secret the build reads is
-// checked against that key's policy in --keys first (server/secret_access.h).
+// checked against that key's policy in --keys first (server/secret_access.h). A batch's
+// DOWNLOAD_SOURCE build (batchspec_only) writes the batchspec to <reportsDir>/batchspec.json.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -26,10 +27,12 @@
 #include "logs/log_sink.h"
 #include "logs/time_index.h"
 #include "secrets/secret_store.h"
+#include "server/batch_coordinator.h"
 #include "server/secret_access.h"
 #include "server/worker_protocol.h"
 #include "signals.h"
 #include "util/files.h"
+#include "util/json_text.h"
 #include "util/unique_fd.h"
 
 namespace kiln::app {
@@ -117,8 +120,19 @@ int run_worker(const server::WorkerArgs& o) {
   }
   secrets::SecretResolver& secrets =
       authorized ? static_cast<secrets::SecretResolver&>(*authorized) : store;
-  engine::Engine eng({executor, services.uploader(), log, clock, secrets, emit, &services.sources(),
-                      services.cache()});
+  engine::EngineDeps deps{
+      executor,        services.uploader(), log, clock, secrets, emit, &services.sources(),
+      services.cache()};
+  // A batch's DOWNLOAD_SOURCE build hands the batchspec to the server's batch coordinator
+  // through its reports folder, which only the server reads (server/batch_coordinator.h).
+  if (req->batchspec_only && !req->reports_dir.empty()) {
+    deps.on_batchspec = [dir = req->reports_dir](const std::string& spec, const std::string& path) {
+      const auto file = dir / server::kBatchspecFile;
+      if (auto w = write_file_atomic(file, json_text({{"text", spec}, {"path", path}}), 0600); !w)
+        std::fprintf(stderr, "kiln worker: %s\n", w.error().describe().c_str());
+    };
+  }
+  engine::Engine eng(std::move(deps));
   const engine::BuildRecord record = eng.run(*req, cancel);
   log.flush();
   emit(record);

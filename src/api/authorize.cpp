@@ -63,6 +63,11 @@ class Arns {
     const std::string bare = after(id, ":build/");
     return project(bare.substr(0, bare.find(':')));
   }
+  // A batch id is PROJECT:UUID too, or its ARN (...:build-batch/PROJECT:UUID).
+  std::string project_of_batch(const std::string& id) const {
+    const std::string bare = after(id, ":build-batch/");
+    return project(bare.substr(0, bare.find(':')));
+  }
   std::string log_group(const std::string& group) const {
     std::string g = after(group, ":log-group:");
     if (g.ends_with(":*")) g.resize(g.size() - 2);
@@ -138,13 +143,14 @@ void codebuild(std::vector<Access>& out, std::string_view op, const json& in, co
     }
   } else if (op == "DeleteProject") {
     add(out, action, arns.project(string_at(in, "name")));
-  } else if (op == "StartBuild") {
+  } else if (op == "StartBuild" || op == "StartBuildBatch") {
     const std::string project = arns.project(string_at(in, "projectName"));
     add(out, action, project);
     if (is_true(in, "privilegedModeOverride")) add(out, "kiln:PrivilegedBuild", project);
     if (const auto vars = in.find("environmentVariablesOverride"); vars != in.end())
       secret_reads(out, *vars, arns);
-  } else if (op == "ListBuildsForProject" || op == "InvalidateProjectCache") {
+  } else if (op == "ListBuildsForProject" || op == "InvalidateProjectCache" ||
+             op == "ListBuildBatchesForProject") {
     add(out, action, arns.project(string_at(in, "projectName")));
   } else if (op == "BatchGetProjects") {
     for (const auto& n : strings_at(in, "names")) add(out, action, arns.project(n));
@@ -152,6 +158,10 @@ void codebuild(std::vector<Access>& out, std::string_view op, const json& in, co
     add(out, action, arns.project_of_build(string_at(in, "id")));
   } else if (op == "BatchGetBuilds" || op == "BatchDeleteBuilds") {
     for (const auto& id : strings_at(in, "ids")) add(out, action, arns.project_of_build(id));
+  } else if (op == "StopBuildBatch" || op == "RetryBuildBatch" || op == "DeleteBuildBatch") {
+    add(out, action, arns.project_of_batch(string_at(in, "id")));
+  } else if (op == "BatchGetBuildBatches") {
+    for (const auto& id : strings_at(in, "ids")) add(out, action, arns.project_of_batch(id));
   } else if (op == "UpdateProjectVisibility") {
     add(out, action, arns.project(string_at(in, "projectArn")));
   } else if (op == "PutResourcePolicy" || op == "GetResourcePolicy" ||

@@ -6,12 +6,14 @@
 #include <memory>
 
 #include "api/build_io.h"
+#include "api/build_start.h"
 #include "api/ops_common.h"
 #include "api/service.h"
 #include "api/validate.h"
 #include "engine/record_json.h"
 #include "engine/request_json.h"
 #include "logs/time_index.h"
+#include "spec/parser.h"
 #include "util/files.h"
 #include "util/json_text.h"
 
@@ -54,7 +56,57 @@ void split_vars(const json& list, engine::VarList& plain, std::vector<engine::Se
   }
 }
 
+// StartBuild of a buildspec given inline (NO_SOURCE, or a buildspecOverride holding YAML) that
+// defines only a batch (`batch`, no `phases`) is refused here, before anything is queued; one
+// read from the source at run time fails DOWNLOAD_SOURCE with the same words (engine's
+// download_source.cpp). A buildspec that does not parse is left to DOWNLOAD_SOURCE, which reports
+// it with CodeBuild's YAML_FILE_ERROR.
+ApiResult<void> check_not_batch_only(const engine::BuildRequest& req) {
+  if (!req.buildspec_text) return {};
+  const auto parsed = spec::parse_buildspec(*req.buildspec_text, "buildspec");
+  if (!parsed.spec || !parsed.spec->batch.present) return {};
+  const bool no_phases = std::ranges::none_of(
+      parsed.spec->phases, [](const auto& entry) { return entry.second.present; });
+  if (!no_phases) return {};
+  return invalid_input(
+      "Invalid buildspec: it defines only a batch build (`batch`, no `phases`): start it with "
+      "StartBuildBatch");
+}
+
 }  // namespace
+
+ApiResult<void> same_parameters(const std::string& stored_request_json, const json& input,
+                                const std::string& token) {
+  auto earlier = parse_json(stored_request_json, "request");
+  if (!earlier) return tl::unexpected(earlier.error());
+  if (earlier->value("input", json::object()) == input) return {};
+  return api_fail("IdempotentParameterMismatchException",
+                  "The idempotency token " + token +
+                      " was used within the last 5 minutes with different parameters");
+}
+
+http::BodyStream answer_when_ended(const Clock& clock, std::chrono::seconds wait,
+                                   std::string member, json fallback,
+                                   std::function<std::optional<json>()> ended) {
+  struct Wait {
+    std::string member;
+    json answer;  // the answer if nothing has ended by the deadline
+    std::function<std::optional<json>()> ended;
+    std::chrono::steady_clock::time_point deadline;
+    bool answered = false;
+  };
+  auto w = std::make_shared<Wait>(Wait{std::move(member), std::move(fallback), std::move(ended),
+                                       clock.steady_now() + wait, false});
+  return [&clock, w](std::string& out) {
+    if (w->answered) return false;
+    auto now_json = w->ended();
+    if (!now_json && clock.steady_now() < w->deadline) return true;  // nothing yet
+    if (now_json) w->answer = std::move(*now_json);
+    out = json_text(json{{w->member, w->answer}});
+    w->answered = true;
+    return true;
+  };
+}
 
 ApiResult<json> Service::start_build(const Call& c) {
   Fields f(c.in, "");
@@ -65,7 +117,9 @@ ApiResult<json> Service::start_build(const Call& c) {
   return queue_build(*project, c.in, c);
 }
 
-ApiResult<json> Service::queue_build(const json& project, const json& in, const Call& c) {
+ApiResult<Service::PreparedBuild> Service::prepare_build(const json& project, const json& in,
+                                                         const Call& c,
+                                                         std::string_view timeout_member) {
   Fields f(in, "");
   auto buildspec_override = f.string("buildspecOverride", false, 0, kMaxBuildspecLength);
   if (!buildspec_override) return tl::unexpected(buildspec_override.error());
@@ -79,7 +133,7 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   if (!compute) return tl::unexpected(compute.error());
   auto env_type = f.one_of("environmentTypeOverride", false, kEnvironmentTypes);
   if (!env_type) return tl::unexpected(env_type.error());
-  auto timeout = f.integer("timeoutInMinutesOverride", false, 5, 2160);
+  auto timeout = f.integer(timeout_member, false, 5, 2160);
   if (!timeout) return tl::unexpected(timeout.error());
   auto queued_timeout = f.integer("queuedTimeoutInMinutesOverride", false, 5, 480);
   if (!queued_timeout) return tl::unexpected(queued_timeout.error());
@@ -102,8 +156,9 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   if (const auto loc = f.string("sourceLocationOverride", false); !loc)
     return tl::unexpected(loc.error());
 
+  PreparedBuild out;
   const std::string name = project.at("name");
-  json environment = project.value("environment", json::object());
+  json& environment = out.environment = project.value("environment", json::object());
   if (*image) environment["image"] = **image;
   if (*compute) environment["computeType"] = **compute;
   if (*env_type) environment["type"] = **env_type;
@@ -112,20 +167,9 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   if (auto ok = check_privileged(environment); !ok) return tl::unexpected(ok.error());
   const json project_vars = environment.value("environmentVariables", json::array());
 
-  if (const auto it = project.find("concurrentBuildLimit");
-      it != project.end() && it->is_number_integer()) {
-    KILN_API_TRY(queued, store_.count_in_state(name, store::BuildState::kQueued));
-    KILN_API_TRY(running, store_.count_in_state(name, store::BuildState::kRunning));
-    if (queued + running >= it->get<int>()) {
-      return api_fail("AccountLimitExceededException", "Build concurrency limit of " +
-                                                           std::to_string(it->get<int>()) +
-                                                           " reached for project " + name);
-    }
-  }
-
   const std::string uuid = make_uuid();
-  const double t = now();
-  engine::BuildRequest req;
+  out.submitted = now();
+  engine::BuildRequest& req = out.req;
   auto& id = req.identity;
   id.project = name;
   id.uuid = uuid;
@@ -139,6 +183,7 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
       project, in, options_.data,
       {options_.cache_max_bytes, options_.cache_max_age_seconds, options_.source_roots}, req);
   if (!io) return tl::unexpected(io.error());
+  out.io = std::move(*io);
   split_vars(project_vars, req.project_vars, req.project_secret_vars);
   if (*vars) split_vars(**vars, req.override_vars, req.override_secret_vars);
   req.image_env = options_.image_env;
@@ -155,42 +200,55 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   req.queued_timeout_minutes =
       static_cast<int>(queued_timeout->value_or(project.value("queuedTimeoutInMinutes", 480)));
   // The worker gets the engine's request; RetryBuild gets the StartBuild input back.
-  json start_input = in;
-  start_input.erase("idempotencyToken");
-  start_input["projectName"] = name;
-  json request = engine::request_to_json(req);
+  out.start_input = in;
+  out.start_input.erase("idempotencyToken");
+  out.start_input["projectName"] = name;
+  out.request = engine::request_to_json(req);
   // Its builds read parameters and secrets with the rights of the project's key
   // (server/secret_access.h); RetryBuild passes the project's key of now.
   if (const auto k = project.find(kServiceKeyMember); k != project.end() && k->is_string())
-    request[engine::kSecretsKeyMember] = *k;
-  const json stored_request = {{"request", std::move(request)}, {"input", start_input}};
+    out.request[engine::kSecretsKeyMember] = *k;
+  out.token = token->value_or("");
+  return out;
+}
+
+ApiResult<json> Service::queue_build(const json& project, const json& in, const Call& c) {
+  auto prepared = prepare_build(project, in, c, "timeoutInMinutesOverride");
+  if (!prepared) return tl::unexpected(prepared.error());
+  PreparedBuild& p = *prepared;
+  if (auto ok = check_not_batch_only(p.req); !ok) return tl::unexpected(ok.error());
+  const std::string name = p.req.identity.project;
+  if (const auto it = project.find("concurrentBuildLimit");
+      it != project.end() && it->is_number_integer()) {
+    KILN_API_TRY(queued, store_.count_in_state(name, store::BuildState::kQueued));
+    KILN_API_TRY(running, store_.count_in_state(name, store::BuildState::kRunning));
+    if (queued + running >= it->get<int>()) {
+      return api_fail("AccountLimitExceededException", "Build concurrency limit of " +
+                                                           std::to_string(it->get<int>()) +
+                                                           " reached for project " + name);
+    }
+  }
+  const json stored_request = {{"request", std::move(p.request)}, {"input", p.start_input}};
 
   store::BuildRow row;
-  row.id = name + ":" + uuid;
+  row.id = name + ":" + p.req.identity.uuid;
   row.project = name;
-  row.submitted = t;
+  row.submitted = p.submitted;
   row.state = store::BuildState::kQueued;
-  row.idempotency_token = token->value_or("");
+  row.idempotency_token = p.token;
   row.request_json = json_text(stored_request);
   row.json = "{}";
   KILN_API_TRY(inserted, store_.insert_build(row));
   if (inserted.second) {  // the idempotency token named a build we already have
-    // The same parameters get that build back; others are an error, never the earlier build
-    // (the model's idempotencyToken doc: "a parameter mismatch error").
-    auto earlier = parse_json(inserted.first.request_json, "build request");
-    if (!earlier) return earlier;
-    if (earlier->value("input", json::object()) != start_input) {
-      return api_fail("IdempotentParameterMismatchException",
-                      "The idempotency token " + row.idempotency_token +
-                          " was used within the last 5 minutes with different parameters");
-    }
+    KILN_API_PASS(same_parameters(inserted.first.request_json, p.start_input, p.token));
     return parse_json(inserted.first.json, "build").map([](json b) {
       return json{{"build", std::move(b)}};
     });
   }
 
-  id.build_number = inserted.first.number;
-  const json build = engine::queued_build(req, t, {io->source, io->secondary_sources, io->cache});
+  p.req.identity.build_number = inserted.first.number;
+  const json build =
+      engine::queued_build(p.req, p.submitted, {p.io.source, p.io.secondary_sources, p.io.cache});
   KILN_API_CHECK(store_.update_build(row.id, store::BuildState::kQueued, json_text(build)));
   control_.wake();
   return json{{"build", build}};
@@ -213,30 +271,16 @@ ApiResult<Service::Pending> Service::stop_build(const Call& c) {
   if (rows.front().state != store::BuildState::kRunning || !control_.stop(**id))
     return json{{"build", *build}};
   // The worker records STOPPED as it finishes FINALIZING: the answer waits for that, up to
-  // kStopWait, and then shows the build as it was (IN_PROGRESS). The HTTP server calls the
-  // producer again until it gives the body, one call at a time; no thread waits in between.
-  struct StopWait {
-    std::string id;
-    std::chrono::steady_clock::time_point deadline;
-    json build;  // the answer if the build has not ended by the deadline
-    bool answered = false;
-  };
-  auto wait =
-      std::make_shared<StopWait>(StopWait{**id, clock_.steady_now() + kStopWait, *build, false});
-  return http::BodyStream([this, wait](std::string& out) {
-    if (wait->answered) return false;
-    auto now_rows = store_.get_builds({wait->id});  // a failed read: try again until the deadline
-    const bool ended =
-        now_rows && !now_rows->empty() && now_rows->front().state == store::BuildState::kDone;
-    if (!ended && clock_.steady_now() < wait->deadline) return true;  // nothing yet
-    if (ended) {
-      auto stopped = json::parse(now_rows->front().json, nullptr, false);
-      if (!stopped.is_discarded()) wait->build = std::move(stopped);
-    }
-    out = json_text(json{{"build", wait->build}});
-    wait->answered = true;
-    return true;
-  });
+  // kStopWait, and then shows the build as it was (IN_PROGRESS).
+  return answer_when_ended(
+      clock_, kStopWait, "build", std::move(*build), [this, id = **id]() -> std::optional<json> {
+        auto rows = store_.get_builds({id});
+        if (!rows || rows->empty() || rows->front().state != store::BuildState::kDone)
+          return std::nullopt;
+        auto stopped = json::parse(rows->front().json, nullptr, false);
+        if (stopped.is_discarded()) return std::nullopt;
+        return stopped;
+      });
 }
 
 ApiResult<json> Service::retry_build(const Call& c) {
@@ -318,10 +362,17 @@ ApiResult<json> Service::list_builds_for_project(const Call& c) {
 ApiResult<json> Service::batch_delete_builds(const Call& c) {
   auto ids = id_list(c.in);
   if (!ids) return tl::unexpected(ids.error());
-  KILN_API_TRY(rows, store_.get_builds(*ids));
+  auto out = delete_ended_builds(*ids);
+  if (!out) return tl::unexpected(out.error());
+  return json{{"buildsDeleted", out->first}, {"buildsNotDeleted", out->second}};
+}
+
+ApiResult<std::pair<std::vector<std::string>, json>> Service::delete_ended_builds(
+    const std::vector<std::string>& ids) {
+  KILN_API_TRY(rows, store_.get_builds(ids));
   std::vector<std::string> deletable;
   json not_deleted = json::array();
-  for (const auto& id : *ids) {
+  for (const auto& id : ids) {
     const auto it = std::find_if(rows.begin(), rows.end(),
                                  [&](const store::BuildRow& r) { return r.id == id; });
     if (it == rows.end()) {
@@ -342,7 +393,7 @@ ApiResult<json> Service::batch_delete_builds(const Call& c) {
     std::filesystem::remove(log, ec);
     std::filesystem::remove(logs::time_index_path(log), ec);
   }
-  return json{{"buildsDeleted", deleted}, {"buildsNotDeleted", not_deleted}};
+  return std::pair{std::move(deleted), std::move(not_deleted)};
 }
 
 }  // namespace kiln::api

@@ -26,6 +26,10 @@ struct DataLayout {
   std::filesystem::path reports_dir(const std::string& uuid) const {
     return root / "reports" / uuid;
   }
+  // A build batch's private folder (server/batch_coordinator.h): with combined artifacts, the
+  // members' primary artifacts, one folder per identifier, until COMBINE_ARTIFACTS; removed
+  // when the batch ends.
+  std::filesystem::path batch_dir(const std::string& uuid) const { return root / "batches" / uuid; }
   // LOCAL caches: custom-cache folders and git mirrors, per project (docs/cache.md).
   std::filesystem::path cache_dir() const { return root / "cache"; }
   std::filesystem::path artifacts_dir(const std::string& project, const std::string& uuid) const {

@@ -1,5 +1,7 @@
 #include "api/project_shape.h"
 
+#include <algorithm>
+
 #include "api/ops_common.h"
 #include "api/validate.h"
 #include "util/json_text.h"
@@ -8,6 +10,10 @@ namespace kiln::api {
 namespace {
 
 using nlohmann::json;
+
+// A fleet's name or ARN in restrictions.fleetsAllowed: the model bounds neither; an ARN of a
+// fleet (name 2..128) fits well within this.
+constexpr std::size_t kMaxFleetName = 2048;
 
 ApiResult<void> check_list_of(const json* list, const std::string& where,
                               ApiResult<void> (*check)(const json&, const std::string&, bool)) {
@@ -56,6 +62,9 @@ ApiResult<void> check_project_members(const json& in, bool create) {
   KILN_API_PASS(f.boolean("badgeEnabled"));
   KILN_API_PASS(f.integer("concurrentBuildLimit", false, 1, 10000));
   KILN_API_PASS(f.integer("autoRetryLimit", false, 0, 10));
+  auto batch = f.object("buildBatchConfig", false);
+  if (!batch) return tl::unexpected(batch.error());
+  if (*batch) KILN_API_PASS(check_build_batch_config(**batch, "buildBatchConfig"));
   return {};
 }
 
@@ -99,6 +108,11 @@ void copy_members(json& project, const json& in) {
     if (const auto vars = env->find("environmentVariables"); vars != env->end())
       with_variable_types(*vars);
   }
+  // An empty buildBatchConfig turns batch builds off (docs/server.md "Build batches"): the project
+  // then has none, as one created without it.
+  if (const auto b = project.find("buildBatchConfig");
+      b != project.end() && b->is_object() && b->empty())
+    project.erase(b);
 }
 
 // CodeBuild's cross-member rule: a project in a pipeline takes its source from CodePipeline and
@@ -136,6 +150,44 @@ void with_variable_types(json& list) {
   for (auto& v : list) {
     if (v.is_object() && (!v.contains("type") || v["type"].is_null())) v["type"] = "PLAINTEXT";
   }
+}
+
+ApiResult<void> check_build_batch_config(const json& config, const std::string& where) {
+  Fields f(config, where);
+  KILN_API_PASS(f.string("serviceRole", false, 1));
+  KILN_API_PASS(f.boolean("combineArtifacts"));
+  KILN_API_PASS(f.integer("timeoutInMins", false, 5, 2160));
+  KILN_API_PASS(
+      f.one_of("batchReportMode", false, {"REPORT_INDIVIDUAL_BUILDS", "REPORT_AGGREGATED_BATCH"}));
+  auto restrictions = f.object("restrictions", false);
+  if (!restrictions) return tl::unexpected(restrictions.error());
+  if (!*restrictions) return {};
+  Fields r(**restrictions, f.path("restrictions"));
+  KILN_API_PASS(r.integer("maximumBuildsAllowed", false, 1, kMaxBatchBuildsAllowed));
+  auto compute = r.list("computeTypesAllowed", false, kMaxBatchRestrictionItems);
+  if (!compute) return tl::unexpected(compute.error());
+  for (std::size_t i = 0; *compute && i < (*compute)->size(); ++i) {
+    const json& t = (**compute)[i];
+    const std::string at = r.path("computeTypesAllowed") + "." + std::to_string(i + 1);
+    if (!t.is_string()) return invalid_input(at + " must be a string");
+    const auto& type = t.get_ref<const std::string&>();
+    if (std::find(kComputeTypes.begin(), kComputeTypes.end(), type) == kComputeTypes.end()) {
+      std::string values;
+      for (const auto v : kComputeTypes) values += (values.empty() ? "" : ", ") + std::string(v);
+      return constraint_error(type, at, "Member must satisfy enum value set: [" + values + "]");
+    }
+  }
+  auto fleets = r.list("fleetsAllowed", false, kMaxBatchRestrictionItems);
+  if (!fleets) return tl::unexpected(fleets.error());
+  for (std::size_t i = 0; *fleets && i < (*fleets)->size(); ++i) {
+    const json& name = (**fleets)[i];
+    const std::string at = r.path("fleetsAllowed") + "." + std::to_string(i + 1);
+    if (!name.is_string() || name.get_ref<const std::string&>().empty() ||
+        name.get_ref<const std::string&>().size() > kMaxFleetName)
+      return invalid_input(at + " must be a string of 1 to " + std::to_string(kMaxFleetName) +
+                           " characters");
+  }
+  return {};
 }
 
 ApiResult<void> check_source(const json& source, const std::string& where, bool secondary) {

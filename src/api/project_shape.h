@@ -73,6 +73,13 @@ ApiResult<void> check_artifacts(const nlohmann::json& artifacts, const std::stri
                                 bool secondary);
 ApiResult<void> check_environment_variables(const nlohmann::json& list, const std::string& where);
 ApiResult<void> check_cache(const nlohmann::json& cache, const std::string& where);
+// A ProjectBuildBatchConfig (a project's buildBatchConfig, StartBuildBatch's
+// buildBatchConfigOverride; docs/reference/codebuild-api.md §3.5). The model bounds none of its
+// numbers; Kiln's bounds are in docs/server.md "Request limits".
+ApiResult<void> check_build_batch_config(const nlohmann::json& config, const std::string& where);
+// Limits on a ProjectBuildBatchConfig (docs/server.md "Request limits").
+inline constexpr long long kMaxBatchBuildsAllowed = 10000;     // restrictions.maximumBuildsAllowed
+inline constexpr std::size_t kMaxBatchRestrictionItems = 100;  // computeTypes/fleetsAllowed
 // Gives each EnvironmentVariable in `list` without a `type` CodeBuild's default, PLAINTEXT, as
 // CodeBuild stores and answers it.
 void with_variable_types(nlohmann::json& list);

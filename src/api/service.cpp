@@ -103,7 +103,7 @@ Service::Op Service::find_op(std::string_view target) const {
     std::string_view name;
     Op op;
   };
-  static const std::array<Entry, 50> kOps = {{
+  static const std::array<Entry, 56> kOps = {{
       {"CodeBuild_20161006.CreateProject", &Service::create_project},
       {"CodeBuild_20161006.UpdateProject", &Service::update_project},
       {"CodeBuild_20161006.DeleteProject", &Service::delete_project},
@@ -115,6 +115,12 @@ Service::Op Service::find_op(std::string_view target) const {
       {"CodeBuild_20161006.ListBuilds", &Service::list_builds},
       {"CodeBuild_20161006.ListBuildsForProject", &Service::list_builds_for_project},
       {"CodeBuild_20161006.BatchDeleteBuilds", &Service::batch_delete_builds},
+      {"CodeBuild_20161006.StartBuildBatch", &Service::start_build_batch},
+      {"CodeBuild_20161006.RetryBuildBatch", &Service::retry_build_batch},
+      {"CodeBuild_20161006.BatchGetBuildBatches", &Service::batch_get_build_batches},
+      {"CodeBuild_20161006.ListBuildBatches", &Service::list_build_batches},
+      {"CodeBuild_20161006.ListBuildBatchesForProject", &Service::list_build_batches_for_project},
+      {"CodeBuild_20161006.DeleteBuildBatch", &Service::delete_build_batch},
       {"Logs_20140328.GetLogEvents", &Service::get_log_events},
       {"Logs_20140328.FilterLogEvents", &Service::filter_log_events},
       {"Logs_20140328.DescribeLogGroups", &Service::describe_log_groups},
@@ -168,6 +174,7 @@ Service::RawOp Service::find_raw_op(std::string_view target) const {
 
 Service::PendingOp Service::find_pending_op(std::string_view target) const {
   if (target == "CodeBuild_20161006.StopBuild") return &Service::stop_build;
+  if (target == "CodeBuild_20161006.StopBuildBatch") return &Service::stop_build_batch;
   return nullptr;
 }
 

@@ -19,6 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_error.h"
+#include "api/build_io.h"
+#include "api/build_start.h"
 #include "api/data_layout.h"
 #include "api/project_shape.h"
 #include "auth/policy.h"
@@ -130,6 +132,23 @@ class Service {
   ApiResult<nlohmann::json> list_builds(const Call& c);
   ApiResult<nlohmann::json> list_builds_for_project(const Call& c);
   ApiResult<nlohmann::json> batch_delete_builds(const Call& c);
+  // Deletes those of `ids` that have ended, with their logs: the ids deleted, and
+  // [{id, statusCode}] for the others (BUILD_NOT_FOUND, BUILD_IN_PROGRESS).
+  ApiResult<std::pair<std::vector<std::string>, nlohmann::json>> delete_ended_builds(
+      const std::vector<std::string>& ids);
+  // Build batches (build_batches_ops.cpp; docs/server.md "Build batches"). Once stored, a batch
+  // changes only in the coordinator (BuildControl): these insert, read, delete, and ask it to
+  // stop or retry.
+  ApiResult<nlohmann::json> start_build_batch(const Call& c);
+  // Answers once the batch has ended (up to 5 s), as StopBuild does.
+  ApiResult<Pending> stop_build_batch(const Call& c);
+  ApiResult<nlohmann::json> retry_build_batch(const Call& c);
+  ApiResult<nlohmann::json> batch_get_build_batches(const Call& c);
+  ApiResult<nlohmann::json> list_build_batches(const Call& c);
+  ApiResult<nlohmann::json> list_build_batches_for_project(const Call& c);
+  ApiResult<nlohmann::json> delete_build_batch(const Call& c);
+  // The stored batch of `id` (a batch id or ARN); ResourceNotFoundException otherwise.
+  ApiResult<store::BuildBatchRow> load_build_batch(const std::string& id);
   // CloudWatch Logs (logs_ops.cpp).
   ApiResult<nlohmann::json> get_log_events(const Call& c);
   ApiResult<nlohmann::json> filter_log_events(const Call& c);
@@ -185,6 +204,20 @@ class Service {
   ApiResult<nlohmann::json> describe_secret(const Call& c);
   ApiResult<nlohmann::json> list_secrets(const Call& c);
 
+  // What StartBuild and StartBuildBatch make of their input: every override checked, the
+  // engine's request (a fresh uuid), the effective settings. `timeout_member` names the timeout
+  // override (timeoutInMinutesOverride; StartBuildBatch's buildTimeoutInMinutesOverride).
+  struct PreparedBuild {
+    engine::BuildRequest req;
+    BuildIo io;
+    nlohmann::json environment;  // the effective ProjectEnvironment
+    nlohmann::json start_input;  // the input without idempotencyToken, with projectName
+    nlohmann::json request;      // engine::request_to_json(req), with the project's secrets key
+    std::string token;           // idempotencyToken, or ""
+    double submitted = 0;
+  };
+  ApiResult<PreparedBuild> prepare_build(const nlohmann::json& project, const nlohmann::json& in,
+                                         const Call& c, std::string_view timeout_member);
   // Queues a build of `project` with StartBuild-shaped input `in` (also used by RetryBuild).
   ApiResult<nlohmann::json> queue_build(const nlohmann::json& project, const nlohmann::json& in,
                                         const Call& c);
@@ -209,6 +242,7 @@ class Service {
   BuildControl& control_;
   const Clock& clock_;
   std::atomic<double> last_report_sweep_{0};  // epoch seconds of the last sweep
+  RetryTokens retry_tokens_;                  // RetryBuildBatch's idempotency tokens
 };
 
 }  // namespace kiln::api

@@ -33,7 +33,9 @@ Scheduler::Scheduler(SchedulerOptions options, store::Store& store, const Clock&
       store_(store),
       clock_(clock),
       own_starter_(options_.starter == nullptr ? make_process_starter() : nullptr),
-      starter_(options_.starter != nullptr ? *options_.starter : *own_starter_) {}
+      starter_(options_.starter != nullptr ? *options_.starter : *own_starter_),
+      batches_({options_.data, options_.max_running}, store_, clock_,
+               [this](const std::string& id) { return stop(id); }) {}
 
 Scheduler::~Scheduler() {
   shutdown();
@@ -85,6 +87,8 @@ Result<int> Scheduler::recover() {
       return fail(std::move(r.error()).with("recovering builds"));
     remove_build_files(row.id);
   }
+  auto batches = batches_.recover();
+  if (!batches) return fail(std::move(batches.error()));
   return static_cast<int>(rows->size());
 }
 
@@ -109,6 +113,18 @@ bool Scheduler::stop(const std::string& build_id) {
   if (auto r = starter_.signal(it->second.pid, SIGTERM); !r)
     log("stopping build " + build_id + ": " + r.error().describe());
   return true;
+}
+
+bool Scheduler::stop_batch(const std::string& batch_id) {
+  const bool stopped = batches_.stop_batch(batch_id);
+  wake();
+  return stopped;
+}
+
+Result<void> Scheduler::retry_batch(const std::string& batch_id, bool failed_only) {
+  auto r = batches_.retry_batch(batch_id, failed_only);
+  wake();
+  return r;
 }
 
 void Scheduler::shutdown() {
@@ -147,6 +163,7 @@ void Scheduler::loop() {
     }
     for (auto& t : done) t.join();
     expire_queued();
+    batches_.tick();
     schedule_once();
   }
 }
@@ -325,18 +342,30 @@ void Scheduler::record(const std::string& id, json build, double launched, bool 
     if (stopping) say_server_shut_down(build);
   }
   auto rows = store_.get_builds({id});
+  std::string request_json;  // names the build's batch, if it has one
   if (!rows) {
     log("build " + id +
         ": reading the stored Build to merge the worker's record: " + rows.error().describe());
   } else if (!rows->empty()) {
     const json stored = json::parse(rows->front().json, nullptr, false);
     if (!stored.is_discarded()) engine::merge_worker_record(build, stored, launched);
+    request_json = rows->front().request_json;
   }
+  // The batchspec a batch's DOWNLOAD_SOURCE build left is in its reports folder, which
+  // take_reports removes.
+  if (final_line) batches_.keep_batchspec(id);
   if (final_line) take_reports(id, build, reports);
   const auto state = final_line ? store::BuildState::kDone : store::BuildState::kRunning;
   if (auto r = store_.update_build(id, state, json_text(build)); !r) {
     log("build " + id + ": recording the worker's record: " + r.error().describe());
   }
+  bool stopping = false;
+  {
+    MutexLock lock(mu_);
+    stopping = stopping_;
+  }
+  // At shutdown the batch is left as it is: the next start's recover() ends it.
+  if (final_line && !stopping && !request_json.empty()) batches_.build_ended(id, request_json);
 }
 
 void Scheduler::take_reports(const std::string& id, json& build,

@@ -26,6 +26,7 @@
 
 #include "api/data_layout.h"
 #include "api/service.h"
+#include "server/batch_coordinator.h"
 #include "server/process_starter.h"
 #include "server/report_ingest.h"
 #include "store/store.h"
@@ -53,18 +54,16 @@ class Scheduler final : public api::BuildControl {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Ends, as FAILED, every build the store says is running: its server died under it. Call
-  // before start().
+  // Ends, as FAILED, every build the store says is running: its server died under it; then
+  // every unfinished build batch (BatchCoordinator::recover). Call before start().
   [[nodiscard]] Result<int> recover();
   void start();
 
   void wake() override EXCLUDES(mu_);
   bool stop(const std::string& build_id) override EXCLUDES(mu_);
-  // Build batches: server/batch_coordinator.h (to be connected; until then no batch runs).
-  bool stop_batch(const std::string& /*batch_id*/) override { return false; }
-  Result<void> retry_batch(const std::string& /*batch_id*/, bool /*failed_only*/) override {
-    return fail(ErrorCode::kInvalidArgument, "build batches are not connected yet");
-  }
+  // Build batches: server/batch_coordinator.h, run from the scheduling loop.
+  bool stop_batch(const std::string& batch_id) override EXCLUDES(mu_);
+  Result<void> retry_batch(const std::string& batch_id, bool failed_only) override EXCLUDES(mu_);
 
   // Stops taking builds, stops the running ones and waits for their workers. They end STOPPED,
   // with the context "Build was stopped because the Kiln server shut down".
@@ -106,6 +105,7 @@ class Scheduler final : public api::BuildControl {
   const Clock& clock_;
   std::unique_ptr<ProcessStarter> own_starter_;  // when options_.starter is unset
   ProcessStarter& starter_;
+  BatchCoordinator batches_;  // calls stop(); called without mu_ held
   Mutex mu_;
   std::condition_variable_any cv_;
   bool woken_ GUARDED_BY(mu_) = false;

@@ -45,16 +45,18 @@ Result<std::vector<BuildBatchRow>> read_batches(Query& q) {
 
 }  // namespace
 
-Result<std::pair<BuildBatchRow, bool>> SqliteStore::insert_build_batch(BuildBatchRow row) {
+Result<std::pair<BuildBatchRow, bool>> SqliteStore::insert_build_batch(
+    BuildBatchRow row, const std::function<std::string(const BuildBatchRow&)>& json_for) {
   if (row.id.empty() || row.project.empty())
     return fail(ErrorCode::kInvalidArgument, "a build batch needs an id and a project");
   std::lock_guard lock(mu_);
-  auto r = insert_build_batch_locked(std::move(row));
+  auto r = insert_build_batch_locked(std::move(row), json_for);
   if (!r) return fail(std::move(r.error()).with("while inserting a build batch"));
   return r;
 }
 
-Result<std::pair<BuildBatchRow, bool>> SqliteStore::insert_build_batch_locked(BuildBatchRow row) {
+Result<std::pair<BuildBatchRow, bool>> SqliteStore::insert_build_batch_locked(
+    BuildBatchRow row, const std::function<std::string(const BuildBatchRow&)>& json_for) {
   Transaction tx(*db_);
   KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
   if (!row.idempotency_token.empty()) {
@@ -80,6 +82,7 @@ Result<std::pair<BuildBatchRow, bool>> SqliteStore::insert_build_batch_locked(Bu
     row.number = q.int64(0);
     KILN_STORE_CHECK(q.run());
   }
+  if (json_for) row.json = json_for(row);
   {
     KILN_STORE_TRY(q, db_->query("INSERT INTO build_batches (id, project, number, state, status, "
                                  "submitted, idempotency_token, request_json, json) "

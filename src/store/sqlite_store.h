@@ -45,7 +45,9 @@ class SqliteStore final : public Store {
   Result<std::vector<BuildRow>> builds_in_state(BuildState state) override;
   Result<int> count_in_state(const std::string& project, BuildState state) override;
 
-  Result<std::pair<BuildBatchRow, bool>> insert_build_batch(BuildBatchRow row) override;
+  Result<std::pair<BuildBatchRow, bool>> insert_build_batch(
+      BuildBatchRow row,
+      const std::function<std::string(const BuildBatchRow&)>& json_for = nullptr) override;
   Result<void> update_build_batch(const std::string& id, BuildState state,
                                   const std::string& status, const std::string& json) override;
   Result<std::vector<BuildBatchRow>> get_build_batches(
@@ -98,7 +100,8 @@ class SqliteStore final : public Store {
 
   // Caller holds mu_.
   Result<std::pair<BuildRow, bool>> insert_build_locked(BuildRow row);
-  Result<std::pair<BuildBatchRow, bool>> insert_build_batch_locked(BuildBatchRow row);
+  Result<std::pair<BuildBatchRow, bool>> insert_build_batch_locked(
+      BuildBatchRow row, const std::function<std::string(const BuildBatchRow&)>& json_for);
   Result<Page> list_builds_locked(const std::string& project, SortOrder order,
                                   const std::string& token, int limit);
   Result<Page> list_sorted_locked(const SortedListing& l, const std::string& token, int limit);

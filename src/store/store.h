@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -164,8 +165,12 @@ class Store {
   // Build batches (sqlite_batches.cpp), with the same rules as builds: insert_build_batch
   // assigns number and seq and honours the idempotency token as insert_build does (its own
   // tokens, not builds'); update_build_batch replaces state, status and json (kNotFound).
+  // `json_for`, when given, makes the row's json from the numbered row inside the insert's
+  // transaction, so the stored BuildBatch carries its buildBatchNumber from the first moment a
+  // reader (the batch coordinator) can see it.
   virtual Result<std::pair<BuildBatchRow, bool /*existing*/>> insert_build_batch(
-      BuildBatchRow row) = 0;
+      BuildBatchRow row,
+      const std::function<std::string(const BuildBatchRow&)>& json_for = nullptr) = 0;
   virtual Result<void> update_build_batch(const std::string& id, BuildState state,
                                           const std::string& status, const std::string& json) = 0;
   // The batches that exist, in request order (a repeated id repeats its row).
@@ -175,8 +180,7 @@ class Store {
   // ListBuildBatches (project "") and ListBuildBatchesForProject: ids by seq, of one status or
   // of any (""). A token is valid only for the same project, status and order.
   virtual Result<Page> list_build_batches(const std::string& project, const std::string& status,
-                                          SortOrder order, const std::string& token,
-                                          int limit) = 0;
+                                          SortOrder order, const std::string& token, int limit) = 0;
   virtual Result<std::vector<BuildBatchRow>> build_batches_in_state(BuildState state) = 0;
 
   // A project's resource policy (PutResourcePolicy), kept as given: one per project, replaced by

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "api/service.h"
 #include "auth/sigv4.h"
@@ -18,14 +20,27 @@
 
 namespace kiln::api {
 
+// Runs nothing; records what the API asked of it. stop_batch answers `batches_running`;
+// retry_batch succeeds when `retry_error` is empty.
 class NoBuilds final : public BuildControl {
  public:
-  void wake() override {}
+  void wake() override { ++wakes; }
   bool stop(const std::string&) override { return false; }
-  bool stop_batch(const std::string&) override { return false; }
-  Result<void> retry_batch(const std::string&, bool) override {
-    return fail(ErrorCode::kInvalidArgument, "no batches here");
+  bool stop_batch(const std::string& id) override {
+    stopped_batches.push_back(id);
+    return batches_running;
   }
+  Result<void> retry_batch(const std::string& id, bool failed_only) override {
+    retried_batches.emplace_back(id, failed_only);
+    if (retry_error.empty()) return {};
+    return fail(ErrorCode::kInvalidArgument, retry_error);
+  }
+
+  int wakes = 0;
+  bool batches_running = false;
+  std::string retry_error = "no batches here";
+  std::vector<std::string> stopped_batches;
+  std::vector<std::pair<std::string, bool>> retried_batches;
 };
 
 inline const auth::AccessKey kTestKey{"AKIAKILNTEST00000001", "test-secret", "alice", true};
@@ -82,6 +97,17 @@ class ServiceTest : public ::testing::Test {
     Answer a = call(target, in);
     EXPECT_EQ(a.status, 200) << target << ": " << a.text;
     return a.body;
+  }
+  // A CodeBuild operation (`op`: "StartBuild") refused with a 400 of `type`, and `message` if
+  // one is given.
+  void expect_error(const std::string& op, const nlohmann::json& in, const std::string& type,
+                    const std::string& message = "") {
+    const Answer a = call("CodeBuild_20161006." + op, in);
+    EXPECT_EQ(a.status, 400) << op << ": " << a.text;
+    EXPECT_EQ(a.type(), type) << op << ": " << a.text;
+    if (!message.empty()) {
+      EXPECT_EQ(a.message(), message) << op;
+    }
   }
 
   FakeClock clock_;

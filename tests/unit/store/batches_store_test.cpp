@@ -112,6 +112,24 @@ TEST_F(BatchStoreTest, IdempotencyTokenWithinTheWindowReturnsTheSameBatch) {
   EXPECT_EQ(r.error().code(), ErrorCode::kAlreadyExists);
 }
 
+TEST_F(BatchStoreTest, JsonForMakesTheStoredJsonFromTheNumberedRow) {
+  add("p");
+  BuildBatchRow row;
+  row.id = "p:numbered";
+  row.project = "p";
+  row.status = "IN_PROGRESS";
+  row.request_json = row.json = "{}";
+  auto r = store_->insert_build_batch(row, [](const BuildBatchRow& numbered) {
+    return "{\"buildBatchNumber\":" + std::to_string(numbered.number) + "}";
+  });
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->first.json, "{\"buildBatchNumber\":2}");
+  auto rows = store_->get_build_batches({"p:numbered"});
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->front().json, "{\"buildBatchNumber\":2}");
+}
+
 TEST_F(BatchStoreTest, UpdateKeepsStateStatusAndJsonAcrossARestart) {
   const auto b = add("p");
   ASSERT_TRUE(store_->update_build_batch(b.id, BuildState::kRunning, "IN_PROGRESS", "{\"x\":1}"));
