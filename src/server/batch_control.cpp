@@ -10,6 +10,7 @@
 #include "engine/services.h"
 #include "logs/log_sink.h"
 #include "server/batch_coordinator.h"
+#include "server/server_log.h"
 #include "spec/buildspec.h"
 #include "util/json_text.h"
 
@@ -18,20 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string uuid_of(const std::string& id) {
-  const auto colon = id.find(':');
-  return colon == std::string::npos ? id : id.substr(colon + 1);
-}
-
-void log(const std::string& message) {
-  std::fprintf(stderr, "kiln server: %s\n", message.c_str());
-}
-
 constexpr const char* kServerStopped = "The Kiln server stopped while this batch was running";
-
-}  // namespace
-
-namespace {
 
 // The combined folder (one folder per member identifier) to the batch's S3 artifacts location,
 // through the same uploader a build uses (its ZIP or NONE packaging, name, path, namespace and

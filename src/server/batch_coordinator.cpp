@@ -8,6 +8,7 @@
 #include "batch/run.h"
 #include "engine/record_json.h"
 #include "engine/request_json.h"
+#include "server/server_log.h"
 #include "spec/parser.h"
 #include "util/files.h"
 #include "util/json_text.h"
@@ -16,15 +17,6 @@ namespace kiln::server {
 namespace {
 
 using nlohmann::json;
-
-std::string uuid_of(const std::string& id) {
-  const auto colon = id.find(':');
-  return colon == std::string::npos ? id : id.substr(colon + 1);
-}
-
-void log(const std::string& message) {
-  std::fprintf(stderr, "kiln server: %s\n", message.c_str());
-}
 
 bool in_flight(const batch::BuildGroup& g) {
   return g.current && !g.build_id.empty() && g.current->build_status == "IN_PROGRESS";

@@ -7,26 +7,14 @@
 #include <optional>
 
 #include "engine/record_json.h"
+#include "server/server_log.h"
 #include "server/worker_protocol.h"
 #include "util/files.h"
 #include "util/json_text.h"
 
 namespace kiln::server {
-namespace {
 
 using nlohmann::json;
-
-std::string uuid_of(const std::string& id) {
-  const auto colon = id.find(':');
-  return colon == std::string::npos ? id : id.substr(colon + 1);
-}
-
-// The server's log: stderr, one line per event, as the rest of `kiln server` writes it.
-void log(const std::string& message) {
-  std::fprintf(stderr, "kiln server: %s\n", message.c_str());
-}
-
-}  // namespace
 
 Scheduler::Scheduler(SchedulerOptions options, store::Store& store, const Clock& clock)
     : options_(std::move(options)),
