@@ -5,21 +5,25 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
+#include "build_folder.h"
 #include "commands.h"
 #include "engine/engine.h"
 #include "engine/executor_factory.h"
 #include "engine/services.h"
 #include "reports/junit_out.h"
+#include "run_batch.h"
 #include "run_options.h"
 #include "run_sources.h"
 #include "signals.h"
 #include "source/local_git.h"
 #include "spec/parser.h"
 #include "summary.h"
+#include "util/escape.h"
 #include "util/files.h"
 #include "util/json_text.h"
 #include "util/safe_read.h"
@@ -90,50 +94,59 @@ std::optional<workspace::CopyMode> copy_mode(const std::string& s) {
   return std::nullopt;
 }
 
-// Build folders of `kiln run`s that were killed (kill -9, power loss): each run holds the flock
-// of `<folder>.lock` beside its folder while it lives, so a lock that can be taken marks a
-// folder nobody owns. A folder without a lock file is a run that is just starting.
-void sweep_build_folders(const fs::path& tmp) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(tmp, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("kiln-build-", 0) != 0 || e.path().extension() != ".lock") continue;
-    auto lock = try_lock_file(e.path());
-    if (!lock || !*lock) continue;
-    std::error_code rm;
-    fs::remove_all(fs::path(e.path()).replace_extension(), rm);
-    if (!rm) fs::remove(e.path(), rm);
+// Whether the buildspec is to run as a batch (docs/batch.md "kiln run --batch"): with --batch,
+// or when it has `batch` and no `phases`. With both, it runs as a single build, and says so.
+// Only a local folder's (or -b FILE's) buildspec can be read before the build; a git or S3
+// source without --batch runs as a single build, which fails on a batch-only buildspec saying
+// to use --batch. A buildspec that cannot be read or parsed is left to the engine to report.
+bool runs_as_batch(const RunOptions& o, const engine::BuildRequest& req) {
+  if (o.batch) return true;
+  std::string text;
+  std::string shown = req.buildspec_origin;
+  if (req.buildspec_text) {
+    text = *req.buildspec_text;
+  } else if (req.source.is_local()) {
+    shown = req.buildspec_path.empty() ? "buildspec.yml" : req.buildspec_path;
+    auto read = read_file_beneath(req.source.location, shown, spec::kMaxBuildspecBytes);
+    if (!read) return false;
+    text = std::move(*read);
+  } else {
+    return false;
   }
+  const auto parsed = spec::parse_buildspec(text, shown);
+  if (!parsed.spec || !parsed.spec->batch.present) return false;
+  const bool has_phases = std::ranges::any_of(
+      parsed.spec->phases, [](const auto& entry) { return entry.second.present; });
+  if (has_phases)
+    std::fprintf(stderr,
+                 "kiln run: %s has both `batch` and `phases`: running it as a single build "
+                 "(--batch runs the batch)\n",
+                 escape_control(shown).c_str());
+  return !has_phases;
 }
 
-int run_build(const RunOptions& o) {
-  std::error_code ec;
+// The request kiln run's flags make, without its build folder. Errors are usage errors.
+Result<engine::BuildRequest> make_request(const RunOptions& o) {
+  auto invalid = [](const std::string& message) {
+    return fail(ErrorCode::kInvalidArgument, message);
+  };
   if (o.executor != "process" && o.executor != "sandbox" && o.executor != "docker")
-    return usage_error("--executor must be process, sandbox or docker, not " + o.executor);
+    return invalid("--executor must be process, sandbox or docker, not " + o.executor);
   if (o.packaging != "ZIP" && o.packaging != "NONE")
-    return usage_error("--packaging must be ZIP or NONE, not " + o.packaging);
-  if (!(o.timeout_minutes > 0))
-    return usage_error("--timeout must be a positive number of minutes");
-  if (o.git_clone_depth < 0) return usage_error("--git-clone-depth must be 0 or more");
+    return invalid("--packaging must be ZIP or NONE, not " + o.packaging);
+  if (!(o.timeout_minutes > 0)) return invalid("--timeout must be a positive number of minutes");
+  if (o.git_clone_depth < 0) return invalid("--git-clone-depth must be 0 or more");
+  if (o.max_batch_builds < 1) return invalid("--max-batch-builds must be 1 or more");
+  if (o.batch_timeout_minutes < 0)
+    return invalid("--batch-timeout must be a positive number of minutes");
   auto mode = copy_mode(o.workspace_mode);
-  if (!mode) return usage_error("--workspace must be auto, reflink, copy or hardlink");
+  if (!mode) return invalid("--workspace must be auto, reflink, copy or hardlink");
   auto overrides = override_variables(o);
-  if (!overrides) return usage_error(overrides.error().describe());
+  if (!overrides) return invalid(overrides.error().describe());
 
   engine::BuildRequest req;
   req.packaging = o.packaging == "NONE" ? artifacts::Packaging::kNone : artifacts::Packaging::kZip;
-  // temp_directory_path() honours TMPDIR.
-  std::string root_template = (fs::temp_directory_path(ec) / "kiln-build-XXXXXX").string();
-  sweep_build_folders(fs::temp_directory_path(ec));
-  if (ec || !::mkdtemp(root_template.data()))
-    return usage_error("cannot create a build folder in " + root_template);
-  req.build_root = root_template;
-  auto folder_lock = try_lock_file(root_template + ".lock");
-  if (!folder_lock) return usage_error(folder_lock.error().describe());
-  if (auto applied = apply_run_sources(o, req); !applied) {
-    fs::remove_all(req.build_root, ec);
-    return usage_error(applied.error().message());
-  }
+  if (auto applied = apply_run_sources(o, req); !applied) return invalid(applied.error().message());
   // A folder source's name is the default project name; a URL's last component otherwise.
   fs::path source = req.source.location;
   if (!req.source.is_local()) {
@@ -158,13 +171,6 @@ int run_build(const RunOptions& o) {
   }
   if (!o.source_version.empty()) id.source_version = o.source_version;
 
-  SystemClock clock;
-  auto secrets = SecretSources::make(o.secrets, clock);
-  if (!secrets) {
-    fs::remove_all(req.build_root, ec);
-    return usage_error(secrets.error().describe());
-  }
-
   req.in_place = o.in_place;
   req.copy_mode = *mode;
   req.buildspec_path = o.buildspec;
@@ -173,10 +179,7 @@ int run_build(const RunOptions& o) {
     // relative one beneath the source), but it is still a regular file of bounded size: -b
     // /dev/zero or a FIFO must fail at once, not exhaust memory or hang.
     auto text = read_regular_file(o.buildspec, spec::kMaxBuildspecBytes);
-    if (!text) {
-      fs::remove_all(req.build_root, ec);
-      return usage_error("-b " + text.error().message());
-    }
+    if (!text) return invalid("-b " + text.error().message());
     req.buildspec_text = std::move(*text);
     req.buildspec_origin = o.buildspec;
     req.buildspec_path.clear();
@@ -189,37 +192,30 @@ int run_build(const RunOptions& o) {
   req.network_mode = o.network;
   req.privileged_mode = o.privileged;
   req.image_dir = o.image_dir;
+  std::error_code ec;
   if (!o.reports_dir.empty()) req.reports_dir = fs::absolute(o.reports_dir, ec);
+  return req;
+}
 
-  if (o.executor != "process") {
-    for (const auto& line : engine::sweep_leftovers(o.executor))
-      std::fprintf(stderr, "kiln run: %s\n", line.c_str());
-  }
+int run_single(const RunOptions& o, engine::BuildRequest req, secrets::SecretResolver& resolver,
+               exec::CancelToken& cancel) {
+  auto folder = BuildFolder::make();
+  if (!folder) return usage_error(folder.error().describe());
+  req.build_root = folder->path();
+  if (!req.s3_artifacts.empty()) req.artifacts_dir = req.build_root / "artifacts";
   auto made = engine::make_executor(req);
   if (!made) {
-    fs::remove_all(req.build_root, ec);
+    folder->release(false);
     return usage_error(made.error().describe());
   }
   exec::Executor& executor = **made;
   engine::BuildServices services(req, {});
   logs::FdSink out(STDOUT_FILENO);
-  auto token = exec::CancelToken::create();
-  if (!token) {
-    fs::remove_all(req.build_root, ec);
-    return usage_error(token.error().describe());
-  }
-  exec::CancelToken& cancel = *token;
-  install_signal_handlers(cancel);
-
+  SystemClock clock;
   std::vector<reports::Report> made_reports;
-  engine::EngineDeps deps{executor,
-                          services.uploader(),
-                          out,
-                          clock,
-                          (*secrets)->resolver(),
-                          nullptr,
-                          &services.sources(),
-                          services.cache()};
+  engine::EngineDeps deps{
+      executor,        services.uploader(), out, clock, resolver, nullptr, &services.sources(),
+      services.cache()};
   deps.on_reports = [&made_reports](const std::vector<reports::Report>& r) { made_reports = r; };
   engine::Engine eng(std::move(deps));
   const engine::BuildRecord record = eng.run(req, cancel);
@@ -236,11 +232,37 @@ int run_build(const RunOptions& o) {
     auto w = write_file_atomic(o.json, json_text(engine::to_json(record), 2) + "\n");
     if (!w) std::fprintf(stderr, "kiln run: %s\n", w.error().describe().c_str());
   }
-  if (!o.keep_workspace) fs::remove_all(req.build_root, ec);
-  fs::remove(root_template + ".lock", ec);  // a kept folder is the user's: no sweep takes it
+  folder->release(o.keep_workspace);
   if (o.keep_workspace)
     std::fprintf(stderr, "kiln run: workspace kept at %s\n", req.build_root.c_str());
   return record.build_status == engine::Status::kSucceeded ? 0 : 1;
+}
+
+int run_build(const RunOptions& o) {
+  auto req = make_request(o);
+  if (!req) return usage_error(req.error().message());
+  const bool batch = runs_as_batch(o, *req);
+  if (!batch && (!o.only.empty() || o.combine_artifacts || o.batch_timeout_minutes > 0))
+    return usage_error("--only, --combine-artifacts and --batch-timeout apply to batch builds");
+  if (batch && o.in_place)
+    return usage_error("--in-place cannot run a batch: its builds run side by side");
+  if (batch && o.combine_artifacts && !req->s3_artifacts.empty())
+    return usage_error("--combine-artifacts writes to a folder: -a s3:// is not supported");
+
+  SystemClock clock;
+  auto secrets = SecretSources::make(o.secrets, clock);
+  if (!secrets) return usage_error(secrets.error().describe());
+  sweep_build_folders();
+  if (o.executor != "process") {
+    for (const auto& line : engine::sweep_leftovers(o.executor))
+      std::fprintf(stderr, "kiln run: %s\n", line.c_str());
+  }
+  auto token = exec::CancelToken::create();
+  if (!token) return usage_error(token.error().describe());
+  exec::CancelToken& cancel = *token;
+  install_signal_handlers(cancel);
+  if (batch) return run_batch(BatchInputs{o, std::move(*req), (*secrets)->resolver(), cancel});
+  return run_single(o, std::move(*req), (*secrets)->resolver(), cancel);
 }
 
 }  // namespace
@@ -284,7 +306,8 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("--cache-dir", o->cache_dir,
                   "Where LOCAL caches live (default $XDG_CACHE_HOME/kiln or ~/.cache/kiln)");
   cmd->add_option("--project", o->project, "Project name (default: the source folder's name)");
-  cmd->add_option("--json", o->json, "Write the build record to FILE");
+  cmd->add_option("--json", o->json,
+                  "Write the build record to FILE (a batch: its BuildBatch, with `builds`)");
   cmd->add_option("--reports-dir", o->reports_dir,
                   "Write each test or coverage report as CodeBuild's Report JSON into DIR");
   cmd->add_option("--junit-out", o->junit_out,
@@ -294,6 +317,20 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_flag("--in-place", o->in_place, "Build in the source folder itself");
   cmd->add_flag("--no-color", o->no_color, "No colours in the summary");
   cmd->add_flag("--keep-workspace", o->keep_workspace, "Keep the build folder afterwards");
+  cmd->add_flag("--batch", o->batch,
+                "Run the buildspec's `batch` section (automatic when it has no `phases`)");
+  cmd->add_option("--parallel", o->parallel,
+                  "Batch builds run at once (default: the number of cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--only", o->only,
+                  "Batch: run only these builds (ID[,ID]) and their dependencies")
+      ->delimiter(',');
+  cmd->add_flag("--combine-artifacts", o->combine_artifacts,
+                "Batch: the builds' primary artifacts in one output, a folder per build");
+  cmd->add_option("--batch-timeout", o->batch_timeout_minutes,
+                  "Batch: stop the whole batch after MINUTES (buildBatchConfig.timeoutInMins)");
+  cmd->add_option("--max-batch-builds", o->max_batch_builds,
+                  "Batch: refuse a batch of more builds (maximumBuildsAllowed; default 100)");
   add_secret_options(*cmd, o->secrets);
   return [o]() { return run_build(*o); };
 }

@@ -42,6 +42,14 @@ struct RunOptions {
   bool no_color = false;
   bool keep_workspace = false;
   SecretOptions secrets;
+
+  // Batch builds (docs/batch.md "kiln run --batch").
+  bool batch = false;             // --batch: run the buildspec's `batch` section
+  unsigned parallel = 0;          // --parallel: member builds at once; 0 = the number of cores
+  std::vector<std::string> only;  // --only: these members and what they depend on
+  bool combine_artifacts = false;
+  double batch_timeout_minutes = 0;  // --batch-timeout (buildBatchConfig.timeoutInMins); 0: none
+  int max_batch_builds = 100;        // --max-batch-builds (restrictions.maximumBuildsAllowed)
 };
 
 // Prints the phase table that ends a `kiln run`.

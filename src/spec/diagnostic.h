@@ -16,7 +16,8 @@ struct Diagnostic {
   Severity severity = Severity::kError;
   Mark mark;            // line 0 = no position (e.g. the file is missing)
   std::string message;  // CodeBuild's wording where CodeBuild has one (§1.9)
-  // YAML syntax errors only: the line go-yaml puts in its message, which CodeBuild shows as
+  // YAML syntax errors, and errors of the `batch` section (whose context is DOWNLOAD_BATCHSPEC's,
+  // parse_batch.cpp): the line go-yaml puts in its message, which CodeBuild shows as
   // "<message> at line N" (phase_context_message). It is not always mark.line: go-yaml reports
   // 0 for the first line and a 0-based line for parser (as opposed to scanner) errors.
   // -1 = not a syntax error; the message is used verbatim.

@@ -329,6 +329,20 @@ namespace kiln::spec::detail {
 
 void parse_batch(Context& ctx, const Node& value, Batch& batch) {
   if (value.is_null()) return;
+  // The batch's own errors fail DOWNLOAD_BATCHSPEC, whose context names the line (a cycle
+  // three tasks long is found only with it): phase_context_message appends yaml_line.
+  const std::size_t first = ctx.diagnostics.size();
+  struct LineInContext {
+    Context& ctx;
+    std::size_t first;
+    ~LineInContext() {
+      for (std::size_t i = first; i < ctx.diagnostics.size(); ++i) {
+        auto& d = ctx.diagnostics[i];
+        if (d.severity == Diagnostic::Severity::kError && d.yaml_line < 0)
+          d.yaml_line = d.mark.line;
+      }
+    }
+  } line_in_context{ctx, first};
   const Node* kind_key = nullptr;
   auto kind = [&](Batch::Kind k, const Node& key) {
     if (kind_key) {

@@ -64,18 +64,26 @@ def test_lint_gives_codebuilds_verdict_for_every_corpus_file(kiln):
     assert no_commands == {"053-96browng-liquibase-poc-gha-steps.yml"}
 
 
-def test_run_refuses_a_batch_only_buildspec(kiln):
-    # tests/corpus/buildspecs/004: only `batch`, every task with its own buildspec. Running it as
-    # one build used to "succeed" after running nothing.
+def test_run_runs_a_batch_only_buildspec_as_a_batch(kiln):
+    # tests/corpus/buildspecs/004: only `batch`, every task with its own buildspec. Run as one
+    # build it used to "succeed" after running nothing; `kiln run` now runs it as the batch it is
+    # (docs/batch.md). The tasks' buildspecs are not in this tree, so each member fails its
+    # DOWNLOAD_SOURCE, and so does the batch.
     p = kiln.project()
     shutil.copy(CORPUS / "004-aws-s2n-tls-generalbatch.yml", p / "buildspec.yml")
-    r = kiln.run(p)
-    assert r.code != 0
-    assert r.status == "FAILED"
-    assert r.context("DOWNLOAD_SOURCE") == (
-        "YAML_FILE_ERROR",
-        "the buildspec defines only a batch build (`batch`, no `phases`); Kiln does not run "
-        "batch builds yet")
+    r = kiln.run(p, "--parallel", "4")
+    assert r.code == 1
+    j = r.record
+    assert j["buildBatchStatus"] == "FAILED"
+    groups = j["buildGroups"]
+    assert groups[0]["identifier"] == "DOWNLOAD_SOURCE"
+    assert len(groups) == 1 + CORPUS.joinpath("004-aws-s2n-tls-generalbatch.yml").read_text() \
+        .count("identifier:")
+    members = [b for b in j["builds"] if b["id"] != groups[0].get("currentBuildSummary", {})
+               .get("arn", "").split("build/")[-1]]
+    assert members and all(b["buildStatus"] == "FAILED" for b in members)
+    assert all(b["buildBatchArn"] == j["arn"] for b in j["builds"])
+
 
 
 def test_run_stops_a_merge_conflict_where_codebuild_does(kiln):
