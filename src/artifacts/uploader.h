@@ -49,7 +49,7 @@ struct UploadRequest {
   std::string default_name = "artifacts";  // primary name when the buildspec has none
   // Put before each secondary artifact's name (a batch member's "<buildIdentifier>_", §5.4).
   std::string secondary_prefix;
-  Expander expand;                         // for `name` and `base-directory`; may be empty
+  Expander expand;  // for `name` and `base-directory`; may be empty
   // Trees an absolute base-directory may name. Empty means {src_dir as both paths}. The engine
   // lists the primary source first, then secondary sources.
   std::vector<SourceRoot> source_roots;

@@ -45,11 +45,11 @@ struct BatchPhase {
 
 // CodeBuild's BuildSummary of one build of a group.
 struct BuildSummary {
-  std::string arn;            // "" while the group has no build
-  double requested_on = 0;    // when the build was started (queued); 0 while PENDING
+  std::string arn;                       // "" while the group has no build
+  double requested_on = 0;               // when the build was started (queued); 0 while PENDING
   std::string build_status = "PENDING";  // PENDING (not in StatusType; §8.3), then StatusType
-  nlohmann::json primary_artifact;        // ResolvedArtifact, or null
-  nlohmann::json secondary_artifacts;     // [ResolvedArtifact], or null
+  nlohmann::json primary_artifact;       // ResolvedArtifact, or null
+  nlohmann::json secondary_artifacts;    // [ResolvedArtifact], or null
 };
 
 // One build group: DOWNLOAD_SOURCE first, then one per plan member.
@@ -59,8 +59,8 @@ struct BuildGroup {
   bool ignore_failure = false;
   // Unset: no build yet, shown as {buildStatus: PENDING}, or STOPPED once not_started is set.
   std::optional<BuildSummary> current;
-  std::vector<BuildSummary> prior;      // earlier builds of the group (RetryBuildBatch)
-  std::string build_id;                 // "<project>:<uuid>" of `current`; not in the shape
+  std::vector<BuildSummary> prior;  // earlier builds of the group (RetryBuildBatch)
+  std::string build_id;             // "<project>:<uuid>" of `current`; not in the shape
   // Set when the group will never start (its dependency failed, fast-fail, the batch stopped):
   // the reason, shown in the IN_PROGRESS phase's contexts; not in the shape.
   std::string not_started;
@@ -80,10 +80,10 @@ struct BatchRecord {
   std::string source_version;
   std::string resolved_source_version;
   std::vector<BatchPhase> phases;
-  int build_timeout_minutes = 60;    // buildTimeoutInMinutes: each member's timeout
+  int build_timeout_minutes = 60;  // buildTimeoutInMinutes: each member's timeout
   int queued_timeout_minutes = 480;
   bool debug_session_enabled = false;
-  std::string batch_type;            // BUILD_LIST, ... once the batchspec is read
+  std::string batch_type;  // BUILD_LIST, ... once the batchspec is read
   bool fast_fail = false;
   bool combine_artifacts = false;
   // "" while the batch can still succeed; else the status it will end with (FAILED, STOPPED,
