@@ -34,13 +34,7 @@ Result<BuildBatchRow> read_batch(const Query& q) {
 }
 
 Result<std::vector<BuildBatchRow>> read_batches(Query& q) {
-  std::vector<BuildBatchRow> out;
-  for (;;) {
-    KILN_STORE_TRY(more, q.step());
-    if (!more) return out;
-    KILN_STORE_TRY(row, read_batch(q));
-    out.push_back(std::move(row));
-  }
+  return read_rows<BuildBatchRow>(q, read_batch);
 }
 
 }  // namespace
@@ -73,14 +67,8 @@ Result<std::pair<BuildBatchRow, bool>> SqliteStore::insert_build_batch_locked(
     }
   }
   {
-    KILN_STORE_TRY(q, db_->query("INSERT INTO build_batch_counters (project, last_number) "
-                                 "VALUES (?, 1) ON CONFLICT (project) DO UPDATE SET "
-                                 "last_number = last_number + 1 RETURNING last_number"));
-    KILN_STORE_CHECK(q.bind(1, row.project));
-    KILN_STORE_TRY(got, q.step());
-    if (!got) return fail(ErrorCode::kInternal, "the build batch counter returned no number");
-    row.number = q.int64(0);
-    KILN_STORE_CHECK(q.run());
+    KILN_STORE_TRY(number, next_number(*db_, "build_batch_counters", row.project));
+    row.number = number;
   }
   if (json_for) row.json = json_for(row);
   {
@@ -153,19 +141,7 @@ Result<Page> SqliteStore::list_build_batches(const std::string& project, const s
   KILN_STORE_CHECK(q.bind(2, limit + 1));  // one more than asked tells whether a page follows
   KILN_STORE_CHECK(q.bind(3, project));
   KILN_STORE_CHECK(q.bind(4, status));
-  Page page;
-  std::int64_t last = 0;
-  for (;;) {
-    KILN_STORE_TRY(row, q.step());
-    if (!row) break;
-    if (static_cast<int>(page.items.size()) == limit) {
-      page.next_token = make_page_token(listing, {last});
-      break;
-    }
-    page.items.push_back(q.text(0));
-    last = q.int64(1);
-  }
-  return page;
+  return read_page(q, listing, limit);
 }
 
 Result<std::vector<BuildBatchRow>> SqliteStore::build_batches_in_state(BuildState state) {

@@ -47,15 +47,8 @@ Result<BuildRow> read_build(const Query& q) {
   return row;
 }
 
-// Reads every row of `q` into BuildRows.
 Result<std::vector<BuildRow>> read_builds(Query& q) {
-  std::vector<BuildRow> out;
-  for (;;) {
-    KILN_STORE_TRY(more, q.step());
-    if (!more) return out;
-    KILN_STORE_TRY(row, read_build(q));
-    out.push_back(std::move(row));
-  }
+  return read_rows<BuildRow>(q, read_build);
 }
 
 }  // namespace
@@ -88,15 +81,8 @@ Result<std::pair<BuildRow, bool>> SqliteStore::insert_build_locked(BuildRow row)
     }
   }
   {
-    KILN_STORE_TRY(q,
-                   db_->query("INSERT INTO build_counters (project, last_number) VALUES (?, 1) "
-                              "ON CONFLICT (project) DO UPDATE SET last_number = last_number + 1 "
-                              "RETURNING last_number"));
-    KILN_STORE_CHECK(q.bind(1, row.project));
-    KILN_STORE_TRY(got, q.step());
-    if (!got) return fail(ErrorCode::kInternal, "the build counter returned no number");
-    row.number = q.int64(0);
-    KILN_STORE_CHECK(q.run());  // finish the statement before the next write
+    KILN_STORE_TRY(number, next_number(*db_, "build_counters", row.project));
+    row.number = number;
   }
   {
     KILN_STORE_TRY(q, db_->query("INSERT INTO builds (id, project, number, state, submitted, "
@@ -189,6 +175,24 @@ Result<Page> SqliteStore::list_builds_locked(const std::string& project, SortOrd
   KILN_STORE_CHECK(q.bind(1, after));
   KILN_STORE_CHECK(q.bind(2, limit + 1));  // one more than asked tells whether a page follows
   if (!project.empty()) KILN_STORE_CHECK(q.bind(3, project));
+  return read_page(q, listing, limit);
+}
+
+Result<std::int64_t> next_number(Db& db, const std::string& counter_table,
+                                 const std::string& project) {
+  KILN_STORE_TRY(q, db.query("INSERT INTO " + counter_table +
+                             " (project, last_number) VALUES (?, 1) "
+                             "ON CONFLICT (project) DO UPDATE SET last_number = last_number + 1 "
+                             "RETURNING last_number"));
+  KILN_STORE_CHECK(q.bind(1, project));
+  KILN_STORE_TRY(got, q.step());
+  if (!got) return fail(ErrorCode::kInternal, counter_table + " returned no number");
+  const std::int64_t number = q.int64(0);
+  KILN_STORE_CHECK(q.run());  // finish the statement before the next write
+  return number;
+}
+
+Result<Page> read_page(Query& q, const std::string& listing, int limit) {
   Page page;
   std::int64_t last = 0;
   for (;;) {

@@ -23,6 +23,25 @@ namespace kiln::store {
 const char* state_text(BuildState state);
 std::optional<BuildState> state_from_text(const std::string& text);
 
+// What builds and build batches share (sqlite_builds.cpp), inside the caller's transaction:
+// the next number of `project` in a counter table (build_counters, build_batch_counters), and
+// one page of a listing whose query selects (id, key) rows ordered by key, LIMIT limit + 1.
+Result<std::int64_t> next_number(Db& db, const std::string& counter_table,
+                                 const std::string& project);
+Result<Page> read_page(Query& q, const std::string& listing, int limit);
+
+// Every row of `q`, each read by `read_one`.
+template <typename Row, typename ReadOne>
+Result<std::vector<Row>> read_rows(Query& q, ReadOne read_one) {
+  std::vector<Row> out;
+  for (;;) {
+    KILN_STORE_TRY(more, q.step());
+    if (!more) return out;
+    KILN_STORE_TRY(row, read_one(q));
+    out.push_back(std::move(row));
+  }
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
