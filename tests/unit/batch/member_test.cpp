@@ -146,7 +146,9 @@ TEST_F(CombineTest, ZipHasAFolderPerBuild) {
   EXPECT_EQ(zip_names(out->location),
             (Strings{"linux/app.bin", "linux/docs/readme.txt", "mac/mac.bin"}));
   for (const auto& item : kiln::testing::read_zip(out->location))
-    if (item.path == "mac/mac.bin") EXPECT_EQ(item.content, "mac-app");
+    if (item.path == "mac/mac.bin") {
+      EXPECT_EQ(item.content, "mac-app");
+    }
   // The hashes of the zip, as the uploader reports them.
   const std::string zip = out->location.string();
   EXPECT_EQ(out->sha256, kiln::testing::run("sha256sum " + zip).substr(0, 64));
@@ -182,7 +184,9 @@ TEST_F(CombineTest, SymlinksDoNotLeaveTheMembersFolder) {
   ASSERT_TRUE(out) << out.error().describe();
   EXPECT_EQ(zip_names(out->location), (Strings{"a/inside", "a/real.txt", "b/b-only.txt"}));
   for (const auto& item : kiln::testing::read_zip(out->location))
-    if (item.path == "a/inside") EXPECT_EQ(item.content, "real");
+    if (item.path == "a/inside") {
+      EXPECT_EQ(item.content, "real");
+    }
 }
 
 TEST_F(CombineTest, PrimaryFolderLinkIsNotFollowed) {
