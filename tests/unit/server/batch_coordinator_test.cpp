@@ -227,7 +227,8 @@ TEST_F(BatchCoordinatorTest, RetryFailedBuildsRunsOnlyThoseAndKeepsThePriorSumma
   EXPECT_EQ(worker_request(pids[4])["identity"]["batchIdentifier"], "two");
   finish(pids[4], "SUCCEEDED");
   EXPECT_TRUE(batch_ends(id, "SUCCEEDED"));
-  for (const auto& g : batch_json(id)["buildGroups"]) {
+  const auto retried = batch_json(id);  // a range-for over a temporary's member would dangle
+  for (const auto& g : retried["buildGroups"]) {
     if (g["identifier"] != "two") continue;
     ASSERT_EQ(g["priorBuildSummaryList"].size(), 1u);
     EXPECT_EQ(g["priorBuildSummaryList"][0]["buildStatus"], "FAILED");
