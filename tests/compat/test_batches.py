@@ -217,6 +217,10 @@ class BatchTest(unittest.TestCase):
         statuses = {x["buildStatus"] for x in self.members(b)}
         self.assertIn("STOPPED", statuses)
         self.assertNotIn("IN_PROGRESS", statuses)
+        # boto3 too: a batch that has ended is answered as it is stored.
+        again = self.cb.stop_build_batch(id=batch_id)["buildBatch"]
+        self.assertEqual(again["buildBatchStatus"], "STOPPED")
+        self.assertTrue(again["complete"])
 
     def test_retry_failed_builds_keeps_the_prior_summary(self):
         flag = os.path.join(self.tmp, "shaky-ok")
@@ -236,6 +240,14 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(groups["shaky"]["currentBuildSummary"]["buildStatus"], "SUCCEEDED")
         self.assertEqual(groups["steady"]["currentBuildSummary"]["arn"], steady_arn,
                          "a succeeded build ran again")
+        # The AWS CLI too: a batch that succeeded cannot be retried.
+        r = subprocess.run([AWS_V2, "--endpoint-url", self.server.endpoint, "codebuild",
+                            "retry-build-batch", "--id", batch_id, "--retry-type",
+                            "RETRY_ALL_BUILDS"], env=self.server.client_env(),
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("InvalidInputException", r.stderr)
+        self.assertIn("Only batch builds that have failed can be retried", r.stderr)
 
     def test_delete_a_batch(self):
         self.project("deleted", LIST)
@@ -245,6 +257,13 @@ class BatchTest(unittest.TestCase):
         got = self.cb.batch_get_build_batches(ids=[batch_id])
         self.assertEqual(got["buildBatches"], [])
         self.assertEqual(got["buildBatchesNotFound"], [batch_id])
+        # boto3 too, with the builds the batch ran.
+        other = self.cb.start_build_batch(projectName="deleted")["buildBatch"]["id"]
+        members = [x["arn"] for x in self.members(self.wait(other))]
+        deleted = self.cb.delete_build_batch(id=other)
+        self.assertEqual(deleted["statusCode"], "BATCH_DELETED")
+        self.assertTrue(set(members) <= set(deleted["buildsDeleted"]), deleted)
+        self.assertEqual(self.cb.batch_get_build_batches(ids=[other])["buildBatches"], [])
 
     def test_more_builds_than_allowed_fail_in_download_batchspec(self):
         self.project("limited", MATRIX, restrictions={"maximumBuildsAllowed": 4})
