@@ -53,7 +53,7 @@ stage "end-to-end tests"
 if [[ $skip != *" asan "* ]]; then
   # The e2e suite also runs against the sanitized binary, so crashes in real runs surface.
   KILN_BIN=build/asan/kiln ASAN_OPTIONS=detect_leaks=1 /usr/bin/python3 -m pytest -q -x tests/e2e \
-    -p no:cacheprovider | tail -n 3
+    -p no:cacheprovider -rf | tail -n 12
 fi
 KILN_BIN=build/release/kiln /usr/bin/python3 -m pytest -q tests/e2e -p no:cacheprovider
 

@@ -429,7 +429,8 @@ def test_batch_timeout_stops_the_batch(kiln, tmp_path):
           build:
             commands:
               - sh -c 'sleep 60; echo {marker}'
-        """, "--batch", "--batch-timeout", "0.03")  # 1.8 seconds
+        """, "--batch", "--batch-timeout", "0.15")  # 9 s: DOWNLOAD_SOURCE is over long before,
+    # also under ASan on a loaded machine (at 1.8 s it could time out before `slow` started)
     assert time.time() - start < 30
     assert r.code == 1
     assert r.record["buildBatchStatus"] == "TIMED_OUT"
