@@ -113,20 +113,13 @@ bool runs_as_batch(const RunOptions& o, const engine::BuildRequest& req) {
   } else {
     return false;
   }
-  // Most buildspecs have no batch: the engine parses them anyway, so parse here only those that
-  // may have one. (A key spelled with escapes, "\x62atch", runs as a single build, which the
-  // engine then fails naming --batch.)
-  if (text.find("batch") == std::string::npos) return false;
-  const auto parsed = spec::parse_buildspec(text, shown);
-  if (!parsed.spec || !parsed.spec->batch.present) return false;
-  const bool has_phases = std::ranges::any_of(
-      parsed.spec->phases, [](const auto& entry) { return entry.second.present; });
-  if (has_phases)
+  const spec::BatchShape shape = spec::batch_shape(text, shown);
+  if (shape == spec::BatchShape::kBatchAndPhases)
     std::fprintf(stderr,
                  "kiln run: %s has both `batch` and `phases`: running it as a single build "
                  "(--batch runs the batch)\n",
                  escape_control(shown).c_str());
-  return !has_phases;
+  return shape == spec::BatchShape::kBatchOnly;
 }
 
 // The request kiln run's flags make, without its build folder. Errors are usage errors.

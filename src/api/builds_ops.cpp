@@ -63,11 +63,8 @@ void split_vars(const json& list, engine::VarList& plain, std::vector<engine::Se
 // it with CodeBuild's YAML_FILE_ERROR.
 ApiResult<void> check_not_batch_only(const engine::BuildRequest& req) {
   if (!req.buildspec_text) return {};
-  const auto parsed = spec::parse_buildspec(*req.buildspec_text, "buildspec");
-  if (!parsed.spec || !parsed.spec->batch.present) return {};
-  const bool no_phases = std::ranges::none_of(
-      parsed.spec->phases, [](const auto& entry) { return entry.second.present; });
-  if (!no_phases) return {};
+  if (spec::batch_shape(*req.buildspec_text, "buildspec") != spec::BatchShape::kBatchOnly)
+    return {};
   return invalid_input(
       "Invalid buildspec: it defines only a batch build (`batch`, no `phases`): start it with "
       "StartBuildBatch");

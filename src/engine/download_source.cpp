@@ -201,9 +201,8 @@ std::optional<PhaseOutcome> BuildRun::load_buildspec() {
   // their own buildspecs (tests/corpus/buildspecs/004). Run as one build it would succeed after
   // running nothing, so outside a batch it fails here, saying how to run it. A batch's member
   // runs the buildspec's phases, none here.
-  const bool no_phases = std::ranges::none_of(
-      parsed.spec->phases, [](const auto& entry) { return entry.second.present; });
-  if (parsed.spec->batch.present && no_phases && req_.identity.batch_identifier.empty())
+  if (parsed.spec->batch.present && !spec::has_phases(*parsed.spec) &&
+      req_.identity.batch_identifier.empty())
     return yaml_error(
         "the buildspec defines only a batch build (`batch`, no `phases`): run it as a batch "
         "(StartBuildBatch, or kiln run --batch)");

@@ -3,6 +3,8 @@
 // version, and which top-level keys exist.
 #include "spec/parser.h"
 
+#include <algorithm>
+
 #include "spec/sections.h"
 #include "spec/yaml_tree.h"
 
@@ -142,6 +144,17 @@ ParseOutcome parse_buildspec(const std::string& text, const std::string& path) {
 std::string phase_context_message(const Diagnostic& d) {
   if (d.yaml_line < 0) return d.message;
   return d.message + " at line " + std::to_string(d.yaml_line);
+}
+
+bool has_phases(const Buildspec& spec) {
+  return std::ranges::any_of(spec.phases, [](const auto& entry) { return entry.second.present; });
+}
+
+BatchShape batch_shape(const std::string& text, const std::string& path) {
+  if (text.find("batch") == std::string::npos) return BatchShape::kNone;
+  const auto parsed = parse_buildspec(text, path);
+  if (!parsed.spec || !parsed.spec->batch.present) return BatchShape::kNone;
+  return has_phases(*parsed.spec) ? BatchShape::kBatchAndPhases : BatchShape::kBatchOnly;
 }
 
 }  // namespace kiln::spec

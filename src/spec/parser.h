@@ -33,4 +33,13 @@ ParseOutcome parse_buildspec(const std::string& text, const std::string& path);
 // diagnostic, e.g. "found character that cannot start any token at line 3".
 std::string phase_context_message(const Diagnostic& d);
 
+// Whether any of the four phases is in the buildspec.
+bool has_phases(const Buildspec& spec);
+
+// What decides whether a buildspec runs as a batch (docs/batch.md): `batch` without phases, with
+// them, or no batch. Parses only a text that mentions "batch" (most do not, and their build
+// parses them anyway); a text that does not parse is kNone, its build reports why.
+enum class BatchShape { kNone, kBatchOnly, kBatchAndPhases };
+BatchShape batch_shape(const std::string& text, const std::string& path);
+
 }  // namespace kiln::spec

@@ -127,3 +127,22 @@ TEST(BatchLint, NoKindIsAWarning) {
 
 }  // namespace
 }  // namespace kiln::spec
+
+namespace kiln::spec {
+namespace {
+
+TEST(BatchShape, DecidesWhetherABuildspecRunsAsABatch) {
+  EXPECT_EQ(batch_shape("version: 0.2\nphases:\n  build:\n    commands: [true]\n", "b.yml"),
+            BatchShape::kNone);
+  EXPECT_EQ(batch_shape("version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n", "b.yml"),
+            BatchShape::kBatchOnly);
+  EXPECT_EQ(batch_shape("version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n"
+                        "phases:\n  build:\n    commands: [true]\n",
+                        "b.yml"),
+            BatchShape::kBatchAndPhases);
+  // Mentions batch but does not parse: the build reports it.
+  EXPECT_EQ(batch_shape("version: 0.2\nbatch: [\n", "b.yml"), BatchShape::kNone);
+}
+
+}  // namespace
+}  // namespace kiln::spec
