@@ -271,10 +271,10 @@ ApiResult<Service::Pending> Service::stop_build(const Call& c) {
   // kStopWait, and then shows the build as it was (IN_PROGRESS).
   return answer_when_ended(
       clock_, kStopWait, "build", std::move(*build), [this, id = **id]() -> std::optional<json> {
-        auto rows = store_.get_builds({id});
-        if (!rows || rows->empty() || rows->front().state != store::BuildState::kDone)
+        auto now_rows = store_.get_builds({id});
+        if (!now_rows || now_rows->empty() || now_rows->front().state != store::BuildState::kDone)
           return std::nullopt;
-        auto stopped = json::parse(rows->front().json, nullptr, false);
+        auto stopped = json::parse(now_rows->front().json, nullptr, false);
         if (stopped.is_discarded()) return std::nullopt;
         return stopped;
       });

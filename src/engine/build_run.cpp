@@ -188,7 +188,7 @@ PhaseOutcome BuildRun::provision() {
             PhaseContext{"CLIENT_ERROR", "cannot create the workspace " + workspace_.string() +
                                              ": " + ec.message()}};
   }
-  exec::PrepareRequest prep{record_.id, workspace_, scratch_, req_.identity.image, {}};
+  exec::PrepareRequest prep{record_.id, workspace_, scratch_, req_.identity.image, {}, &cancel_};
   if (req_.cache.type == "LOCAL" && req_.cache.has_mode("LOCAL_CUSTOM_CACHE") &&
       !req_.cache.local_root.empty()) {
     // Only the per-path folders, never the namespace folder: a build that could write there
@@ -201,6 +201,11 @@ PhaseOutcome BuildRun::provision() {
   auto ws = deps_.executor.prepare(prep);
   for (const auto& line : deps_.executor.take_notes()) log_.line(line);
   if (!ws) {
+    if (cancel_.cancelled()) {  // stopped while provisioning (an image build, a pull)
+      log_.line("Provisioning stopped: " + ws.error().describe());
+      stopped_ = true;
+      return interrupted_outcome();
+    }
     log_.line("Failed to provision the build environment: " + ws.error().describe());
     if (ws.error().code() == ErrorCode::kNotFound) {
       return {Status::kFailed,

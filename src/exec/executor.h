@@ -73,6 +73,9 @@ struct PrepareRequest {
   // per-path folders of the project's LOCAL_CUSTOM_CACHE, which the workspace links into (never
   // the namespace folder above them, where a build could plant a symlink: docs/cache.md).
   std::vector<std::filesystem::path> shared_dirs;
+  // The build's cancellation, so that a stop or an interrupt also ends slow provisioning (a
+  // curated image built on first use takes minutes). Not owned; null = not cancellable.
+  const class CancelToken* cancel = nullptr;
 };
 
 struct CommandRequest {

@@ -141,12 +141,13 @@ DockerExecutor::~DockerExecutor() {
   shutdown();
 }
 
-Result<std::string> DockerExecutor::ensure_image(const std::string& requested) {
+Result<std::string> DockerExecutor::ensure_image(const std::string& requested,
+                                                 const exec::CancelToken* cancel) {
   const auto mapped = image::map_image(requested, options_.privileged);
   if (!mapped.note.empty()) note(mapped.note);
   if (mapped.curated != nullptr) {
     auto entry = curated_entry(options_.image_dir, mapped.curated->name,
-                               [this](std::string line) { note(std::move(line)); });
+                               [this](std::string line) { note(std::move(line)); }, cancel);
     if (!entry) return fail(entry.error());
     const std::string tag = store_tag(entry->built_at);
     const std::string ref = mapped.curated->name + ":" + tag;
@@ -179,7 +180,7 @@ Result<void> DockerExecutor::launch(const exec::PrepareRequest& req,
   auto client = docker::DockerClient::connect(options_.socket);
   if (!client) return fail(client.error());
   client_ = std::move(*client);
-  auto ref = ensure_image(req.image);
+  auto ref = ensure_image(req.image, req.cancel);
   if (!ref) return fail(ref.error());
   auto info = client_->inspect_image(*ref);
   if (!info || !*info) return fail(ErrorCode::kNotFound, "image " + *ref + " vanished");

@@ -60,7 +60,8 @@ class DockerExecutor final : public exec::AgentExecutor {
   void destroy() override;
 
   // The image to run, present in the daemon; kNotFound when it cannot be had.
-  [[nodiscard]] Result<std::string> ensure_image(const std::string& requested);
+  [[nodiscard]] Result<std::string> ensure_image(const std::string& requested,
+                                                 const exec::CancelToken* cancel);
   std::uint64_t oom_kills() const;
 
   DockerExecutorOptions options_;

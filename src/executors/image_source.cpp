@@ -5,7 +5,8 @@
 namespace kiln::executors {
 
 Result<image::ImageEntry> curated_entry(const std::filesystem::path& store_dir,
-                                        const std::string& name, const NoteFn& note) {
+                                        const std::string& name, const NoteFn& note,
+                                        const exec::CancelToken* cancel) {
   image::ImageStore store(store_dir);
   auto found = store.find(name);
   if (!found) return fail(std::move(found.error()).with("image store " + store_dir.string()));
@@ -14,8 +15,9 @@ Result<image::ImageEntry> curated_entry(const std::filesystem::path& store_dir,
        ": building it (kiln image build " + name + ")");
   image::BuildOptions options;
   options.name = name;
-  auto built = image::build_image(store, options, [](std::string_view) {});
+  auto built = image::build_image(store, options, [](std::string_view) {}, cancel);
   if (!built) {
+    if (built.error().code() == ErrorCode::kCancelled) return fail(built.error());
     return fail(ErrorCode::kNotFound,
                 "cannot build curated image " + name + ": " + built.error().describe());
   }

@@ -17,9 +17,11 @@ namespace kiln::executors {
 using NoteFn = std::function<void(std::string)>;
 
 // The store's entry for curated `name`, building it if absent. A failed build is kNotFound (the
-// image cannot be had: BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE), with the builder's reason.
+// image cannot be had: BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE), with the builder's reason; a build
+// that `cancel` (may be null) ended is kCancelled.
 [[nodiscard]] Result<image::ImageEntry> curated_entry(const std::filesystem::path& store_dir,
-                                                      const std::string& name, const NoteFn& note);
+                                                      const std::string& name, const NoteFn& note,
+                                                      const exec::CancelToken* cancel);
 
 // The environment an image without its own gives a build: CodeBuild's HOME, Debian's PATH.
 exec::EnvMap default_image_env();

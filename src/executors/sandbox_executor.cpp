@@ -81,7 +81,7 @@ Result<void> SandboxExecutor::launch(const exec::PrepareRequest& req,
   std::optional<image::ImageEntry> entry;
   if (mapped.curated != nullptr) {
     auto e = curated_entry(options_.image_dir, mapped.curated->name,
-                           [this](std::string line) { note(std::move(line)); });
+                           [this](std::string line) { note(std::move(line)); }, req.cancel);
     if (!e) return fail(e.error());
     entry = std::move(*e);
   } else {

@@ -15,6 +15,7 @@ namespace kiln::testing {
 class EngineTest : public ::testing::Test {
  protected:
   FakeExecutor executor;
+  exec::CancelToken cancel = exec::CancelToken::create().value();  // the build's stop
   FakeUploader uploader;
   logs::MemorySink log;
   FakeClock clock;
@@ -51,7 +52,6 @@ class EngineTest : public ::testing::Test {
                             sources,
                             build_cache};
     engine::Engine e(deps);
-    exec::CancelToken cancel = exec::CancelToken::create().value();
     return e.run(request, cancel);
   }
 

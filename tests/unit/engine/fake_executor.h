@@ -26,11 +26,20 @@ class FakeExecutor final : public exec::Executor {
   std::map<std::string, Script> scripts;
   std::vector<exec::CommandRequest> runs;  // every request, in order
   bool prepare_fails = false;
+  // Set: prepare() behaves as if the build were stopped while it provisioned (a slow image
+  // build): it fires the token and gives up with kCancelled, as executors/image_source.h does.
+  exec::CancelToken* stop_while_preparing = nullptr;
   int shutdowns = 0;
   FakeClock* clock = nullptr;
 
   Result<std::filesystem::path> prepare(const exec::PrepareRequest& req) override {
     if (prepare_fails) return fail(ErrorCode::kProcess, "cannot start the environment");
+    if (stop_while_preparing != nullptr) {
+      stop_while_preparing->cancel();
+      if (req.cancel == nullptr || !req.cancel->cancelled())
+        return fail(ErrorCode::kProcess, "prepare was not given the build's cancel token");
+      return fail(ErrorCode::kCancelled, "/usr/bin/mmdebstrap was cancelled");
+    }
     return std::filesystem::path("/codebuild/output/src1/src");
   }
 

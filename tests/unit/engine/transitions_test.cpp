@@ -99,6 +99,18 @@ TEST_F(EngineTest, ProvisioningFailureSkipsFinalizing) {
   EXPECT_EQ(executor.shutdowns, 1);
 }
 
+TEST_F(EngineTest, StopWhileProvisioningEndsStoppedNotFailed) {
+  // A stop or an interrupt while a curated image is built on first use (minutes) reaches the
+  // executor's prepare() through PrepareRequest::cancel; the build ends STOPPED.
+  executor.stop_while_preparing = &cancel;
+  auto r = run(kAllPhases);
+  EXPECT_EQ(r.build_status, Status::kStopped);
+  EXPECT_THAT(phase_list(r), ElementsAre("SUBMITTED:SUCCEEDED", "QUEUED:SUCCEEDED",
+                                         "PROVISIONING:STOPPED", "COMPLETED"));
+  EXPECT_TRUE(executor.runs.empty());
+  EXPECT_EQ(executor.shutdowns, 1);
+}
+
 TEST_F(EngineTest, UploadFailureFailsTheBuild) {
   uploader.result.failure =
       artifacts::UploadFailure{"CLIENT_ERROR", "no matching artifact paths found"};
