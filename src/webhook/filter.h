@@ -1,0 +1,58 @@
+// CodeBuild's webhook filter groups (docs/reference/codebuild-semantics.md §9.1, §9.2): which
+// deliveries start a build. A group passes when every filter in it passes; the webhook fires when
+// any group passes (OR between groups, AND within one). EVENT's pattern is a comma-separated
+// list of events; every other type's pattern is an RE2 regular expression that must match
+// somewhere in the value (RE2::PartialMatch, as CodeBuild's documented patterns like
+// "^refs/heads/main$" assume); excludeMatchedPattern inverts a filter.
+// Thread safety: a compiled FilterSet is immutable and may be used from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "util/error.h"
+#include "webhook/event.h"
+
+namespace kiln::webhook {
+
+struct Filter {
+  std::string type;  // EVENT, ACTOR_ACCOUNT_ID, HEAD_REF, BASE_REF, FILE_PATH, COMMIT_MESSAGE,
+                     // TAG_NAME, RELEASE_NAME, REPOSITORY_NAME, ORGANIZATION_NAME, WORKFLOW_NAME
+  std::string pattern;
+  bool exclude_matched_pattern = false;
+};
+using FilterGroup = std::vector<Filter>;
+
+// `filterGroups` as CreateWebhook and UpdateWebhook take it (a list of lists of
+// {type, pattern, excludeMatchedPattern}). Errors are kInvalidArgument with the message
+// CodeBuild's InvalidInputException gives, naming the place: "filterGroups[1][0].pattern: ..."
+// for an unknown type, an unknown event, a group without an EVENT filter, or a pattern RE2
+// refuses (with RE2's reason).
+Result<std::vector<FilterGroup>> filter_groups_from_json(const nlohmann::json& groups);
+nlohmann::json filter_groups_to_json(const std::vector<FilterGroup>& groups);
+
+// The groups compiled once. An empty set (no filterGroups) passes every PUSH and pull request
+// event, which is what CodeBuild does for a webhook without filter groups; `branch_filter` (the
+// legacy field) is then a HEAD_REF-like regex on the branch name alone.
+class FilterSet {
+ public:
+  // Errors as filter_groups_from_json (the groups are validated again: stored ones may be old).
+  static Result<FilterSet> compile(const std::vector<FilterGroup>& groups,
+                                   const std::string& branch_filter = "");
+  FilterSet(FilterSet&&) noexcept;
+  FilterSet& operator=(FilterSet&&) noexcept;
+  ~FilterSet();
+
+  // True when the event starts a build. An Event with an empty type never does.
+  bool matches(const Event& event) const;
+
+ private:
+  struct Compiled;
+  explicit FilterSet(std::unique_ptr<Compiled> c);
+  std::unique_ptr<Compiled> compiled_;
+};
+
+}  // namespace kiln::webhook
