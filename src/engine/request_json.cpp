@@ -168,7 +168,8 @@ json request_to_json(const BuildRequest& req) {
                    {"resolvedSourceVersion", id.resolved_source_version},
                    {"sourceRepoUrl", id.source_repo_url},
                    {"batchIdentifier", id.batch_identifier},
-                   {"buildBatchArn", id.build_batch_arn}};
+                   {"buildBatchArn", id.build_batch_arn},
+                   {"webhook", vars_to_json(id.webhook)}};
   j["source"] = source_to_json(req.source);
   json secondary = json::array();
   for (const auto& s : req.secondary_sources) secondary.push_back(source_to_json(s));
@@ -232,6 +233,7 @@ Result<BuildRequest> request_from_json(const json& j) {
     r.read(*id_json, at, "sourceRepoUrl", id.source_repo_url);
     r.read(*id_json, at, "batchIdentifier", id.batch_identifier);
     r.read(*id_json, at, "buildBatchArn", id.build_batch_arn);
+    id.webhook = vars_from_json(r, *id_json, "webhook");
   }
   if (const json* source = r.object(j, "", "source"))
     req.source = source_from_json(r, *source, "source");

@@ -35,6 +35,12 @@ VarList codebuild_variables(const BuildIdentity& id) {
       {"CODEBUILD_WEBHOOK_PREV_COMMIT", ""},
       {"CODEBUILD_WEBHOOK_TRIGGER", ""},
   };
+  for (const auto& [name, value] : id.webhook) {
+    if (!name.starts_with("CODEBUILD_WEBHOOK_")) continue;  // only the webhook's own variables
+    for (auto& [have, now] : v) {
+      if (have == name) now = value;
+    }
+  }
   // §4.1: "not set" when the version cannot be resolved, rather than empty.
   if (!id.resolved_source_version.empty())
     v.emplace_back("CODEBUILD_RESOLVED_SOURCE_VERSION", id.resolved_source_version);

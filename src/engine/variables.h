@@ -33,6 +33,9 @@ struct BuildIdentity {
   long long start_time_ms = 0;
   std::string batch_identifier;  // CODEBUILD_BATCH_BUILD_IDENTIFIER; "" outside a batch
   std::string build_batch_arn;   // Build.buildBatchArn of a batch's member build
+  // The CODEBUILD_WEBHOOK_* values of a build a webhook delivery started (webhook/variables.h);
+  // a variable not listed here is set empty, as §4.1 has it for builds no webhook started.
+  VarList webhook;
 
   std::string build_id() const { return project + ":" + uuid; }
 };

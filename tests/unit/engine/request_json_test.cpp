@@ -12,6 +12,7 @@ TEST(RequestJson, RoundTrips) {
   req.identity.build_number = 7;
   req.identity.region = "eu-west-1";
   req.identity.initiator = "admin";
+  req.identity.webhook = {{"CODEBUILD_WEBHOOK_EVENT", "PULL_REQUEST_CREATED"}};
   req.source.type = "GITHUB";
   req.source.location = "https://example.com/o/r.git";
   req.source.version = "pr/7";
@@ -53,6 +54,7 @@ TEST(RequestJson, RoundTrips) {
   EXPECT_EQ(back->identity.build_id(), "p1:u-1");
   EXPECT_EQ(back->identity.build_number, 7);
   EXPECT_EQ(back->identity.region, "eu-west-1");
+  EXPECT_EQ(back->identity.webhook, req.identity.webhook);
   EXPECT_EQ(back->source.type, "GITHUB");
   EXPECT_EQ(back->source.location, "https://example.com/o/r.git");
   EXPECT_EQ(back->source.version, "pr/7");

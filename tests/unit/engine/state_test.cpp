@@ -71,6 +71,18 @@ TEST_F(EngineTest, CodebuildVariablesHaveCodebuildForms) {
   EXPECT_EQ(env.at("CODEBUILD_WEBHOOK_TRIGGER"), "");
 }
 
+TEST_F(EngineTest, WebhookVariablesComeFromTheDeliveryAndNothingElse) {
+  request.identity.webhook = {{"CODEBUILD_WEBHOOK_EVENT", "PUSH"},
+                              {"CODEBUILD_WEBHOOK_TRIGGER", "branch/main"},
+                              {"CODEBUILD_BUILD_ID", "forged"}};  // not a webhook variable
+  run("version: 0.2\nphases:\n  build:\n    commands: [c1]\n");
+  const auto& env = executor.runs.at(0).state.env;
+  EXPECT_EQ(env.at("CODEBUILD_WEBHOOK_EVENT"), "PUSH");
+  EXPECT_EQ(env.at("CODEBUILD_WEBHOOK_TRIGGER"), "branch/main");
+  EXPECT_EQ(env.at("CODEBUILD_WEBHOOK_BASE_REF"), "");  // not given: empty, as §4.1 has it
+  EXPECT_EQ(env.at("CODEBUILD_BUILD_ID"), "demo:11111111-2222-3333-4444-555555555555");
+}
+
 TEST_F(EngineTest, ResolvedSourceVersionIsUnsetWhenUnknown) {
   run("version: 0.2\nphases:\n  build:\n    commands: [c1]\n");
   EXPECT_EQ(executor.runs.at(0).state.env.count("CODEBUILD_RESOLVED_SOURCE_VERSION"), 0u);
