@@ -138,6 +138,18 @@ CREATE INDEX build_batches_by_token ON build_batches (project, idempotency_token
   WHERE idempotency_token <> '';
 )sql";
 
+// Version 5: the webhook deliveries seen, by the provider's delivery id (docs/webhooks.md), so a
+// redelivery starts no second build. Rows older than the retention are deleted as new ones come.
+const char* const kSchemaV5 = R"sql(
+CREATE TABLE webhook_deliveries (
+  project TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  received REAL NOT NULL,
+  PRIMARY KEY (project, delivery_id)
+);
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (received);
+)sql";
+
 Result<std::int64_t> pragma_int(Db& db, const std::string& pragma) {
   KILN_STORE_TRY(q, db.query("PRAGMA " + pragma));
   KILN_STORE_TRY(row, q.step());
@@ -164,6 +176,7 @@ const std::vector<Migration>& migrations() {
       {2, "create resource_policies", kSchemaV2},
       {3, "create report groups, reports, test cases and code coverages", kSchemaV3},
       {4, "create build batches", kSchemaV4},
+      {5, "create webhook_deliveries", kSchemaV5},
   };
   return steps;
 }

@@ -199,4 +199,24 @@ Result<bool> SqliteStore::delete_resource_policy(const std::string& project) {
   return db_->changes() > 0;
 }
 
+Result<bool> SqliteStore::record_webhook_delivery(const std::string& project,
+                                                  const std::string& delivery_id, double now,
+                                                  double retention_seconds) {
+  std::lock_guard lock(mu_);
+  Transaction tx(*db_);
+  KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
+  {
+    KILN_STORE_TRY(gone, db_->query("DELETE FROM webhook_deliveries WHERE received < ?"));
+    KILN_STORE_CHECK(gone.bind_all(now - retention_seconds));
+    KILN_STORE_CHECK(gone.run());
+  }
+  KILN_STORE_TRY(q, db_->query("INSERT INTO webhook_deliveries (project, delivery_id, received) "
+                               "VALUES (?, ?, ?) ON CONFLICT DO NOTHING"));
+  KILN_STORE_CHECK(q.bind_all(project, delivery_id, now));
+  KILN_STORE_CHECK(q.run());
+  const bool fresh = db_->changes() > 0;
+  KILN_STORE_CHECK(tx.commit());
+  return fresh;
+}
+
 }  // namespace kiln::store

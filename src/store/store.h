@@ -191,6 +191,13 @@ class Store {
   virtual Result<std::optional<std::string>> get_resource_policy(const std::string& project) = 0;
   virtual Result<bool> delete_resource_policy(const std::string& project) = 0;  // false if none
 
+  // Webhook deliveries. Records (project, delivery id) at `now` and answers true when it is new,
+  // false when that delivery was already recorded (a redelivery). Deliveries older than
+  // `now - retention_seconds` are forgotten in the same transaction, so the table stays bounded.
+  virtual Result<bool> record_webhook_delivery(const std::string& project,
+                                               const std::string& delivery_id, double now,
+                                               double retention_seconds) = 0;
+
   // Report groups (sqlite_reports.cpp). Creates the group unless its name or ARN is taken
   // (kExists) or `max_groups` groups exist already (kAtLimit), in one transaction.
   virtual Result<GroupCreated> create_report_group(const ReportGroupRow& row, int max_groups) = 0;

@@ -382,3 +382,18 @@ TEST_F(StoreTest, ConcurrentInsertsGetUniqueConsecutiveNumbers) {
 
 }  // namespace
 }  // namespace kiln::store
+
+namespace kiln::store {
+namespace {
+
+TEST_F(StoreTest, AWebhookDeliveryIsNewOnceAndForgottenAfterTheRetention) {
+  EXPECT_EQ(store().record_webhook_delivery("web", "d-1", 100, 50).value(), true);
+  EXPECT_EQ(store().record_webhook_delivery("web", "d-1", 120, 50).value(), false);  // redelivery
+  EXPECT_EQ(store().record_webhook_delivery("api", "d-1", 120, 50).value(), true);  // per project
+  // Past the retention the first row is deleted before the insert: the id is new again.
+  EXPECT_EQ(store().record_webhook_delivery("web", "d-2", 151, 50).value(), true);
+  EXPECT_EQ(store().record_webhook_delivery("web", "d-1", 151, 50).value(), true);
+}
+
+}  // namespace
+}  // namespace kiln::store
