@@ -1,7 +1,9 @@
 #include "api/precheck.h"
 
+#include <array>
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "auth/amz_date.h"
 #include "http/wire.h"
@@ -17,12 +19,37 @@ http::Response refusal(std::string_view type, const std::string& message) {
   return r;
 }
 
+std::optional<http::Response> precheck_delivery(const http::Request& head) {
+  auto refuse = [](int status, std::string_view type, const std::string& message) {
+    http::Response r = http::json_error(status, type, message);
+    r.headers.emplace_back("Connection", "close");
+    return r;
+  };
+  if (head.method != "POST") return refuse(405, "MethodNotAllowed", "webhook deliveries are POSTs");
+  // The provider's event header, and the signature header that provider sends with a secret.
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kProviders = {{
+      {"x-github-event", "x-hub-signature-256"},
+      {"x-gitlab-event", "x-gitlab-token"},
+      {"x-event-key", "x-hub-signature"},
+  }};
+  for (const auto& [event, signature] : kProviders) {
+    if (head.header(event) == nullptr) continue;
+    if (head.header(signature) != nullptr) return std::nullopt;
+    return refuse(401, "InvalidSignatureException",
+                  "the delivery is not signed: " + std::string(signature) +
+                      " is missing (give the webhook its secret at the git host)");
+  }
+  return refuse(400, "InvalidInputException",
+                "not a webhook delivery: no X-GitHub-Event, X-Gitlab-Event or X-Event-Key header");
+}
+
 }  // namespace
 
 std::optional<http::Response> precheck_request(const http::Request& head,
                                                const auth::KeyLookup& keys, std::int64_t now,
                                                bool allow_anonymous,
                                                std::int64_t max_skew_seconds) {
+  if (head.path.starts_with("/webhooks/")) return precheck_delivery(head);
   const std::string* header = head.header("authorization");
   if (header == nullptr) {
     if (allow_anonymous) return std::nullopt;

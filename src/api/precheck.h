@@ -5,6 +5,10 @@
 // messages), so an unauthenticated peer cannot make the server hold a 10 MiB body. The signature
 // itself covers the body and is checked later by auth::verify. With --allow-anonymous an
 // unsigned request passes; a signed one is still checked.
+// Webhook deliveries (POST /webhooks/<project>, docs/webhooks.md) carry no SigV4: their
+// signature is an HMAC over the body, so the body must be read to check it. Before it is read,
+// a delivery must be a POST that names a provider's event and carries that provider's signature
+// header (every Kiln webhook has a secret); anything else is refused after its head.
 //
 // Ownership: the returned function borrows `keys` and `clock`, which must outlive it. Thread
 // safety: it may be called from many threads at once (KeyLookup::find is thread-safe).

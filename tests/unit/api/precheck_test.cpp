@@ -63,6 +63,43 @@ TEST(PrecheckTest, AnonymousModeLetsUnsignedRequestsThroughButStillChecksSignedO
       "UnrecognizedClientException");
 }
 
+TEST(PrecheckTest, AWebhookDeliveryNeedsItsProvidersEventAndSignatureHeadersNotSigV4) {
+  OneKey keys;
+  auto delivery = [](std::vector<std::pair<std::string, std::string>> headers,
+                     std::string method = "POST") {
+    http::Request r;
+    r.method = std::move(method);
+    r.target = r.path = "/webhooks/app";
+    r.headers = std::move(headers);
+    return r;
+  };
+  auto check = [&](const http::Request& r) {
+    return precheck_request(r, keys, kNow, false, auth::kDefaultMaxSkewSeconds);
+  };
+  // Signed as each provider signs: through to the handler, which checks the HMAC or token.
+  EXPECT_EQ(type_of(check(delivery({{"x-github-event", "push"},
+                                    {"x-hub-signature-256", "sha256=00"}}))),
+            "<passed>");
+  EXPECT_EQ(type_of(check(delivery({{"x-gitlab-event", "Push Hook"}, {"x-gitlab-token", "t"}}))),
+            "<passed>");
+  EXPECT_EQ(
+      type_of(check(delivery({{"x-event-key", "repo:push"}, {"x-hub-signature", "sha256=0"}}))),
+      "<passed>");
+  // Unsigned, signed with another provider's header, not a delivery, not a POST: refused on the
+  // head, so the body is never read.
+  auto unsigned_push = check(delivery({{"x-github-event", "push"}}));
+  ASSERT_TRUE(unsigned_push);
+  EXPECT_EQ(unsigned_push->status, 401);
+  EXPECT_EQ(type_of(unsigned_push), "InvalidSignatureException");
+  EXPECT_EQ(type_of(check(delivery({{"x-github-event", "push"}, {"x-hub-signature", "sha1=0"}}))),
+            "InvalidSignatureException");
+  EXPECT_EQ(type_of(check(delivery({{"content-type", "application/json"}}))),
+            "InvalidInputException");
+  auto get = check(delivery({{"x-github-event", "push"}, {"x-hub-signature-256", "x"}}, "GET"));
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+}
+
 TEST(PrecheckTest, FileWorkIsLogReads) {
   http::Request r = head("");
   EXPECT_FALSE(is_file_work(r));
