@@ -150,7 +150,8 @@ void codebuild(std::vector<Access>& out, std::string_view op, const json& in, co
     if (const auto vars = in.find("environmentVariablesOverride"); vars != in.end())
       secret_reads(out, *vars, arns);
   } else if (op == "ListBuildsForProject" || op == "InvalidateProjectCache" ||
-             op == "ListBuildBatchesForProject") {
+             op == "ListBuildBatchesForProject" || op == "CreateWebhook" || op == "UpdateWebhook" ||
+             op == "DeleteWebhook") {
     add(out, action, arns.project(string_at(in, "projectName")));
   } else if (op == "BatchGetProjects") {
     for (const auto& n : strings_at(in, "names")) add(out, action, arns.project(n));

@@ -144,12 +144,17 @@ ApiResult<json> Service::start_build_batch(const Call& c) {
   auto project = load_project(**name);
   if (!project) return project;
   KILN_API_PASS(check_batch_members(f));
-  const auto config = project->find("buildBatchConfig");
-  if (config == project->end() || !config->is_object()) {
-    return invalid_input("Batch builds are not enabled for project " + **name +
+  return queue_build_batch(*project, c);
+}
+
+ApiResult<json> Service::queue_build_batch(const json& project, const Call& c) {
+  const std::string name = project.value("name", "");
+  const auto config = project.find("buildBatchConfig");
+  if (config == project.end() || !config->is_object()) {
+    return invalid_input("Batch builds are not enabled for project " + name +
                          ": set its buildBatchConfig (CreateProject or UpdateProject)");
   }
-  auto prepared = prepare_build(*project, c.in, c, "buildTimeoutInMinutesOverride");
+  auto prepared = prepare_build(project, c.in, c, "buildTimeoutInMinutesOverride");
   if (!prepared) return tl::unexpected(prepared.error());
   PreparedBuild& p = *prepared;
   const auto over = c.in.find("buildBatchConfigOverride");
@@ -157,9 +162,9 @@ ApiResult<json> Service::start_build_batch(const Call& c) {
       effective_batch_config(*config, over != c.in.end() && over->is_object() ? &*over : nullptr);
 
   batch::BatchRecord r;
-  r.id = **name + ":" + p.req.identity.uuid;
+  r.id = name + ":" + p.req.identity.uuid;
   r.arn = batch::batch_arn(c.region, options_.account.id, r.id);
-  r.project_name = **name;
+  r.project_name = name;
   r.initiator = c.user;
   r.source_version = p.req.identity.source_version;
   r.build_timeout_minutes = static_cast<int>(p.req.timeout_minutes);
@@ -169,21 +174,21 @@ ApiResult<json> Service::start_build_batch(const Call& c) {
   r.settings = {
       {"source", p.io.source},
       {"secondarySources", p.io.secondary_sources},
-      {"secondarySourceVersions", given_or(c.in, "secondarySourcesVersionOverride", *project,
+      {"secondarySourceVersions", given_or(c.in, "secondarySourcesVersionOverride", project,
                                            "secondarySourceVersions", json::array())},
       // BuildArtifacts, as a queued build shows them: the coordinator fills them in.
       {"artifacts", {{"location", ""}}},
       {"secondaryArtifacts", json::array()},
       {"cache", p.io.cache},
       {"environment", batch_environment(p.environment, c.in)},
-      {"serviceRole", given_or(c.in, "serviceRoleOverride", *project, "serviceRole", "")},
-      {"logConfig", given_or(c.in, "logsConfigOverride", *project, "logsConfig", json::object())},
+      {"serviceRole", given_or(c.in, "serviceRoleOverride", project, "serviceRole", "")},
+      {"logConfig", given_or(c.in, "logsConfigOverride", project, "logsConfig", json::object())},
       {"encryptionKey", p.req.encryption_key.empty() ? "arn:aws:kms:" + c.region + ":" +
                                                            options_.account.id + ":alias/aws/s3"
                                                      : p.req.encryption_key},
       {"buildBatchConfig", batch_config}};
   for (const char* member : {"vpcConfig", "fileSystemLocations"}) {
-    if (const auto it = project->find(member); it != project->end() && !it->is_null())
+    if (const auto it = project.find(member); it != project.end() && !it->is_null())
       r.settings[member] = *it;
   }
   batch::start_batch(r, p.submitted);
@@ -197,12 +202,12 @@ ApiResult<json> Service::start_build_batch(const Call& c) {
                            {"cache", p.io.cache}}},
                          {"artifacts", p.io.artifacts},
                          {"batchConfig", batch_config}};
-  if (const auto k = project->find(kServiceKeyMember); k != project->end() && k->is_string())
+  if (const auto k = project.find(kServiceKeyMember); k != project.end() && k->is_string())
     stored_request["secretsKey"] = *k;
 
   store::BuildBatchRow row;
   row.id = r.id;
-  row.project = **name;
+  row.project = name;
   row.state = store::BuildState::kQueued;
   row.status = r.status;
   row.submitted = p.submitted;

@@ -173,6 +173,7 @@ ApiResult<Service::PreparedBuild> Service::prepare_build(const json& project, co
   id.region = c.region;
   id.account = options_.account.id;
   id.initiator = c.user;
+  id.webhook = c.webhook;
   id.image = environment.value("image", "kiln/host");
   id.source_version = version->value_or(project.value("sourceVersion", ""));
   req.build_root = options_.data.build_root(uuid);

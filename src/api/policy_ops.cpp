@@ -104,6 +104,7 @@ ApiResult<json> Service::update_project_visibility(const Call& c) {
   auto visibility = f.one_of("projectVisibility", true, {"PUBLIC_READ", "PRIVATE"});
   if (!visibility) return tl::unexpected(visibility.error());
   KILN_API_PASS(f.string("resourceAccessRole", false, 1));
+  MutexLock lock(project_writes_);  // keeps a webhook another call adds meanwhile
   auto project = project_by_arn(**arn);
   if (!project) return tl::unexpected(project.error());
   if (**visibility == "PUBLIC_READ") {

@@ -73,6 +73,8 @@ ApiResult<json> Service::update_project(const Call& c) {
   Fields f(c.in, "");
   auto name = f.string("name", true, 1);
   if (!name) return tl::unexpected(name.error());
+  // The stored project's webhook (not an UpdateProject member) is kept as read under the lock.
+  MutexLock lock(project_writes_);
   auto current = load_project(**name);
   if (!current) return current;
   const double t = now();
@@ -90,8 +92,12 @@ ApiResult<json> Service::delete_project(const Call& c) {
   Fields f(c.in, "");
   auto name = f.string("name", true, 1);
   if (!name) return tl::unexpected(name.error());
+  MutexLock lock(project_writes_);
   KILN_API_TRY(deleted, store_.delete_project(**name));
   (void)deleted;  // deleting a missing project succeeds, as in CodeBuild
+  // The project's webhook goes with it (docs/reference/codebuild-api.md, "Projects"), and so
+  // does its sealed secret.
+  KILN_API_PASS(forget_webhook_secret(**name));
   return json::object();
 }
 

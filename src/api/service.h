@@ -25,11 +25,13 @@
 #include "api/project_shape.h"
 #include "auth/policy.h"
 #include "auth/sigv4.h"
+#include "engine/variables.h"
 #include "exec/executor.h"
 #include "http/server.h"
 #include "secrets/secret_store.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/thread_annotations.h"
 
 namespace kiln::api {
 
@@ -101,6 +103,12 @@ class Service {
     // The signing key; empty for an unsigned request under --allow-anonymous. Recorded on the
     // projects it creates or updates: their builds read secrets with its rights.
     std::string key_id;
+    // The request's Host header (nullptr: none), for the URLs the server gives out about itself
+    // (a webhook's payloadUrl). Borrowed from the request for the call's duration.
+    const std::string* host = nullptr;
+    // The CODEBUILD_WEBHOOK_* values of a build a webhook delivery starts (webhook_delivery.cpp);
+    // empty for API calls.
+    engine::VarList webhook;
   };
   using Op = ApiResult<nlohmann::json> (Service::*)(const Call&);
   Op find_op(std::string_view target) const;
@@ -140,6 +148,8 @@ class Service {
   // changes only in the coordinator (BuildControl): these insert, read, delete, and ask it to
   // stop or retry.
   ApiResult<nlohmann::json> start_build_batch(const Call& c);
+  // Queues a batch of `project` with StartBuildBatch-shaped input c.in (also used by webhooks).
+  ApiResult<nlohmann::json> queue_build_batch(const nlohmann::json& project, const Call& c);
   // Answers once the batch has ended (up to 5 s), as StopBuild does.
   ApiResult<Pending> stop_build_batch(const Call& c);
   ApiResult<nlohmann::json> retry_build_batch(const Call& c);
@@ -160,6 +170,17 @@ class Service {
   ApiResult<nlohmann::json> list_source_credentials(const Call& c);
   ApiResult<nlohmann::json> delete_source_credentials(const Call& c);
   ApiResult<nlohmann::json> invalidate_project_cache(const Call& c);
+  // CodeBuild webhooks (webhooks_ops.cpp; docs/server.md "Webhooks").
+  ApiResult<nlohmann::json> create_webhook(const Call& c);
+  ApiResult<nlohmann::json> update_webhook(const Call& c);
+  ApiResult<nlohmann::json> delete_webhook(const Call& c);
+  // A project's webhook secret, sealed in the SecretStore (api/webhook_shape.h); forgetting one
+  // that is not there succeeds.
+  ApiResult<void> store_webhook_secret(const std::string& project, const std::string& secret);
+  ApiResult<void> forget_webhook_secret(const std::string& project);
+  // The sealed secret of `project`'s webhook, for checking a delivery's signature. Never empty:
+  // a webhook whose secret is missing is an InternalFailure (500), not "accept any delivery".
+  ApiResult<std::string> webhook_secret(const std::string& project);
   // SSM Parameter Store (ssm_ops.cpp).
   ApiResult<nlohmann::json> put_parameter(const Call& c);
   ApiResult<nlohmann::json> get_parameter(const Call& c);
@@ -233,6 +254,8 @@ class Service {
   ApiResult<void> check_privileged(const nlohmann::json& environment) const;
   // GET /logs/<project>/<uuid> (log_http.cpp).
   http::Response get_log(const http::Request& req);
+  // POST /webhooks/<project>: a git host's delivery (webhook_delivery.cpp, docs/webhooks.md).
+  http::Response deliver_webhook(const http::Request& req);
   double now() const;
 
   ServiceOptions options_;
@@ -243,6 +266,9 @@ class Service {
   const Clock& clock_;
   std::atomic<double> last_report_sweep_{0};  // epoch seconds of the last sweep
   RetryTokens retry_tokens_;                  // RetryBuildBatch's idempotency tokens
+  // Held by every read-modify-write of a stored project (UpdateProject, DeleteProject,
+  // UpdateProjectVisibility, the webhook operations), so none writes back a stale project.
+  Mutex project_writes_;
 };
 
 }  // namespace kiln::api

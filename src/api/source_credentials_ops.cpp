@@ -6,6 +6,7 @@
 #include "api/ops_common.h"
 #include "api/service.h"
 #include "api/validate.h"
+#include "api/webhook_shape.h"
 #include "util/string.h"
 
 namespace kiln::api {
@@ -71,6 +72,7 @@ ApiResult<json> Service::list_source_credentials(const Call& c) {
   KILN_API_TRY(creds, secrets_.list_source_credentials());
   json infos = json::array();
   for (const auto& cred : creds) {
+    if (is_webhook_secret_name(cred.server_type)) continue;  // webhooks' own, not credentials
     json info = {{"arn", token_arn(c.region, options_.account.id, cred.server_type)},
                  {"serverType", cred.server_type},
                  {"authType", cred.auth_type}};

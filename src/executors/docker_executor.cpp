@@ -146,8 +146,9 @@ Result<std::string> DockerExecutor::ensure_image(const std::string& requested,
   const auto mapped = image::map_image(requested, options_.privileged);
   if (!mapped.note.empty()) note(mapped.note);
   if (mapped.curated != nullptr) {
-    auto entry = curated_entry(options_.image_dir, mapped.curated->name,
-                               [this](std::string line) { note(std::move(line)); }, cancel);
+    auto entry = curated_entry(
+        options_.image_dir, mapped.curated->name,
+        [this](std::string line) { note(std::move(line)); }, cancel);
     if (!entry) return fail(entry.error());
     const std::string tag = store_tag(entry->built_at);
     const std::string ref = mapped.curated->name + ":" + tag;

@@ -15,7 +15,8 @@ Result<image::ImageEntry> curated_entry(const std::filesystem::path& store_dir,
        ": building it (kiln image build " + name + ")");
   image::BuildOptions options;
   options.name = name;
-  auto built = image::build_image(store, options, [](std::string_view) {}, cancel);
+  auto built = image::build_image(
+      store, options, [](std::string_view) {}, cancel);
   if (!built) {
     if (built.error().code() == ErrorCode::kCancelled) return fail(built.error());
     return fail(ErrorCode::kNotFound,

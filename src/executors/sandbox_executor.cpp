@@ -80,8 +80,9 @@ Result<void> SandboxExecutor::launch(const exec::PrepareRequest& req,
   image::ImageStore store(options_.image_dir);
   std::optional<image::ImageEntry> entry;
   if (mapped.curated != nullptr) {
-    auto e = curated_entry(options_.image_dir, mapped.curated->name,
-                           [this](std::string line) { note(std::move(line)); }, req.cancel);
+    auto e = curated_entry(
+        options_.image_dir, mapped.curated->name,
+        [this](std::string line) { note(std::move(line)); }, req.cancel);
     if (!e) return fail(e.error());
     entry = std::move(*e);
   } else {

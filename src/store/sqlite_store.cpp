@@ -219,4 +219,14 @@ Result<bool> SqliteStore::record_webhook_delivery(const std::string& project,
   return fresh;
 }
 
+Result<void> SqliteStore::forget_webhook_delivery(const std::string& project,
+                                                  const std::string& delivery_id) {
+  std::lock_guard lock(mu_);
+  KILN_STORE_TRY(
+      q, db_->query("DELETE FROM webhook_deliveries WHERE project = ? AND delivery_id = ?"));
+  KILN_STORE_CHECK(q.bind_all(project, delivery_id));
+  KILN_STORE_CHECK(q.run());
+  return {};
+}
+
 }  // namespace kiln::store

@@ -81,6 +81,8 @@ class SqliteStore final : public Store {
   Result<bool> delete_resource_policy(const std::string& project) override;
   Result<bool> record_webhook_delivery(const std::string& project, const std::string& delivery_id,
                                        double now, double retention_seconds) override;
+  Result<void> forget_webhook_delivery(const std::string& project,
+                                       const std::string& delivery_id) override;
 
   // sqlite_reports.cpp.
   Result<GroupCreated> create_report_group(const ReportGroupRow& row, int max_groups) override;

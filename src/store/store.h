@@ -197,6 +197,9 @@ class Store {
   virtual Result<bool> record_webhook_delivery(const std::string& project,
                                                const std::string& delivery_id, double now,
                                                double retention_seconds) = 0;
+  // Forgets a recorded delivery (its build could not be queued, so a redelivery may retry it).
+  virtual Result<void> forget_webhook_delivery(const std::string& project,
+                                               const std::string& delivery_id) = 0;
 
   // Report groups (sqlite_reports.cpp). Creates the group unless its name or ARN is taken
   // (kExists) or `max_groups` groups exist already (kAtLimit), in one transaction.

@@ -27,7 +27,7 @@ using json = nlohmann::json;
 // each RE2 capped at kRegexMaxMem (its program and its DFA cache together). 64 KiB holds the
 // program of any 4096-byte pattern without counted repetitions; a pattern that needs more is
 // refused with RE2's "pattern too large - compile failed".
-constexpr std::size_t kMaxGroups = 20;
+constexpr std::size_t kMaxGroups = kMaxFilterGroups;
 constexpr std::size_t kMaxFilters = 20;
 constexpr std::size_t kMaxPattern = 4096;
 constexpr std::int64_t kRegexMaxMem = std::int64_t{64} << 10;

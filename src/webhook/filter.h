@@ -12,6 +12,7 @@
 // Thread safety: a compiled FilterSet is immutable and may be used from any thread.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@
 #include "webhook/event.h"
 
 namespace kiln::webhook {
+
+// At most this many filter groups per webhook (filter.cpp has the per-group and pattern limits).
+inline constexpr std::size_t kMaxFilterGroups = 20;
 
 struct Filter {
   std::string type;  // EVENT, ACTOR_ACCOUNT_ID, HEAD_REF, BASE_REF, FILE_PATH, COMMIT_MESSAGE,

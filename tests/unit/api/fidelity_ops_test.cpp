@@ -173,7 +173,9 @@ TEST_F(FidelityTest, RecordTimesAreMilliseconds) {
   EXPECT_DOUBLE_EQ(s["endTime"].get<double>(), 1700000001.239);
   for (const auto& p : s["phases"]) {
     EXPECT_TRUE(is_ms(p["startTime"])) << p;
-    if (p.contains("endTime")) EXPECT_TRUE(is_ms(p["endTime"])) << p;
+    if (p.contains("endTime")) {
+      EXPECT_TRUE(is_ms(p["endTime"])) << p;
+    }
   }
 }
 

@@ -77,9 +77,9 @@ TEST(PrecheckTest, AWebhookDeliveryNeedsItsProvidersEventAndSignatureHeadersNotS
     return precheck_request(r, keys, kNow, false, auth::kDefaultMaxSkewSeconds);
   };
   // Signed as each provider signs: through to the handler, which checks the HMAC or token.
-  EXPECT_EQ(type_of(check(delivery({{"x-github-event", "push"},
-                                    {"x-hub-signature-256", "sha256=00"}}))),
-            "<passed>");
+  EXPECT_EQ(
+      type_of(check(delivery({{"x-github-event", "push"}, {"x-hub-signature-256", "sha256=00"}}))),
+      "<passed>");
   EXPECT_EQ(type_of(check(delivery({{"x-gitlab-event", "Push Hook"}, {"x-gitlab-token", "t"}}))),
             "<passed>");
   EXPECT_EQ(

@@ -15,7 +15,7 @@ namespace kiln::testing {
 class EngineTest : public ::testing::Test {
  protected:
   FakeExecutor executor;
-  exec::CancelToken cancel = exec::CancelToken::create().value();  // the build's stop
+  exec::CancelToken build_cancel = exec::CancelToken::create().value();  // the build's stop
   FakeUploader uploader;
   logs::MemorySink log;
   FakeClock clock;
@@ -52,7 +52,7 @@ class EngineTest : public ::testing::Test {
                             sources,
                             build_cache};
     engine::Engine e(deps);
-    return e.run(request, cancel);
+    return e.run(request, build_cancel);
   }
 
   // "PHASE:STATUS" for every phase with a status, in order, e.g. "BUILD:FAILED".

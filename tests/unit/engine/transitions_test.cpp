@@ -102,7 +102,7 @@ TEST_F(EngineTest, ProvisioningFailureSkipsFinalizing) {
 TEST_F(EngineTest, StopWhileProvisioningEndsStoppedNotFailed) {
   // A stop or an interrupt while a curated image is built on first use (minutes) reaches the
   // executor's prepare() through PrepareRequest::cancel; the build ends STOPPED.
-  executor.stop_while_preparing = &cancel;
+  executor.stop_while_preparing = &build_cancel;
   auto r = run(kAllPhases);
   EXPECT_EQ(r.build_status, Status::kStopped);
   EXPECT_THAT(phase_list(r), ElementsAre("SUBMITTED:SUCCEEDED", "QUEUED:SUCCEEDED",

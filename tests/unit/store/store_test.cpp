@@ -389,10 +389,14 @@ namespace {
 TEST_F(StoreTest, AWebhookDeliveryIsNewOnceAndForgottenAfterTheRetention) {
   EXPECT_EQ(store().record_webhook_delivery("web", "d-1", 100, 50).value(), true);
   EXPECT_EQ(store().record_webhook_delivery("web", "d-1", 120, 50).value(), false);  // redelivery
-  EXPECT_EQ(store().record_webhook_delivery("api", "d-1", 120, 50).value(), true);  // per project
+  EXPECT_EQ(store().record_webhook_delivery("api", "d-1", 120, 50).value(), true);   // per project
   // Past the retention the first row is deleted before the insert: the id is new again.
   EXPECT_EQ(store().record_webhook_delivery("web", "d-2", 151, 50).value(), true);
   EXPECT_EQ(store().record_webhook_delivery("web", "d-1", 151, 50).value(), true);
+  // Forgotten (its build could not be queued): a redelivery is new again.
+  ASSERT_TRUE(store().forget_webhook_delivery("web", "d-1"));
+  EXPECT_EQ(store().record_webhook_delivery("web", "d-1", 152, 50).value(), true);
+  EXPECT_EQ(store().record_webhook_delivery("web", "d-2", 152, 50).value(), false);
 }
 
 }  // namespace
