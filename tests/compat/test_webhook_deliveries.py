@@ -216,8 +216,16 @@ class WebhookDeliveries(unittest.TestCase):
             s.sendall(b"{" * 65536)
             head = s.recv(65536)
         self.assertTrue(head.startswith(b"HTTP/1.1 413 "), head)
-        status, _ = self.post(self.push_body(), "push", path="/webhooks/nope")
-        self.assertEqual(status, 404)
+        # A missing project and a project without a webhook answer alike.
+        self.cb.create_project(name="plain", source={"type": "GITHUB", "location": self.url},
+                               artifacts={"type": "NO_ARTIFACTS"}, environment=ENV,
+                               serviceRole="arn:aws:iam::000000000000:role/kiln")
+        answers = []
+        for path in ("/webhooks/nope", "/webhooks/plain"):
+            status, answer = self.post(self.push_body(), "push", path=path)
+            self.assertEqual(status, 404, answer)
+            answers.append(json.loads(answer)["message"].replace(path, "<path>"))
+        self.assertEqual(answers[0], answers[1])
         self.assertEqual(set(self.builds()), before)
         # The server is still up and answering the API.
         self.assertIn("hooked", self.cb.list_projects()["projects"])
