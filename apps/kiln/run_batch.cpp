@@ -160,6 +160,15 @@ void BatchDriver::start(const std::string& identifier) {
     const batch::Member* member = nullptr;
     for (const auto& m : plan_->members)
       if (m.identifier == identifier) member = &m;
+    if (member == nullptr) {
+      // ready_members names only planned members; should that ever break, the group fails
+      // (FAULT) and the batch goes on, rather than the process crashing.
+      batch::member_started(record_, identifier, "", "", now());
+      batch::MemberEnd fault;
+      fault.status = "FAULT";
+      stop(batch::member_finished(record_, identifier, fault, now()));  // fast-fail
+      return;
+    }
     const fs::path combine_dir = combine_folder_ ? combine_folder_->path() : fs::path();
     req = batch::member_request(base_, *member, make_uuid(), record_.arn, o_.combine_artifacts,
                                 combine_dir);

@@ -76,8 +76,9 @@ const char* merge_request_type(const std::string& action) {
 Result<Event> merge_request(const json& body, Event e) {
   JsonReader r;
   const json* mr = r.object(body, "", "object_attributes", true);
+  if (mr == nullptr) return read_failed(r);  // required: the reader says it is missing
   std::string action;
-  if (mr != nullptr) r.string(*mr, "object_attributes", "action", action);
+  r.string(*mr, "object_attributes", "action", action);
   if (!r.ok()) return read_failed(r);
   // Payloads from before GitLab 8.x have no action; their `state` cannot tell an open from an
   // update, so they start nothing rather than a guess.
