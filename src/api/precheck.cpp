@@ -1,49 +1,48 @@
 #include "api/precheck.h"
 
-#include <array>
 #include <chrono>
 #include <string>
-#include <utility>
 
 #include "auth/amz_date.h"
 #include "http/wire.h"
 #include "util/string.h"
+#include "webhook/delivery.h"
+#include "webhook/signature.h"
 
 namespace kiln::api {
 namespace {
 
-http::Response refusal(std::string_view type, const std::string& message) {
-  http::Response r = http::json_error(400, type, message);
+http::Response refusal(std::string_view type, const std::string& message, int status = 400) {
+  http::Response r = http::json_error(status, type, message);
   r.headers.emplace_back("X-Amzn-ErrorType", std::string(type));
   r.headers.emplace_back("Connection", "close");
   return r;
 }
 
 std::optional<http::Response> precheck_delivery(const http::Request& head) {
-  auto refuse = [](int status, std::string_view type, const std::string& message) {
-    http::Response r = http::json_error(status, type, message);
-    r.headers.emplace_back("Connection", "close");
-    return r;
-  };
-  if (head.method != "POST") return refuse(405, "MethodNotAllowed", "webhook deliveries are POSTs");
-  // The provider's event header, and the signature header that provider sends with a secret.
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kProviders = {{
-      {"x-github-event", "x-hub-signature-256"},
-      {"x-gitlab-event", "x-gitlab-token"},
-      {"x-event-key", "x-hub-signature"},
-  }};
-  for (const auto& [event, signature] : kProviders) {
-    if (head.header(event) == nullptr) continue;
-    if (head.header(signature) != nullptr) return std::nullopt;
-    return refuse(401, "InvalidSignatureException",
-                  "the delivery is not signed: " + std::string(signature) +
-                      " is missing (give the webhook its secret at the git host)");
+  if (head.method != "POST")
+    return refusal("MethodNotAllowed", "webhook deliveries are POSTs", 405);
+  // Only the headers are needed to tell the provider and its signature header.
+  const auto provider = webhook::detect_provider(webhook_headers(head));
+  if (!provider) {
+    return refusal("InvalidInputException",
+                   "not a webhook delivery: " + provider.error().message());
   }
-  return refuse(400, "InvalidInputException",
-                "not a webhook delivery: no X-GitHub-Event, X-Gitlab-Event or X-Event-Key header");
+  const char* signature = webhook::signature_header(*provider);
+  if (head.header(signature) != nullptr) return std::nullopt;
+  return refusal("InvalidSignatureException",
+                 "the delivery is not signed: " + std::string(signature) +
+                     " is missing (give the webhook its secret at the git host)",
+                 401);
 }
 
 }  // namespace
+
+webhook::Headers webhook_headers(const http::Request& req) {
+  webhook::Headers h;
+  for (const auto& [name, value] : req.headers) h.emplace(name, value);  // the first one wins
+  return h;
+}
 
 std::optional<http::Response> precheck_request(const http::Request& head,
                                                const auth::KeyLookup& keys, std::int64_t now,

@@ -21,6 +21,7 @@
 #include "auth/sigv4.h"
 #include "http/server.h"
 #include "util/clock.h"
+#include "webhook/event.h"
 
 namespace kiln::api {
 
@@ -33,6 +34,10 @@ std::optional<http::Response> precheck_request(const http::Request& head,
 
 Precheck make_precheck(const auth::KeyLookup& keys, const Clock& clock, bool allow_anonymous,
                        std::int64_t max_skew_seconds = auth::kDefaultMaxSkewSeconds);
+
+// A request's headers as the webhook layer takes them (names are already lower-case; the first of
+// a repeated header wins).
+webhook::Headers webhook_headers(const http::Request& req);
 
 // True for requests whose handler reads log files (GET /logs/..., the Logs_ API): the server runs
 // them on its workers so they never stall the I/O threads (http::ServerOptions::offload).

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 
+#include "api/precheck.h"
 #include "api/service.h"
 #include "api/webhook_shape.h"
 #include "http/wire.h"
@@ -44,12 +45,6 @@ http::Response refuse(const ApiError& e) {
   return http::json_error(e.status, e.type, e.message);
 }
 
-webhook::Headers headers_of(const http::Request& req) {
-  webhook::Headers h;
-  for (const auto& [name, value] : req.headers) h.emplace(name, value);  // first one wins
-  return h;
-}
-
 }  // namespace
 
 http::Response Service::deliver_webhook(const http::Request& req) {
@@ -72,7 +67,7 @@ http::Response Service::deliver_webhook(const http::Request& req) {
   }
   if (hook == nullptr) return refuse(404, "ResourceNotFoundException", "no webhook at " + req.path);
 
-  const webhook::Headers headers = headers_of(req);
+  const webhook::Headers headers = webhook_headers(req);
   auto provider = webhook::detect_provider(headers);
   if (!provider) return refuse(400, "InvalidInputException", provider.error().message());
   auto secret = webhook_secret(name);

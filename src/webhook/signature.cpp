@@ -86,7 +86,7 @@ Result<void> verify_hub(const Headers& headers, const std::string& name, const c
 // GitLab sends the secret itself. Compared as SHA-256 digests, so neither the time taken nor an
 // early length mismatch tells a caller how long the secret is.
 Result<void> verify_gitlab(const Headers& headers, std::string_view secret) {
-  const std::string* value = header(headers, "x-gitlab-token");
+  const std::string* value = header(headers, signature_header(Provider::kGitLab));
   if (value == nullptr) return refused("X-Gitlab-Token is missing");
   if (!auth::constant_time_equal(sha256_raw(*value), sha256_raw(secret))) {
     return refused("X-Gitlab-Token does not match the secret");
@@ -96,14 +96,23 @@ Result<void> verify_gitlab(const Headers& headers, std::string_view secret) {
 
 }  // namespace
 
+const char* signature_header(Provider provider) {
+  switch (provider) {
+    case Provider::kGitHub: return "x-hub-signature-256";
+    case Provider::kGitLab: return "x-gitlab-token";
+    case Provider::kBitbucket: return "x-hub-signature";
+  }
+  return "x-hub-signature-256";
+}
+
 Result<void> verify_signature(Provider provider, const Headers& headers, std::string_view body,
                               std::string_view secret) {
   if (secret.empty()) return {};
   switch (provider) {
     case Provider::kGitHub:
-      return verify_hub(headers, "x-hub-signature-256", "X-Hub-Signature-256", body, secret);
+      return verify_hub(headers, signature_header(provider), "X-Hub-Signature-256", body, secret);
     case Provider::kBitbucket:
-      return verify_hub(headers, "x-hub-signature", "X-Hub-Signature", body, secret);
+      return verify_hub(headers, signature_header(provider), "X-Hub-Signature", body, secret);
     case Provider::kGitLab: return verify_gitlab(headers, secret);
   }
   return refused("unknown provider");

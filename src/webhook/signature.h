@@ -22,6 +22,10 @@ namespace kiln::webhook {
 Result<void> verify_signature(Provider provider, const Headers& headers, std::string_view body,
                               std::string_view secret);
 
+// The lower-case name of the header `provider` signs its deliveries with: x-hub-signature-256,
+// x-gitlab-token or x-hub-signature.
+const char* signature_header(Provider provider);
+
 // "sha256=<hex>": what GitHub and Bitbucket send for `body` signed with `secret`.
 std::string hub_signature(std::string_view secret, std::string_view body);
 
