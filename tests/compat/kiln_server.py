@@ -15,6 +15,16 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KILN = os.path.abspath(os.environ.get("KILN_BIN", str(ROOT / "build" / "release" / "kiln")))
 REGION = "us-east-1"
+# git with a fixed identity and no user or system configuration, for the tests' own repositories.
+GIT_ENV = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com",
+               GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
+
+
+def git(*args):
+    """Runs git with GIT_ENV; returns its stripped stdout, raises when it fails."""
+    return subprocess.run(["git", *args], check=True, capture_output=True, text=True,
+                          env=GIT_ENV).stdout.strip()
 
 
 class KilnServer:

@@ -2,26 +2,18 @@
 ImportSourceCredentials is what authenticates the clone against a git smart-HTTP server that
 demands it (tests/unit/source/git_http_server.py, git-http-backend behind Basic auth), and it
 never shows in the log, the record or the data folder."""
-import os
 import pathlib
 import subprocess
 import sys
 import tempfile
 import unittest
 
-from kiln_server import KilnServer, wait_for_build
+from kiln_server import KilnServer, git, wait_for_build
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TOKEN = "ghp_kilnCompatToken0123456789"
 ENV = {"type": "LINUX_CONTAINER", "image": "kiln/host", "computeType": "BUILD_GENERAL1_SMALL"}
-GIT_ENV = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com",
-               GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
 
-
-def git(*args):
-    return subprocess.run(["git", *args], check=True, capture_output=True, text=True,
-                          env=GIT_ENV).stdout.strip()
 
 
 class PrivateGitBuilds(unittest.TestCase):

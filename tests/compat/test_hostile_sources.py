@@ -4,25 +4,20 @@ reading it, and a git source on this machine (file://, a path, a .git folder) is
 --source-root like a LOCAL source, while remote-helper addresses (ext::) are refused."""
 import os
 import pathlib
-import subprocess
 import tempfile
 import time
 import unittest
 
-from kiln_server import KilnServer, wait_for_build
+from kiln_server import KilnServer, git, wait_for_build
 
 ENV = {"type": "LINUX_CONTAINER", "image": "kiln/host", "computeType": "BUILD_GENERAL1_SMALL"}
 ROLE = "arn:aws:iam::000000000000:role/kiln"
 SPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - cat hello.txt\n"
-GIT_ENV = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com",
-               GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
 
 
 def make_repo(path):
     path.mkdir(parents=True)
-    run = lambda *a: subprocess.run(["git", "-C", str(path), *a], check=True,
-                                    capture_output=True, env=GIT_ENV)
+    run = lambda *a: git("-C", str(path), *a)
     run("init", "-q", "-b", "main")
     (path / "buildspec.yml").write_text(SPEC)
     (path / "hello.txt").write_text("hello from git\n")

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
 import pathlib
 import socket
 import subprocess
@@ -20,14 +19,11 @@ import time
 import unittest
 import uuid
 
-from kiln_server import KilnServer, wait_for_build
+from kiln_server import KilnServer, git, wait_for_build
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests/corpus/webhooks"
 ENV = {"type": "LINUX_CONTAINER", "image": "kiln/host", "computeType": "BUILD_GENERAL1_SMALL"}
-GIT_ENV = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com",
-               GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
 BUILDSPEC = """version: 0.2
 phases:
   build:
@@ -35,10 +31,6 @@ phases:
       - env | grep -E '^CODEBUILD_(WEBHOOK_|INITIATOR|SOURCE_VERSION)' | sort
 """
 
-
-def git(*args):
-    return subprocess.run(["git", *args], check=True, capture_output=True, text=True,
-                          env=GIT_ENV).stdout.strip()
 
 
 def sign(secret, body):
