@@ -18,6 +18,7 @@
 #include "net/s3_client.h"
 #include "reports/report.h"
 #include "secrets/secret_store.h"
+#include "server/build_feed.h"
 #include "server/cache_invalidation.h"
 #include "server/reloading_keys.h"
 #include "server/scheduler.h"
@@ -143,6 +144,14 @@ int run_server(const ServerOptions& o) {
   // Report groups that export to S3 use the S3 endpoint of the server's environment, as
   // artifacts do (docs/server.md).
   sched_opts.reports.s3_config = [] { return net::s3_config_from_env(); };
+  // Build events and status reporting watch every build and batch the store writes
+  // (server/build_feed.h). Their listeners are added here, before the feed starts.
+  server::BuildFeed feed;
+  // (build events: listeners)
+  // (build status: listeners)
+  (*store)->set_observer(&feed);
+  feed.start();
+
   server::Scheduler scheduler(sched_opts, **store, clock);
   auto recovered = scheduler.recover();
   if (!recovered) return fail_start(recovered.error().describe());
@@ -228,6 +237,8 @@ int run_server(const ServerOptions& o) {
   http_server.stop_accepting();
   scheduler.shutdown();
   http_server.stop();
+  feed.stop();  // then the listeners, which see its last changes
+  (*store)->set_observer(nullptr);
   return 0;
 }
 

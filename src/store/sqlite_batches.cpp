@@ -46,6 +46,7 @@ Result<std::pair<BuildBatchRow, bool>> SqliteStore::insert_build_batch(
   std::lock_guard lock(mu_);
   auto r = insert_build_batch_locked(std::move(row), json_for);
   if (!r) return fail(std::move(r.error()).with("while inserting a build batch"));
+  if (!r->second) written_batch(r->first.id, r->first.json);
   return r;
 }
 
@@ -94,6 +95,7 @@ Result<void> SqliteStore::update_build_batch(const std::string& id, BuildState s
   KILN_STORE_CHECK(q.bind_all(state_text(state), status, json, id));
   KILN_STORE_CHECK(q.run());
   if (db_->changes() == 0) return fail(ErrorCode::kNotFound, "build batch " + id + " not found");
+  written_batch(id, json);
   return {};
 }
 

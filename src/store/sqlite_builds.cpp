@@ -60,6 +60,8 @@ Result<std::pair<BuildRow, bool>> SqliteStore::insert_build(BuildRow row) {
   std::lock_guard lock(mu_);
   auto r = insert_build_locked(std::move(row));
   if (!r) return fail(std::move(r.error()).with("while inserting a build"));
+  // Under the lock, so observers see one build's writes in the order they were made.
+  if (!r->second) written_build(r->first.id, r->first.json);
   return r;
 }
 
@@ -107,6 +109,7 @@ Result<void> SqliteStore::update_build(const std::string& id, BuildState state,
   KILN_STORE_CHECK(q.bind_all(state_text(state), json, id));
   KILN_STORE_CHECK(q.run());
   if (db_->changes() == 0) return fail(ErrorCode::kNotFound, "build " + id + " not found");
+  written_build(id, json);
   return {};
 }
 

@@ -129,9 +129,21 @@ struct CoverageQuery {
   double max_line = 100;
 };
 
+// Told of every Build and BuildBatch record the store writes (server/build_feed.h), after the
+// write is committed, on the writer's thread. Must be quick and must not call the store.
+class WriteObserver {
+ public:
+  virtual ~WriteObserver() = default;
+  virtual void build_written(const std::string& id, const std::string& json) = 0;
+  virtual void batch_written(const std::string& id, const std::string& json) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+
+  // Set once, before the store is shared between threads; nullptr (the default) tells no one.
+  void set_observer(WriteObserver* observer) { observer_ = observer; }
 
   virtual Result<void> create_project(const ProjectRow& row) = 0;  // kAlreadyExists
   virtual Result<void> update_project(const ProjectRow& row) = 0;  // kNotFound
@@ -244,6 +256,18 @@ class Store {
   // list_test_cases.
   virtual Result<Page> list_code_coverages(const std::string& report_arn, const CoverageQuery& q,
                                            const std::string& token, int limit) = 0;
+
+ protected:
+  // Implementations call these after a write of that record is committed.
+  void written_build(const std::string& id, const std::string& json) const {
+    if (observer_ != nullptr) observer_->build_written(id, json);
+  }
+  void written_batch(const std::string& id, const std::string& json) const {
+    if (observer_ != nullptr) observer_->batch_written(id, json);
+  }
+
+ private:
+  WriteObserver* observer_ = nullptr;
 };
 
 // Opens (creating if needed) the SQLite database `file` and brings its schema up to date.
