@@ -235,19 +235,20 @@ ApiResult<json> Service::queue_build(const json& project, const json& in, const 
   row.state = store::BuildState::kQueued;
   row.idempotency_token = p.token;
   row.request_json = json_text(stored_request);
-  row.json = "{}";
-  KILN_API_TRY(inserted, store_.insert_build(row));
+  // The Build carries its number, which the insert assigns: made inside it, stored in one write.
+  json build;
+  KILN_API_TRY(inserted, store_.insert_build(row, [&](const store::BuildRow& numbered) {
+    p.req.identity.build_number = numbered.number;
+    build =
+        engine::queued_build(p.req, p.submitted, {p.io.source, p.io.secondary_sources, p.io.cache});
+    return json_text(build);
+  }));
   if (inserted.second) {  // the idempotency token named a build we already have
     KILN_API_PASS(same_parameters(inserted.first.request_json, p.start_input, p.token));
     return parse_json(inserted.first.json, "build").map([](json b) {
       return json{{"build", std::move(b)}};
     });
   }
-
-  p.req.identity.build_number = inserted.first.number;
-  const json build =
-      engine::queued_build(p.req, p.submitted, {p.io.source, p.io.secondary_sources, p.io.cache});
-  KILN_API_CHECK(store_.update_build(row.id, store::BuildState::kQueued, json_text(build)));
   control_.wake();
   return json{{"build", build}};
 }

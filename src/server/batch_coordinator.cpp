@@ -166,17 +166,18 @@ Result<std::string> BatchCoordinator::queue_build(Loaded& b, const std::string& 
   row.request_json = json_text(json{{"request", std::move(request)},
                                     {"input", json::object()},
                                     {"batch", {{"id", b.row.id}, {"identifier", identifier}}}});
-  row.json = "{}";
-  auto inserted = store_.insert_build(row);
-  if (!inserted) return fail(std::move(inserted.error()).with("queueing build " + identifier));
-  req.identity.build_number = inserted->first.number;
   const json settings = b.stored.value("settings", json::object());
-  const json build = engine::queued_build(
-      req, t,
-      {settings.value("source", json(nullptr)), settings.value("secondarySources", json(nullptr)),
-       settings.value("cache", json(nullptr))});
-  if (auto r = store_.update_build(row.id, store::BuildState::kQueued, json_text(build)); !r)
-    return fail(std::move(r.error()).with("queueing build " + identifier));
+  json build;
+  // Made inside the insert, which numbers the build: one write stores it whole.
+  auto inserted = store_.insert_build(row, [&](const store::BuildRow& numbered) {
+    req.identity.build_number = numbered.number;
+    build = engine::queued_build(
+        req, t,
+        {settings.value("source", json(nullptr)), settings.value("secondarySources", json(nullptr)),
+         settings.value("cache", json(nullptr))});
+    return json_text(build);
+  });
+  if (!inserted) return fail(std::move(inserted.error()).with("queueing build " + identifier));
   batch::member_started(b.rec, identifier, row.id, build.value("arn", ""), t);
   b.dirty = true;
   return row.id;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <optional>
 
 #include "engine/record_json.h"
@@ -157,12 +158,15 @@ void Scheduler::loop() {
 }
 
 void Scheduler::expire_queued() {
-  auto rows = store_.builds_in_state(store::BuildState::kQueued);
+  // No build can time out in the queue sooner than the shortest queuedTimeoutInMinutes CodeBuild
+  // takes (5), so younger builds are not even read: a long queue is not parsed every tick.
+  constexpr double kShortestQueuedTimeout = 5 * 60.0;
+  const double t = now();
+  auto rows = store_.builds_in_state(store::BuildState::kQueued, 0, t - kShortestQueuedTimeout);
   if (!rows) {
     log("checking queued timeouts: " + rows.error().describe());
     return;
   }
-  const double t = now();
   for (const auto& row : *rows) {
     const json build = json::parse(row.json, nullptr, false);
     if (build.is_discarded()) {
@@ -180,7 +184,16 @@ void Scheduler::expire_queued() {
 }
 
 void Scheduler::schedule_once() {
-  auto rows = store_.builds_in_state(store::BuildState::kQueued);
+  int free = 0;
+  {
+    MutexLock lock(mu_);
+    if (stopping_ || running_.size() >= options_.max_running) return;
+    free = static_cast<int>(options_.max_running - running_.size());
+  }
+  // Only the builds that can start now: with every slot taken, a wake (one per queued build)
+  // reads nothing, so a long queue does not make each StartBuild slower.
+  auto rows = store_.builds_in_state(store::BuildState::kQueued, free,
+                                     std::numeric_limits<double>::infinity());
   if (!rows) {
     log("reading the queue: " + rows.error().describe());
     return;

@@ -150,6 +150,12 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (received);
 )sql";
 
+// Version 6: the scheduler's queued-timeout check asks for the queued builds submitted before a
+// time (Store::builds_in_state); without this index it read every queued row, on every wake.
+const char* const kSchemaV6 = R"sql(
+CREATE INDEX builds_by_state_submitted ON builds (state, submitted);
+)sql";
+
 Result<std::int64_t> pragma_int(Db& db, const std::string& pragma) {
   KILN_STORE_TRY(q, db.query("PRAGMA " + pragma));
   KILN_STORE_TRY(row, q.step());
@@ -177,6 +183,7 @@ const std::vector<Migration>& migrations() {
       {3, "create report groups, reports, test cases and code coverages", kSchemaV3},
       {4, "create build batches", kSchemaV4},
       {5, "create webhook_deliveries", kSchemaV5},
+      {6, "index builds by state and submission time", kSchemaV6},
   };
   return steps;
 }

@@ -1,4 +1,5 @@
 // The build half of SqliteStore (the project half and open_sqlite are in sqlite_store.cpp).
+#include <cmath>
 #include <limits>
 
 #include "store/page_token.h"
@@ -53,19 +54,21 @@ Result<std::vector<BuildRow>> read_builds(Query& q) {
 
 }  // namespace
 
-Result<std::pair<BuildRow, bool>> SqliteStore::insert_build(BuildRow row) {
+Result<std::pair<BuildRow, bool>> SqliteStore::insert_build(
+    BuildRow row, const std::function<std::string(const BuildRow&)>& json_for) {
   if (row.id.empty() || row.project.empty()) {
     return fail(ErrorCode::kInvalidArgument, "a build needs an id and a project");
   }
   std::lock_guard lock(mu_);
-  auto r = insert_build_locked(std::move(row));
+  auto r = insert_build_locked(std::move(row), json_for);
   if (!r) return fail(std::move(r.error()).with("while inserting a build"));
   // Under the lock, so observers see one build's writes in the order they were made.
   if (!r->second) written_build(r->first.id, r->first.json);
   return r;
 }
 
-Result<std::pair<BuildRow, bool>> SqliteStore::insert_build_locked(BuildRow row) {
+Result<std::pair<BuildRow, bool>> SqliteStore::insert_build_locked(
+    BuildRow row, const std::function<std::string(const BuildRow&)>& json_for) {
   Transaction tx(*db_);
   KILN_STORE_CHECK(tx.begin(Transaction::Mode::kWrite));
   if (!row.idempotency_token.empty()) {
@@ -86,6 +89,7 @@ Result<std::pair<BuildRow, bool>> SqliteStore::insert_build_locked(BuildRow row)
     KILN_STORE_TRY(number, next_number(*db_, "build_counters", row.project));
     row.number = number;
   }
+  if (json_for) row.json = json_for(row);
   {
     KILN_STORE_TRY(q, db_->query("INSERT INTO builds (id, project, number, state, submitted, "
                                  "idempotency_token, request_json, json) "
@@ -211,11 +215,22 @@ Result<Page> read_page(Query& q, const std::string& listing, int limit) {
   return page;
 }
 
-Result<std::vector<BuildRow>> SqliteStore::builds_in_state(BuildState state) {
+Result<std::vector<BuildRow>> SqliteStore::builds_in_state(BuildState state, int limit,
+                                                           double submitted_before) {
   std::lock_guard lock(mu_);
-  KILN_STORE_TRY(
-      q, db_->query("SELECT " + kBuildColumns + " FROM builds WHERE state = ? ORDER BY seq"));
-  KILN_STORE_CHECK(q.bind(1, state_text(state)));
+  const auto rows = static_cast<std::int64_t>(limit > 0 ? limit : -1);  // -1: SQLite's "all"
+  // Two statements, so each gets its index: (state, seq) walks the queue in order and stops at
+  // the limit; (state, submitted) finds the few old enough without reading the others.
+  if (std::isinf(submitted_before)) {
+    KILN_STORE_TRY(q, db_->query("SELECT " + kBuildColumns +
+                                 " FROM builds WHERE state = ? ORDER BY seq LIMIT ?"));
+    KILN_STORE_CHECK(q.bind_all(state_text(state), rows));
+    return read_builds(q);
+  }
+  KILN_STORE_TRY(q, db_->query("SELECT " + kBuildColumns +
+                               " FROM builds INDEXED BY builds_by_state_submitted WHERE state = ? "
+                               "AND submitted < ? ORDER BY seq LIMIT ?"));
+  KILN_STORE_CHECK(q.bind_all(state_text(state), submitted_before, rows));
   return read_builds(q);
 }
 

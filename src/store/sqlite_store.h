@@ -53,7 +53,8 @@ class SqliteStore final : public Store {
   Result<Page> list_projects(ProjectSort sort, SortOrder order, const std::string& token,
                              int limit) override;
 
-  Result<std::pair<BuildRow, bool>> insert_build(BuildRow row) override;
+  Result<std::pair<BuildRow, bool>> insert_build(
+      BuildRow row, const std::function<std::string(const BuildRow&)>& json_for = nullptr) override;
   Result<void> update_build(const std::string& id, BuildState state,
                             const std::string& json) override;
   Result<std::vector<BuildRow>> get_builds(const std::vector<std::string>& ids) override;
@@ -61,7 +62,9 @@ class SqliteStore final : public Store {
   Result<Page> list_builds(SortOrder order, const std::string& token, int limit) override;
   Result<Page> list_builds_for_project(const std::string& project, SortOrder order,
                                        const std::string& token, int limit) override;
-  Result<std::vector<BuildRow>> builds_in_state(BuildState state) override;
+  using Store::builds_in_state;
+  Result<std::vector<BuildRow>> builds_in_state(BuildState state, int limit,
+                                                double submitted_before) override;
   Result<int> count_in_state(const std::string& project, BuildState state) override;
 
   Result<std::pair<BuildBatchRow, bool>> insert_build_batch(
@@ -122,7 +125,8 @@ class SqliteStore final : public Store {
   };
 
   // Caller holds mu_.
-  Result<std::pair<BuildRow, bool>> insert_build_locked(BuildRow row);
+  Result<std::pair<BuildRow, bool>> insert_build_locked(
+      BuildRow row, const std::function<std::string(const BuildRow&)>& json_for);
   Result<std::pair<BuildBatchRow, bool>> insert_build_batch_locked(
       BuildBatchRow row, const std::function<std::string(const BuildBatchRow&)>& json_for);
   Result<Page> list_builds_locked(const std::string& project, SortOrder order,

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -158,8 +159,11 @@ class Store {
   // Assigns `number` and `seq` and inserts, in one transaction. If `idempotency_token` is not
   // empty and a build of the same project carries it with `submitted` no more than
   // kIdempotencyWindowSeconds before this row's `submitted`, inserts nothing and returns that
-  // build with `true`. A duplicate id is kAlreadyExists.
-  virtual Result<std::pair<BuildRow, bool /*existing*/>> insert_build(BuildRow row) = 0;
+  // build with `true`. A duplicate id is kAlreadyExists. `json_for`, when given, makes the row's
+  // json from the numbered row inside the transaction (the Build shape carries buildNumber), so
+  // one write stores the build whole.
+  virtual Result<std::pair<BuildRow, bool /*existing*/>> insert_build(
+      BuildRow row, const std::function<std::string(const BuildRow&)>& json_for = nullptr) = 0;
   virtual Result<void> update_build(const std::string& id, BuildState state,
                                     const std::string& json) = 0;  // kNotFound
   // The builds that exist, in request order (a repeated id repeats its row).
@@ -171,7 +175,13 @@ class Store {
   // ListBuildsForProject: ids ordered by number.
   virtual Result<Page> list_builds_for_project(const std::string& project, SortOrder order,
                                                const std::string& token, int limit) = 0;
-  virtual Result<std::vector<BuildRow>> builds_in_state(BuildState state) = 0;  // ordered by seq
+  // Ordered by seq: the first `limit` (all when 0) of those submitted before `submitted_before`.
+  // The scheduler asks for only what it can use, so a long queue costs it no full read.
+  virtual Result<std::vector<BuildRow>> builds_in_state(BuildState state, int limit,
+                                                        double submitted_before) = 0;
+  Result<std::vector<BuildRow>> builds_in_state(BuildState state) {
+    return builds_in_state(state, 0, std::numeric_limits<double>::infinity());
+  }
   virtual Result<int> count_in_state(const std::string& project, BuildState state) = 0;
 
   // Build batches (sqlite_batches.cpp), with the same rules as builds: insert_build_batch

@@ -260,6 +260,34 @@ TEST_F(StoreTest, BuildsInStateAndCounts) {
   EXPECT_EQ(store().count_in_state("none", BuildState::kQueued), 0);
 }
 
+TEST_F(StoreTest, InsertBuildMakesItsJsonFromTheNumberedRow) {
+  add("web");
+  BuildRow row;
+  row.id = "web:made";
+  row.project = "web";
+  row.submitted = 1000;
+  auto r = store().insert_build(row, [](const BuildRow& numbered) {
+    return "{\"buildNumber\":" + std::to_string(numbered.number) + "}";
+  });
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->first.json, "{\"buildNumber\":2}");
+  EXPECT_EQ(store().get_builds({"web:made"})->front().json, "{\"buildNumber\":2}");
+}
+
+TEST_F(StoreTest, BuildsInStateTakesTheFirstFewAndTheOldOnly) {
+  std::vector<BuildRow> b;
+  for (int i = 0; i < 5; ++i) b.push_back(add("web", 1000 + 100 * i));
+  EXPECT_EQ(ids(*store().builds_in_state(BuildState::kQueued, 2, 1e9)),
+            (std::vector<std::string>{b[0].id, b[1].id}));
+  // Submitted strictly before 1200: the first two.
+  EXPECT_EQ(ids(*store().builds_in_state(BuildState::kQueued, 0, 1200)),
+            (std::vector<std::string>{b[0].id, b[1].id}));
+  EXPECT_EQ(ids(*store().builds_in_state(BuildState::kQueued, 1, 1350)),
+            std::vector<std::string>{b[0].id});
+  EXPECT_EQ(store().builds_in_state(BuildState::kQueued)->size(), 5U);  // no bounds: all
+  EXPECT_TRUE(store().builds_in_state(BuildState::kQueued, 0, 1000)->empty());
+}
+
 TEST_F(StoreTest, PagesOver250BuildsInBothOrders) {
   std::vector<std::string> all;
   std::vector<std::string> web;
