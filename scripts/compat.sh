@@ -16,5 +16,5 @@ if ! "$PY" -c 'import boto3, botocore' 2>/dev/null; then
   exit 1
 fi
 cd tests/compat
-[ $# -gt 0 ] || set -- test_boto3 test_cli test_crash test_secrets test_secret_builds test_s3_builds test_git_builds test_executor_builds test_amplification test_policies test_data_folder test_limits test_hostile_sources test_fidelity test_logs test_js_sdk test_reports test_batches test_webhooks test_webhook_deliveries
+[ $# -gt 0 ] || set -- test_boto3 test_cli test_crash test_secrets test_secret_builds test_s3_builds test_git_builds test_executor_builds test_amplification test_policies test_data_folder test_limits test_hostile_sources test_fidelity test_logs test_js_sdk test_reports test_batches test_webhooks test_webhook_deliveries test_build_status test_events
 exec "$PY" -m unittest -v "$@"

@@ -12,8 +12,10 @@
 #include "api/precheck.h"
 #include "api/service.h"
 #include "auth/keys.h"
+#include "buildstatus/reporter.h"
 #include "commands.h"
 #include "engine/executor_factory.h"
+#include "events/recorder.h"
 #include "http/server.h"
 #include "net/s3_client.h"
 #include "reports/report.h"
@@ -48,6 +50,10 @@ struct ServerOptions {
   std::string executor;   // "" = sandbox where it works (server_setup.h default_executor)
   std::string network;    // "" = the executor's default
   std::string image_dir;  // "" = DATA/images
+  // --event-targets: the rules file of build events' HTTP targets (docs/events.md); "" = none
+  std::string event_targets;
+  std::vector<std::string> status_api_urls;  // PROVIDER=URL (buildstatus/provider_api.h)
+  std::string public_url;                    // "" = build statuses link nowhere by default
 };
 
 // Exit statuses as apps/kiln/main.cpp documents them: 1 when the server cannot start, 2 for a
@@ -144,11 +150,35 @@ int run_server(const ServerOptions& o) {
   // Report groups that export to S3 use the S3 endpoint of the server's environment, as
   // artifacts do (docs/server.md).
   sched_opts.reports.s3_config = [] { return net::s3_config_from_env(); };
+  // Opened before the feed, so it outlives the feed (whose destructor hands out the last changes)
+  // on every return path.
+  events::EventsOptions events_opts{layout.root / "events", {o.account, o.region}, std::nullopt};
+  if (!o.event_targets.empty()) events_opts.targets_file = o.event_targets;
+  auto build_events = events::Events::open(events_opts, clock);
+  if (!build_events) return fail_start("build events: " + build_events.error().describe());
   // Build events and status reporting watch every build and batch the store writes
   // (server/build_feed.h). Their listeners are added here, before the feed starts.
+  // Build status reporting (buildstatus/reporter.h). Declared before the feed, so that on an
+  // early return the feed (destroyed first) stops calling it before it goes.
+  buildstatus::ReporterOptions status_opts;
+  status_opts.public_url = o.public_url;
+  for (const auto& text : o.status_api_urls) {
+    auto kv = buildstatus::parse_api_override(text);
+    if (!kv) return fail_usage(kv.error().message());
+    status_opts.api_urls[kv->first] = kv->second;
+  }
+  buildstatus::Reporter status_reporter(
+      status_opts, net::make_curl_client(),
+      [&secrets = **secret_store](const std::string& type) {
+        return secrets.source_credential(type);
+      },
+      [](const std::string& line) { std::fprintf(stderr, "kiln server: %s\n", line.c_str()); });
   server::BuildFeed feed;
   // (build events: listeners)
+  feed.add((*build_events)->recorder());
   // (build status: listeners)
+  feed.add(status_reporter);
+  status_reporter.start();
   (*store)->set_observer(&feed);
   feed.start();
 
@@ -196,6 +226,7 @@ int run_server(const ServerOptions& o) {
   if (!build_home.empty()) svc_opts.image_env["HOME"] = build_home.string();
   server::ReloadingKeys key_lookup(std::move(keys->keys));
   svc_opts.policies = &key_lookup;
+  svc_opts.events = &(*build_events)->hub();
   api::Service service(svc_opts, **store, **secret_store, key_lookup, scheduler, clock);
 
   http::ServerOptions http_opts;
@@ -238,6 +269,8 @@ int run_server(const ServerOptions& o) {
   scheduler.shutdown();
   http_server.stop();
   feed.stop();  // then the listeners, which see its last changes
+  (*build_events)->stop();
+  status_reporter.stop();
   (*store)->set_observer(nullptr);
   return 0;
 }
@@ -276,6 +309,14 @@ std::function<int()> add_server_command(CLI::App& app) {
   cmd->add_option("--report-expiry-days", opts->report_expiry_days,
                   "reports (test cases, coverage) are kept this many days")
       ->capture_default_str();
+  cmd->add_option("--status-api-url", opts->status_api_urls,
+                  "build status: PROVIDER=URL sends GITHUB, GITHUB_ENTERPRISE, GITLAB, "
+                  "GITLAB_SELF_MANAGED or BITBUCKET statuses to this API base (repeatable)");
+  cmd->add_option("--public-url", opts->public_url,
+                  "this server's URL as git hosts' users reach it: build statuses link to "
+                  "URL/logs/<project>/<uuid>");
+  cmd->add_option("--event-targets", opts->event_targets,
+                  "JSON file of HTTP targets for build events (docs/events.md)");
   return [opts] { return run_server(*opts); };
 }
 

@@ -162,6 +162,16 @@ ApiResult<BuildIo> apply_build_io(const json& project, const json& in, const Dat
   if (*depth) io.source["gitCloneDepth"] = **depth;
   if (*submodules) io.source["gitSubmodulesConfig"] = **submodules;
   if (*insecure) io.source["insecureSsl"] = **insecure;
+  // Build status reporting (buildstatus/reporter.h) reads these from the build's source.
+  auto report = f.boolean("reportBuildStatusOverride");
+  if (!report) return tl::unexpected(report.error());
+  if (*report) io.source["reportBuildStatus"] = **report;
+  auto status_config = f.object("buildStatusConfigOverride", false);
+  if (!status_config) return tl::unexpected(status_config.error());
+  if (*status_config) io.source["buildStatusConfig"] = **status_config;
+  if (*report || *status_config) {
+    if (auto r = check_source(io.source, "source", false); !r) return tl::unexpected(r.error());
+  }
   auto primary = source_spec(io.source, "source");
   if (!primary) return tl::unexpected(primary.error());
   if (primary->is_local()) {

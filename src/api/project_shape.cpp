@@ -4,6 +4,7 @@
 
 #include "api/ops_common.h"
 #include "api/validate.h"
+#include "api/webhook_shape.h"
 #include "util/json_text.h"
 
 namespace kiln::api {
@@ -204,7 +205,23 @@ ApiResult<void> check_source(const json& source, const std::string& where, bool 
   if (*submodules)
     KILN_API_PASS(Fields(**submodules, f.path("gitSubmodulesConfig")).boolean("fetchSubmodules"));
   KILN_API_PASS(f.boolean("insecureSsl"));
-  KILN_API_PASS(f.boolean("reportBuildStatus"));
+  auto report = f.boolean("reportBuildStatus");
+  if (!report) return tl::unexpected(report.error());
+  // ProjectSource.reportBuildStatus: "If this is set and you use a different source provider,
+  // an invalidInputException is thrown" (docs/reference/codebuild-api.md; the wording is Kiln's).
+  if (report->value_or(false) && std::find(kWebhookSourceTypes.begin(), kWebhookSourceTypes.end(),
+                                           **type) == kWebhookSourceTypes.end())
+    return invalid_input("Invalid " + where +
+                         ": reportBuildStatus is not supported for source "
+                         "type " +
+                         **type);
+  auto status_config = f.object("buildStatusConfig", false);
+  if (!status_config) return tl::unexpected(status_config.error());
+  if (*status_config) {
+    Fields sc(**status_config, f.path("buildStatusConfig"));
+    KILN_API_PASS(sc.string("context", false));
+    KILN_API_PASS(sc.string("targetUrl", false));
+  }
   auto id = f.string("sourceIdentifier", secondary, 1);
   if (!id) return tl::unexpected(id.error());
   if (**type == "NO_SOURCE" && (!*buildspec || (*buildspec)->empty())) {

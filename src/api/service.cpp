@@ -196,6 +196,19 @@ http::Response Service::handle(const http::Request& req) {
     }
     return get_log(req);
   }
+  if (req.method == "GET" && req.path == "/events") {
+    std::optional<auth::Identity> who;
+    if (req.header("authorization") != nullptr || !options_.allow_anonymous) {
+      const std::array<std::string_view, 1> services = {"codebuild"};
+      const auto secs =
+          std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
+      auto verified = auth::verify({req.method, req.path, req.query, &req.headers, req.body}, keys_,
+                                   secs, services, options_.max_skew_seconds);
+      if (!verified) return error_response({verified.error().type, verified.error().message, 400});
+      who = std::move(*verified);
+    }
+    return get_events(req, who ? &*who : nullptr);
+  }
   if (req.method != "POST") {
     return error_response({"InvalidInputException",
                            "Kiln's API takes POST requests (AWS JSON 1.1); got " + req.method,

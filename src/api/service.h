@@ -26,6 +26,7 @@
 #include "auth/policy.h"
 #include "auth/sigv4.h"
 #include "engine/variables.h"
+#include "events/hub.h"
 #include "exec/executor.h"
 #include "http/server.h"
 #include "secrets/secret_store.h"
@@ -75,6 +76,8 @@ struct ServiceOptions {
   // InvalidateProjectCache's work on the stored Project (server/cache_invalidation.h); unset:
   // the operation only checks the project exists.
   std::function<Result<void>(const nlohmann::json& project)> invalidate_cache;
+  // The build events' readers (events/hub.h), for GET /events; unset: the route answers 404.
+  events::Hub* events = nullptr;
 };
 
 // A string member that holds a secret (a parameter's value, a secret, a token): checked like
@@ -254,6 +257,9 @@ class Service {
   ApiResult<void> check_privileged(const nlohmann::json& environment) const;
   // GET /logs/<project>/<uuid> (log_http.cpp).
   http::Response get_log(const http::Request& req);
+  // GET /events: build events as Server-Sent Events (events_http.cpp, docs/events.md). `who`
+  // is null for an unsigned request under --allow-anonymous.
+  http::Response get_events(const http::Request& req, const auth::Identity* who);
   // POST /webhooks/<project>: a git host's delivery (webhook_delivery.cpp, docs/webhooks.md).
   http::Response deliver_webhook(const http::Request& req);
   double now() const;

@@ -102,7 +102,11 @@ http::Response Service::deliver_webhook(const http::Request& req) {
     }
   }
 
-  const json in = {{"projectName", name}, {"sourceVersion", webhook::source_version(*event)}};
+  // "The status of a build triggered by a webhook is always reported to your source provider"
+  // (§9.4): the build's source says so, as StartBuild's override would.
+  const json in = {{"projectName", name},
+                   {"sourceVersion", webhook::source_version(*event)},
+                   {"reportBuildStatusOverride", true}};
   Call c{in,
          event->user_agent.empty() ? webhook::provider_name(event->provider) : event->user_agent,
          options_.account.region, "", req.header("host")};

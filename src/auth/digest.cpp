@@ -37,6 +37,10 @@ Digest hmac_sha256(const Digest& key, std::string_view message) {
   return hmac_raw(key.data(), key.size(), message);
 }
 
+Digest hmac_sha256(std::string_view key, std::string_view message) {
+  return hmac_raw(bytes(key), key.size(), message);
+}
+
 Digest derive_signing_key(std::string_view secret, std::string_view date, std::string_view region,
                           std::string_view service) {
   std::string first_key = "AWS4";

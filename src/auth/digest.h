@@ -19,6 +19,8 @@ using Digest = std::array<std::uint8_t, 32>;  // in hex: kiln::to_hex (util/stri
 
 std::string sha256_hex(std::string_view data);
 Digest hmac_sha256(const Digest& key, std::string_view message);
+// HMAC-SHA256 with a key of any length (a webhook's or an event target's secret).
+Digest hmac_sha256(std::string_view key, std::string_view message);
 
 // kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
 Digest derive_signing_key(std::string_view secret, std::string_view date, std::string_view region,
