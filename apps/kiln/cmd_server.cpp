@@ -150,16 +150,13 @@ int run_server(const ServerOptions& o) {
   // Report groups that export to S3 use the S3 endpoint of the server's environment, as
   // artifacts do (docs/server.md).
   sched_opts.reports.s3_config = [] { return net::s3_config_from_env(); };
-  // Opened before the feed, so it outlives the feed (whose destructor hands out the last changes)
-  // on every return path.
+  // Build events and status reporting watch every build and batch the store writes
+  // (server/build_feed.h). Both are made before the feed, so they outlive it (its destructor
+  // hands out the last changes) on every return path; they are added before it starts.
   events::EventsOptions events_opts{layout.root / "events", {o.account, o.region}, std::nullopt};
   if (!o.event_targets.empty()) events_opts.targets_file = o.event_targets;
   auto build_events = events::Events::open(events_opts, clock);
   if (!build_events) return fail_start("build events: " + build_events.error().describe());
-  // Build events and status reporting watch every build and batch the store writes
-  // (server/build_feed.h). Their listeners are added here, before the feed starts.
-  // Build status reporting (buildstatus/reporter.h). Declared before the feed, so that on an
-  // early return the feed (destroyed first) stops calling it before it goes.
   buildstatus::ReporterOptions status_opts;
   status_opts.public_url = o.public_url;
   for (const auto& text : o.status_api_urls) {
@@ -174,9 +171,7 @@ int run_server(const ServerOptions& o) {
       },
       [](const std::string& line) { std::fprintf(stderr, "kiln server: %s\n", line.c_str()); });
   server::BuildFeed feed;
-  // (build events: listeners)
   feed.add((*build_events)->recorder());
-  // (build status: listeners)
   feed.add(status_reporter);
   status_reporter.start();
   (*store)->set_observer(&feed);

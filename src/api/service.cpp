@@ -184,19 +184,8 @@ Service::PendingOp Service::find_pending_op(std::string_view target) const {
 http::Response Service::handle(const http::Request& req) {
   // Signed with the webhook's secret, not SigV4 (precheck.h); checked by deliver_webhook.
   if (req.path.starts_with("/webhooks/")) return deliver_webhook(req);
-  if (req.method == "GET" && req.path.starts_with("/logs/")) {
-    if (req.header("authorization") != nullptr || !options_.allow_anonymous) {
-      const std::array<std::string_view, 1> services = {"codebuild"};
-      const auto secs =
-          std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
-      auto who = auth::verify({req.method, req.path, req.query, &req.headers, req.body}, keys_,
-                              secs, services, options_.max_skew_seconds);
-      if (!who) return error_response({who.error().type, who.error().message, 400});
-      if (auto denied = authorize_log_read(req.path, *who)) return error_response(*denied);
-    }
-    return get_log(req);
-  }
-  if (req.method == "GET" && req.path == "/events") {
+  if (req.method == "GET" && (req.path.starts_with("/logs/") || req.path == "/events")) {
+    // Plain GETs, signed with SigV4 as the API is (unsigned only under --allow-anonymous).
     std::optional<auth::Identity> who;
     if (req.header("authorization") != nullptr || !options_.allow_anonymous) {
       const std::array<std::string_view, 1> services = {"codebuild"};
@@ -207,7 +196,11 @@ http::Response Service::handle(const http::Request& req) {
       if (!verified) return error_response({verified.error().type, verified.error().message, 400});
       who = std::move(*verified);
     }
-    return get_events(req, who ? &*who : nullptr);
+    if (req.path == "/events") return get_events(req, who ? &*who : nullptr);
+    if (who) {
+      if (auto denied = authorize_log_read(req.path, *who)) return error_response(*denied);
+    }
+    return get_log(req);
   }
   if (req.method != "POST") {
     return error_response({"InvalidInputException",

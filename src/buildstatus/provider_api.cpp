@@ -72,7 +72,9 @@ std::string default_base(Provider p, const Location& at) {
   switch (p) {
     case Provider::kGitHub: return "https://api.github.com";
     case Provider::kGitHubEnterprise: return at.scheme + "://" + at.host + "/api/v3";
-    case Provider::kGitLab:
+    // GITLAB is gitlab.com whatever host the location names, as GITHUB is github.com: the
+    // stored GITLAB token goes to no other host.
+    case Provider::kGitLab: return "https://gitlab.com/api/v4";
     case Provider::kGitLabSelfManaged: return at.scheme + "://" + at.host + "/api/v4";
     case Provider::kBitbucket: return "https://api.bitbucket.org/2.0";
   }
@@ -159,6 +161,18 @@ Result<Repo> repo_of(Provider p, std::string_view location, const ApiOverrides& 
   const auto o = overrides.find(source_type(p));
   r.api_base = o != overrides.end() ? o->second : default_base(p, *at);
   r.path = at->path;
+  // The path becomes part of an API URL sent with the stored token: only plain names, so a
+  // project's location cannot point the token at another endpoint (`..`, `?`, `%2F`).
+  for (const auto& segment : split(r.path, '/')) {
+    const bool plain = !segment.empty() && segment != "." && segment != ".." &&
+                       segment.find_first_not_of(
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                           "0123456789-_.") == std::string::npos;
+    if (!plain)
+      return fail(
+          ErrorCode::kInvalidArgument,
+          "the source location's repository path is not plain names: " + std::string(location));
+  }
   if (!is_gitlab(p)) {
     // GitHub and Bitbucket repositories are exactly owner/name.
     const auto parts = split(r.path, '/');

@@ -17,9 +17,20 @@ Recorder::Recorder(Journal& journal, Hub& hub, Where where, const Clock& clock,
       appended_(std::move(appended)) {}
 
 void Recorder::remember(const std::string& build_arn, const std::string& milestone) {
-  auto& sent = sent_[build_arn];
-  if (milestone == "state:final") sent.clear();  // implies all the others
-  if (!sent.contains("state:final")) sent.insert(milestone);
+  if (finished_.contains(build_arn)) return;
+  if (milestone != "state:final") {
+    sent_[build_arn].insert(milestone);
+    return;
+  }
+  // The final state implies all the others. Finished builds are remembered for a bounded
+  // while (the last kRememberedFinished), so memory follows the builds in flight, not history.
+  sent_.erase(build_arn);
+  finished_.insert(build_arn);
+  finished_order_.push_back(build_arn);
+  if (finished_order_.size() > kRememberedFinished) {
+    finished_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
 }
 
 Result<void> Recorder::load() {
@@ -41,9 +52,14 @@ void Recorder::changed(const store::BuildChange& change) {
   if (change.batch || !change.after.is_object()) return;
   const std::string arn = change.after.value("arn", "");
   static const std::set<std::string> kNone;
-  const auto it = sent_.find(arn);
-  const auto events =
-      build_events(change, it == sent_.end() ? kNone : it->second, where_, clock_.now());
+  static const std::set<std::string> kFinished = {"state:final"};
+  const std::set<std::string>* sent = &kNone;
+  if (finished_.contains(arn)) {
+    sent = &kFinished;
+  } else if (const auto it = sent_.find(arn); it != sent_.end()) {
+    sent = &it->second;
+  }
+  const auto events = build_events(change, *sent, where_, clock_.now());
   bool any = false;
   for (const auto& e : events) {
     auto seq = journal_.append(e.event, clock_.now());

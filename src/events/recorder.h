@@ -11,6 +11,7 @@
 // written is logged on stderr and those events are lost (the build goes on).
 #pragma once
 
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -43,8 +44,11 @@ class Recorder final : public store::ChangeListener {
   Where where_;
   const Clock& clock_;
   std::function<void()> appended_;
-  // Build ARN -> milestones sent; a finished build keeps only "state:final".
+  static constexpr std::size_t kRememberedFinished = 10000;
+  // Build ARN -> milestones sent, for builds not finished; the finished ones, oldest first.
   std::map<std::string, std::set<std::string>> sent_;
+  std::set<std::string> finished_;
+  std::deque<std::string> finished_order_;
 };
 
 struct EventsOptions {

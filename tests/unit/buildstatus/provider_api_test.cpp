@@ -128,6 +128,21 @@ TEST(ProviderApiTest, LocationsWithoutOwnerAndRepoAreRefused) {
   EXPECT_TRUE(repo_of(Provider::kGitLab, "https://gitlab.com/a/b/c", {}));
 }
 
+TEST(ProviderApiTest, TheTokenGoesToTheProvidersOwnApiOnly) {
+  // GITHUB and GITLAB mean github.com and gitlab.com, whatever host the location names.
+  auto gh = repo_of(Provider::kGitHub, "https://evil.example/a/b.git", {});
+  ASSERT_TRUE(gh);
+  EXPECT_EQ(gh->api_base, "https://api.github.com");
+  auto gl = repo_of(Provider::kGitLab, "https://evil.example/a/b.git", {});
+  ASSERT_TRUE(gl);
+  EXPECT_EQ(gl->api_base, "https://gitlab.com/api/v4");
+  // A path that would point the API URL elsewhere is refused.
+  for (const char* loc : {"https://github.com/../..", "https://github.com/a/b%2F..",
+                          "https://github.com/a/b?x=1", "https://github.com/a/b#f"})
+    EXPECT_FALSE(repo_of(Provider::kGitHub, loc, {})) << loc;
+  EXPECT_FALSE(repo_of(Provider::kGitLabSelfManaged, "https://gl.example/g/../x", {}));
+}
+
 TEST(ProviderApiTest, ParsesApiOverrides) {
   auto kv = parse_api_override("github=http://127.0.0.1:9999/");
   ASSERT_TRUE(kv) << kv.error().describe();
