@@ -34,7 +34,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "compat"))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("KILN_BIN", str(ROOT / "build" / "release" / "kiln"))
-from kiln_server import KilnServer, git, wait_for_build  # noqa: E402
+from kiln_server import KilnServer, bare_repository, git_http_server, wait_for_build  # noqa: E402
 from server_bench import signed_request  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "30"))
@@ -65,22 +65,11 @@ def deliver(endpoint, path, secret, body):
 
 
 def repository(tmp, stamps):
-    work = pathlib.Path(tmp) / "work"
-    work.mkdir()
-    git("-C", str(work), "init", "-q", "-b", "master")
-    (work / "buildspec.yml").write_text(
-        "version: 0.2\nphases:\n  build:\n    commands:\n"
-        "      - date +%%s.%%N > %s/$CODEBUILD_BUILD_NUMBER\n" % stamps)
-    git("-C", str(work), "add", ".")
-    git("-C", str(work), "commit", "-q", "-m", "one")
-    commit = git("-C", str(work), "rev-parse", "HEAD")
-    git("clone", "-q", "--bare", str(work), str(pathlib.Path(tmp) / "srv" / "app.git"))
-    http = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests/unit/source/git_http_server.py"),
-         str(pathlib.Path(tmp) / "srv"), "x-access-token", "unused-token"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = "http://127.0.0.1:%d/app.git" % int(http.stdout.readline())
-    return http, url, commit
+    commit = bare_repository(
+        tmp, "version: 0.2\nphases:\n  build:\n    commands:\n"
+             "      - date +%%s.%%N > %s/$CODEBUILD_BUILD_NUMBER\n" % stamps, "master", "app.git")
+    http, port = git_http_server(pathlib.Path(tmp) / "srv", "x-access-token", "unused-token")
+    return http, "http://127.0.0.1:%d/app.git" % port, commit
 
 
 def hooked_project(cb, name, url, build_type="BUILD"):

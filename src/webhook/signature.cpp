@@ -3,7 +3,6 @@
 // libcrypto at run time (ARCHITECTURE.md "Linking").
 #include "webhook/signature.h"
 
-#include <nettle/hmac.h>
 #include <nettle/sha2.h>
 #include <sodium.h>
 
@@ -26,15 +25,8 @@ const std::uint8_t* bytes(std::string_view s) {
   return reinterpret_cast<const std::uint8_t*>(s.data());
 }
 
-// HMAC-SHA256 with a key of any length (auth::hmac_sha256 takes SigV4's 32-byte keys only):
-// nettle hashes a key longer than the block and pads a shorter one, as RFC 2104 says.
 std::string hmac_hex(std::string_view key, std::string_view message) {
-  hmac_sha256_ctx ctx;
-  hmac_sha256_set_key(&ctx, key.size(), bytes(key));
-  hmac_sha256_update(&ctx, message.size(), bytes(message));
-  std::array<std::uint8_t, SHA256_DIGEST_SIZE> digest{};
-  hmac_sha256_digest(&ctx, digest.size(), digest.data());
-  return to_hex(std::span<const std::uint8_t>(digest));
+  return to_hex(std::span<const std::uint8_t>(auth::hmac_sha256(key, message)));
 }
 
 std::string sha256_raw(std::string_view data) {

@@ -27,6 +27,28 @@ def git(*args):
                           env=GIT_ENV).stdout.strip()
 
 
+def bare_repository(tmp, buildspec, branch, bare_path):
+    """One commit holding buildspec.yml, made in tmp/work and cloned bare to tmp/srv/<bare_path>
+    (what git_http_server serves). Returns the commit."""
+    work = pathlib.Path(tmp) / "work"
+    work.mkdir()
+    git("-C", str(work), "init", "-q", "-b", branch)
+    (work / "buildspec.yml").write_text(buildspec)
+    git("-C", str(work), "add", ".")
+    git("-C", str(work), "commit", "-q", "-m", "one")
+    git("clone", "-q", "--bare", str(work), str(pathlib.Path(tmp) / "srv" / bare_path))
+    return git("-C", str(work), "rev-parse", "HEAD")
+
+
+def git_http_server(root, user, token):
+    """tests/unit/source/git_http_server.py serving the repositories under root, answering only
+    Basic user:token. Returns (process, port)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/unit/source/git_http_server.py"), str(root), user,
+         token], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return proc, int(proc.stdout.readline())
+
+
 class KilnServer:
     def __init__(self, data=None, extra_args=(), env=None, executor="process"):
         self.env = env  # the server's (and so its builds') environment; None = inherit

@@ -7,15 +7,13 @@ import hmac
 import http.client
 import json
 import pathlib
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from kiln_server import KilnServer, git, wait_for_build
+from kiln_server import KilnServer, bare_repository, git_http_server, wait_for_build
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENV = {"type": "LINUX_CONTAINER", "image": "kiln/host", "computeType": "BUILD_GENERAL1_SMALL"}
@@ -72,28 +70,14 @@ class FakeProvider:
                              (len(self.for_context(name)), name, count, self.calls))
 
 
-def git_server(root, user, token):
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests/unit/source/git_http_server.py"), root, user, token],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return proc, int(proc.stdout.readline())
-
-
 class BuildStatus(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="kiln-status-")
-        work = pathlib.Path(cls.tmp) / "work"
-        work.mkdir()
-        git("-C", str(work), "init", "-q", "-b", "main")
-        (work / "buildspec.yml").write_text(OK_SPEC)
-        git("-C", str(work), "add", ".")
-        git("-C", str(work), "commit", "-q", "-m", "one")
-        cls.commit = git("-C", str(work), "rev-parse", "HEAD")
+        cls.commit = bare_repository(cls.tmp, OK_SPEC, "main", "octo/app.git")
         srv = pathlib.Path(cls.tmp) / "srv"
-        git("clone", "-q", "--bare", str(work), str(srv / "octo" / "app.git"))
-        cls.gh_git, gh_port = git_server(str(srv), "x-access-token", "gh-token-1234")
-        cls.gl_git, gl_port = git_server(str(srv), "oauth2", "gl-token-5678")
+        cls.gh_git, gh_port = git_http_server(srv, "x-access-token", "gh-token-1234")
+        cls.gl_git, gl_port = git_http_server(srv, "oauth2", "gl-token-5678")
         cls.gh_url = "http://127.0.0.1:%d/octo/app.git" % gh_port
         cls.gl_url = "http://127.0.0.1:%d/octo/app.git" % gl_port
         cls.provider = FakeProvider()

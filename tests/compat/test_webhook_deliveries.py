@@ -12,14 +12,12 @@ import http.client
 import json
 import pathlib
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 import unittest
 import uuid
 
-from kiln_server import KilnServer, git, wait_for_build
+from kiln_server import KilnServer, bare_repository, git_http_server, wait_for_build
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests/corpus/webhooks"
@@ -41,19 +39,10 @@ class WebhookDeliveries(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="kiln-webhook-")
-        work = pathlib.Path(cls.tmp) / "work"
-        work.mkdir()
-        git("-C", str(work), "init", "-q", "-b", "master")
-        (work / "buildspec.yml").write_text(BUILDSPEC)
-        git("-C", str(work), "add", ".")
-        git("-C", str(work), "commit", "-q", "-m", "one")
-        cls.commit = git("-C", str(work), "rev-parse", "HEAD")
-        git("clone", "-q", "--bare", str(work), str(pathlib.Path(cls.tmp) / "srv" / "app.git"))
-        cls.http = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests/unit/source/git_http_server.py"),
-             str(pathlib.Path(cls.tmp) / "srv"), "x-access-token", "unused-token"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        cls.url = "http://127.0.0.1:%d/app.git" % int(cls.http.stdout.readline())
+        cls.commit = bare_repository(cls.tmp, BUILDSPEC, "master", "app.git")
+        cls.http, port = git_http_server(pathlib.Path(cls.tmp) / "srv", "x-access-token",
+                                         "unused-token")
+        cls.url = "http://127.0.0.1:%d/app.git" % port
         cls.server = KilnServer(extra_args=["--source-root", cls.tmp]).start()
         cls.cb = cls.server.boto3()
         cls.logs = cls.server.boto3("logs")
